@@ -1,0 +1,103 @@
+import type { Chunk, PoolEngine } from '../backend/PoolEngine.js';
+import { TimeoutError } from '../errors.js';
+
+/**
+ * One call's work (an `apply`, a `map`, an `imap`): its chunks, and its end — by success,
+ * failure, timeout or abort — after which its remaining chunks are cancelled and timers and
+ * listeners released. Written once for every backend.
+ *
+ * @example
+ * ```ts
+ * const job = new Job(engine, 'map of square', { timeout: 1000 }, (error) => reject(error));
+ * job.add(chunk);
+ * job.finish();
+ * ```
+ */
+export class Job {
+  private readonly chunks = new Set<Chunk>();
+  private timer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.fail(this.signal!.reason as Error);
+  private ended = false;
+
+  constructor(
+    private readonly engine: PoolEngine,
+    description: string,
+    limits: { timeout?: number | undefined; signal?: AbortSignal | undefined },
+    private readonly onFail: (error: Error) => void,
+  ) {
+    if (limits.signal) {
+      if (limits.signal.aborted) {
+        this.ended = true;
+        queueMicrotask(() => onFail(limits.signal!.reason as Error));
+        return;
+      }
+      this.signal = limits.signal;
+      limits.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    if (limits.timeout !== undefined) {
+      const timeout = limits.timeout;
+      this.timer = setTimeout(
+        () =>
+          this.fail(new TimeoutError(`The ${description} did not finish within ${timeout} ms; its work was cancelled.`, timeout)),
+        timeout,
+      );
+    }
+  }
+
+  /** True once the job has succeeded, failed, timed out or been aborted. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** Whether the job's work can be cut short (it has a timeout or a signal). */
+  get cancellable(): boolean {
+    return this.timer !== undefined || this.signal !== undefined;
+  }
+
+  /** Tracks a chunk submitted for this job. */
+  add(chunk: Chunk): void {
+    this.chunks.add(chunk);
+  }
+
+  /** The chunks added and not yet done, in the order added. */
+  pendingChunks(): Chunk[] {
+    return [...this.chunks];
+  }
+
+  /** The chunk's results are all in. */
+  chunkDone(chunk: Chunk): void {
+    this.chunks.delete(chunk);
+  }
+
+  /** Ends the job successfully. */
+  finish(): void {
+    this.end();
+  }
+
+  /** Ends the job with an error: cancels its remaining chunks and reports the error once. */
+  fail(error: Error): void {
+    if (this.ended) return;
+    this.end();
+    this.cancelChunks();
+    this.onFail(error);
+  }
+
+  /** Ends the job because nobody wants its results (an iterator left early). */
+  abandon(): void {
+    if (this.ended) return;
+    this.end();
+    this.cancelChunks();
+  }
+
+  private cancelChunks(): void {
+    for (const chunk of this.chunks) this.engine.cancel(chunk);
+    this.chunks.clear();
+  }
+
+  private end(): void {
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}

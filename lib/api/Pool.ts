@@ -1,0 +1,673 @@
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type { ResourceLimits } from 'node:worker_threads';
+import type { Backend } from '../backend/Backend.js';
+import type { Chunk, ChunkSink, PoolEngine, PoolStats } from '../backend/PoolEngine.js';
+import type { TaskRef } from '../codec/protocol.js';
+import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js';
+import { AsyncResult, type ResultCallbacks } from './AsyncResult.js';
+import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
+import { Job } from './Job.js';
+import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
+import { taskRef, type Task } from './task.js';
+import { defaultBackend } from '../backend/backends.js';
+
+/** Options of {@link Pool}. */
+export interface PoolOptions {
+  /** Number of workers. @default the machine's available parallelism (or `FANOUT_PROCESSES`) */
+  processes?: number;
+  /** Modules (paths or URLs) every worker imports before running tasks. */
+  tasks?: Array<string | URL>;
+  /** A task each worker runs once, with `initargs`, before its first task. */
+  initializer?: Task<never[], unknown>;
+  initargs?: unknown[];
+  /** Replace a worker after it has run this many tasks (a map chunk counts as one, as in Python). */
+  maxTasksPerChild?: number;
+  /** Memory limits of each worker thread (local backend). */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Options of one call: a deadline and a way to cancel it. */
+export interface CallOptions {
+  /** Fail with `TimeoutError` and cancel the call's work after this many ms. */
+  timeout?: number;
+  /** Cancels the call's queued and running work when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of `map`, `starmap`, `imap` and `imapUnordered`. */
+export interface MapOptions extends CallOptions {
+  /** Items per message to a worker. @default automatic, as Python's */
+  chunksize?: number;
+}
+
+/** Options of the `...Async` calls. */
+export type AsyncCallOptions<R> = CallOptions & ResultCallbacks<R>;
+export type AsyncMapOptions<R> = MapOptions & ResultCallbacks<R>;
+
+const POOL_OPTIONS = ['processes', 'tasks', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits'] as const;
+const CALL_OPTIONS = ['timeout', 'signal'] as const;
+const MAP_OPTIONS = ['timeout', 'signal', 'chunksize'] as const;
+const CALLBACK_OPTIONS = ['callback', 'errorCallback'] as const;
+
+/** A message to a worker should carry about this much work, when the task's speed is known. */
+const TARGET_CHUNK_MS = 2;
+/** Items per message at most, when batching `applyAsync` calls or sizing `imap` chunks. */
+const MAX_AUTO_CHUNK = 4096;
+
+type Anyish = never;
+
+/**
+ * A pool of workers, as Python's `multiprocessing.Pool`, on the backend of its context (worker
+ * threads by default). Tasks are made with {@link task}; results come back in input order.
+ *
+ * `await using` (or `Symbol.asyncDispose`) closes the pool and waits for its work, like
+ * `concurrent.futures` — unlike Python's `with Pool()`, which terminates it.
+ *
+ * @example
+ * ```ts
+ * import { Pool } from 'fanout';
+ * import { square } from './tasks.js';
+ *
+ * await using pool = new Pool({ processes: 4 });
+ * await pool.map(square, [1, 2, 3]);          // [1, 4, 9]
+ * await pool.applyAsync(square, [10]).get(1000); // 100
+ * for await (const y of pool.imap(square, numbers())) console.log(y);
+ * ```
+ */
+export class Pool {
+  /** Number of workers. */
+  readonly processes: number;
+  private readonly engine: PoolEngine;
+  private state: 'running' | 'closed' | 'terminated' = 'running';
+  private readonly pending = new Map<string, PendingApplies>();
+  private flushScheduled = false;
+  private readonly taskSpeed = new Map<string, { items: number; busyMs: number }>();
+
+  constructor(processesOrOptions?: number | PoolOptions, backend: Backend = defaultBackend()) {
+    const options: PoolOptions =
+      typeof processesOrOptions === 'number' ? { processes: processesOrOptions } : (processesOrOptions ?? {});
+    checkOptions('new Pool(options)', options, POOL_OPTIONS);
+    checkInteger('new Pool(options): processes', options.processes, 1);
+    checkInteger('new Pool(options): maxTasksPerChild', options.maxTasksPerChild, 1);
+    if (options.tasks !== undefined && !Array.isArray(options.tasks)) {
+      throw new InvalidArgumentError('new Pool(options): tasks', options.tasks, 'an array of module paths or URLs');
+    }
+    if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
+      throw new InvalidArgumentError('new Pool(options): initargs', options.initargs, 'an array of arguments');
+    }
+    if (options.initargs !== undefined && options.initializer === undefined) {
+      throw new InvalidArgumentError('new Pool(options): initializer', undefined, 'a task when initargs is given');
+    }
+    this.processes = options.processes ?? backend.defaultProcesses();
+    let initializer: ({ task: TaskRef } & EncodedItems) | undefined;
+    if (options.initializer !== undefined) {
+      const ref = taskRef(options.initializer, 'new Pool(options): initializer');
+      const encoder = new ChunkEncoder(true);
+      encoder.add(options.initargs ?? [], 'initargs');
+      const encoded = encoder.take();
+      initializer = { task: ref, ...encoded };
+    }
+    this.engine = backend.createPoolEngine({
+      processes: this.processes,
+      taskModules: (options.tasks ?? []).map((module, index) => moduleUrl(module, `new Pool(options): tasks[${index}]`)),
+      ...(initializer
+        ? {
+            initializer: {
+              task: initializer.task,
+              args: initializer.payload,
+              attachments: initializer.attachments,
+              transfer: initializer.transfer,
+            },
+          }
+        : {}),
+      ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
+      ...(options.resourceLimits !== undefined ? { resourceLimits: options.resourceLimits } : {}),
+    });
+  }
+
+  /**
+   * Runs `task(...args)` in a worker and resolves to its result.
+   *
+   * @example
+   * ```ts
+   * await pool.apply(square, [10]); // 100
+   * ```
+   */
+  apply<A extends unknown[], R>(task: Task<A, R>, args?: A, options?: CallOptions): Promise<Awaited<R>> {
+    try {
+      checkOptions('pool.apply(task, args, options)', options, CALL_OPTIONS);
+      return this.applyAsync(task, args, options).get();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /**
+   * Submits `task(...args)` and returns its {@link AsyncResult} at once. Calls submitted in the
+   * same tick travel to the workers together, so many small calls are cheap.
+   * Throws `SerializationError` now if an argument cannot be sent.
+   *
+   * @example
+   * ```ts
+   * const result = pool.applyAsync(square, [10], { callback: (y) => console.log(y) });
+   * await result.get(1000); // 100
+   * ```
+   */
+  applyAsync<A extends unknown[], R>(
+    task: Task<A, R>,
+    args?: A,
+    options?: AsyncCallOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>> {
+    checkOptions('pool.applyAsync(task, args, options)', options, [...CALL_OPTIONS, ...CALLBACK_OPTIONS]);
+    const ref = taskRef(task, 'pool.applyAsync(task, args)');
+    const callArgs: unknown = args ?? [];
+    if (!Array.isArray(callArgs)) {
+      throw new InvalidArgumentError(
+        'pool.applyAsync(task, args): args',
+        callArgs,
+        `an array of arguments for task '${ref.name}'`,
+      );
+    }
+    const limits = checkCallOptions('pool.applyAsync', options);
+    this.checkRunning();
+    let resolve!: (value: Awaited<R>) => void;
+    let reject!: (error: Error) => void;
+    const result = new AsyncResult<Awaited<R>>((res, rej) => ((resolve = res), (reject = rej)), options);
+    const job = new Job(this.engine, `call of task '${ref.name}'`, limits, reject);
+    const call: PendingCall = { job, resolve: resolve as (value: unknown) => void };
+    if (job.cancellable) {
+      // A call that may be cut short travels alone, so that cancelling it touches nothing else.
+      const encoder = new ChunkEncoder(true);
+      encoder.add(callArgs, 'the arguments');
+      this.submitCalls(ref, encoder.take(), [call]);
+      return result;
+    }
+    let group = this.pending.get(ref.name);
+    if (!group) {
+      group = { ref, encoder: new ChunkEncoder(true), calls: [] };
+      this.pending.set(ref.name, group);
+    }
+    group.encoder.add(callArgs, 'the arguments');
+    group.calls.push(call);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flushApplies());
+    }
+    return result;
+  }
+
+  /**
+   * Applies `task` to every item and resolves to the results, in input order.
+   *
+   * @example
+   * ```ts
+   * await pool.map(square, [0, 1, 2, 3]); // [0, 1, 4, 9]
+   * ```
+   */
+  map<A, R>(task: Task<[A], R>, items: Iterable<A>, options?: MapOptions): Promise<Array<Awaited<R>>> {
+    try {
+      checkOptions('pool.map(task, items, options)', options, MAP_OPTIONS);
+      return this.mapAsync(task, items, options).get();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /** Like {@link map}, returning an {@link AsyncResult}. */
+  mapAsync<A, R>(
+    task: Task<[A], R>,
+    items: Iterable<A>,
+    options?: AsyncMapOptions<Array<Awaited<R>>>,
+  ): AsyncResult<Array<Awaited<R>>> {
+    return this.startMap('pool.mapAsync', task as Task<Anyish[], R>, items, false, options);
+  }
+
+  /**
+   * Like {@link map}, where each item is an argument array: `task(...item)`.
+   *
+   * @example
+   * ```ts
+   * await pool.starmap(add, [[1, 2], [3, 4]]); // [3, 7]
+   * ```
+   */
+  starmap<A extends unknown[], R>(task: Task<A, R>, items: Iterable<A>, options?: MapOptions): Promise<Array<Awaited<R>>> {
+    try {
+      checkOptions('pool.starmap(task, items, options)', options, MAP_OPTIONS);
+      return this.starmapAsync(task, items, options).get();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /** Like {@link starmap}, returning an {@link AsyncResult}. */
+  starmapAsync<A extends unknown[], R>(
+    task: Task<A, R>,
+    items: Iterable<A>,
+    options?: AsyncMapOptions<Array<Awaited<R>>>,
+  ): AsyncResult<Array<Awaited<R>>> {
+    return this.startMap('pool.starmapAsync', task as unknown as Task<Anyish[], R>, items, true, options);
+  }
+
+  /**
+   * Lazily applies `task` to the items of a (sync or async) iterable, yielding results in input
+   * order. Reads ahead only as far as the workers need: a 10-million-item generator is never
+   * held in memory, and an unread result stops the reading.
+   *
+   * @example
+   * ```ts
+   * for await (const y of pool.imap(square, naturals())) if (y > 100) break;
+   * ```
+   */
+  imap<A, R>(
+    task: Task<[A], R>,
+    items: Iterable<A> | AsyncIterable<A>,
+    options?: MapOptions,
+  ): AsyncGenerator<Awaited<R>, void, undefined> {
+    return this.startImap('pool.imap', task as Task<Anyish[], R>, items, true, options) as AsyncGenerator<
+      Awaited<R>,
+      void,
+      undefined
+    >;
+  }
+
+  /** Like {@link imap}, yielding each result as soon as it is ready, in any order. */
+  imapUnordered<A, R>(
+    task: Task<[A], R>,
+    items: Iterable<A> | AsyncIterable<A>,
+    options?: MapOptions,
+  ): AsyncGenerator<Awaited<R>, void, undefined> {
+    return this.startImap('pool.imapUnordered', task as Task<Anyish[], R>, items, false, options) as AsyncGenerator<
+      Awaited<R>,
+      void,
+      undefined
+    >;
+  }
+
+  /** Accepts no more work; what was submitted still runs. */
+  close(): void {
+    if (this.state !== 'running') return;
+    this.flushApplies();
+    this.state = 'closed';
+    this.engine.close();
+  }
+
+  /**
+   * Stops the workers now. Work not finished fails with `PoolClosedError`.
+   *
+   * @example
+   * ```ts
+   * await pool.terminate();
+   * ```
+   */
+  async terminate(): Promise<void> {
+    if (this.state === 'terminated') return this.engine.join();
+    this.flushApplies();
+    this.state = 'terminated';
+    await this.engine.terminate(new PoolClosedError('The pool was terminated before this work finished.'));
+  }
+
+  /**
+   * Waits for the workers to finish and exit. Call {@link close} or {@link terminate} first,
+   * as in Python (otherwise `ValueError`).
+   */
+  async join(): Promise<void> {
+    if (this.state === 'running') throw new ValueError('Pool is still running: call close() or terminate() before join().');
+    await this.engine.join();
+  }
+
+  /** Counters of the work done so far: workers started, chunks, items, busy time. */
+  stats(): PoolStats {
+    return this.engine.stats();
+  }
+
+  /** Closes the pool and waits for its work (`await using pool = new Pool()`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.join();
+  }
+
+  private checkRunning(): void {
+    if (this.state === 'closed') throw new PoolClosedError('The pool is closed: it accepts no new work (create a new Pool).');
+    if (this.state === 'terminated')
+      throw new PoolClosedError('The pool was terminated: it accepts no new work (create a new Pool).');
+  }
+
+  /** Sends the `applyAsync` calls gathered in this tick, in batches sized to the task's speed. */
+  private flushApplies(): void {
+    this.flushScheduled = false;
+    for (const group of this.pending.values()) {
+      const encoded = group.encoder.take();
+      const size = this.batchSize(group.ref.name, group.calls.length);
+      for (let start = 0; start < group.calls.length; start += size) {
+        const end = Math.min(start + size, group.calls.length);
+        this.submitCalls(group.ref, sliceEncoded(encoded, start, end), group.calls.slice(start, end));
+      }
+    }
+    this.pending.clear();
+  }
+
+  private batchSize(taskName: string, calls: number): number {
+    const spread = Math.ceil(calls / (this.processes * 4));
+    const speed = this.taskSpeed.get(taskName);
+    const perItemMs = speed && speed.items > 0 ? speed.busyMs / speed.items : 0;
+    const bySpeed = perItemMs > 0 ? Math.max(1, Math.floor(TARGET_CHUNK_MS / perItemMs)) : 256;
+    return Math.max(1, Math.min(spread, bySpeed, MAX_AUTO_CHUNK));
+  }
+
+  private recordSpeed(taskName: string, items: number, busyMs: number): void {
+    const speed = this.taskSpeed.get(taskName);
+    if (speed) {
+      speed.items += items;
+      speed.busyMs += busyMs;
+    } else {
+      this.taskSpeed.set(taskName, { items, busyMs });
+    }
+  }
+
+  /** Submits one chunk of apply calls; each call's job hears of its own item. */
+  private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: PendingCall[]): void {
+    const live = calls.filter((call) => !call.job.done);
+    if (live.length === 0) return;
+    const sink: ChunkSink = {
+      onResults: (from, values, errors, busyMs) => {
+        this.recordSpeed(ref.name, values.length, busyMs);
+        for (let i = 0; i < values.length; i++) {
+          const call = calls[from + i]!;
+          const error = errors.get(from + i);
+          if (error) call.job.fail(error);
+          else {
+            call.job.finish();
+            call.resolve(values[i]);
+          }
+        }
+      },
+      onFailed: (from, error) => {
+        for (let i = from; i < calls.length; i++) calls[i]!.job.fail(error);
+      },
+    };
+    const chunk = makeChunk(ref, true, encoded, calls.length, sink);
+    for (const call of calls) call.job.add(chunk);
+    this.engine.submit(chunk);
+  }
+
+  private startMap<R>(
+    where: string,
+    task: Task<Anyish[], R>,
+    items: Iterable<unknown>,
+    spread: boolean,
+    options: AsyncMapOptions<Array<Awaited<R>>> | undefined,
+  ): AsyncResult<Array<Awaited<R>>> {
+    checkOptions(`${where}(task, items, options)`, options, [...MAP_OPTIONS, ...CALLBACK_OPTIONS]);
+    const ref = taskRef(task, `${where}(task, items)`);
+    const list = toArray(items, `${where}(task, items): items`);
+    const limits = checkCallOptions(where, options);
+    checkInteger(`${where}(task, items, options): chunksize`, options?.chunksize, 1);
+    this.checkRunning();
+    this.flushApplies();
+    const count = list.length;
+    const chunksize = options?.chunksize ?? defaultChunksize(count, this.processes);
+    // Encode everything before sending anything: an item that cannot cross fails the call now.
+    const encoder = new ChunkEncoder(spread);
+    const parts: Array<{ start: number; encoded: EncodedItems; count: number }> = [];
+    for (let start = 0; start < count; start += chunksize) {
+      const end = Math.min(start + chunksize, count);
+      encoder.addAll(list, start, end, start);
+      parts.push({ start, encoded: encoder.take(), count: end - start });
+    }
+    const results = new Array<Awaited<R>>(count);
+    let remaining = count;
+    let resolve!: (value: Array<Awaited<R>>) => void;
+    let reject!: (error: Error) => void;
+    const result = new AsyncResult<Array<Awaited<R>>>((res, rej) => ((resolve = res), (reject = rej)), options);
+    const job = new Job(this.engine, `${where.replace(/Async$/, '')} of task '${ref.name}'`, limits, reject);
+    if (count === 0) {
+      job.finish();
+      resolve(results);
+      return result;
+    }
+    for (const part of parts) {
+      let received = 0;
+      const chunk: Chunk = makeChunk(ref, spread, part.encoded, part.count, {
+        onResults: (from, values, errors, busyMs) => {
+          if (job.done) return;
+          this.recordSpeed(ref.name, values.length, busyMs);
+          if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
+          for (let i = 0; i < values.length; i++) results[part.start + from + i] = values[i] as Awaited<R>;
+          received += values.length;
+          remaining -= values.length;
+          if (received === part.count) job.chunkDone(chunk);
+          if (remaining === 0) {
+            job.finish();
+            resolve(results);
+          }
+        },
+        onFailed: (_from, error) => job.fail(error),
+      });
+      chunk.taskCount = 1;
+      job.add(chunk);
+    }
+    // Submit after the job knows every chunk, so that a failure can cancel all of them.
+    for (const chunk of job.pendingChunks()) this.engine.submit(chunk);
+    return result;
+  }
+
+  private async *startImap<R>(
+    where: string,
+    task: Task<Anyish[], R>,
+    items: Iterable<unknown> | AsyncIterable<unknown>,
+    ordered: boolean,
+    options: MapOptions | undefined,
+  ): AsyncGenerator<unknown, void, undefined> {
+    // Checks run on the first next(), as a generator's body does; errors are specific all the same.
+    checkOptions(`${where}(task, items, options)`, options, MAP_OPTIONS);
+    const ref = taskRef(task, `${where}(task, items)`);
+    const source = toIterator(items, `${where}(task, items): items`);
+    const limits = checkCallOptions(where, options);
+    checkInteger(`${where}(task, items, options): chunksize`, options?.chunksize, 1);
+    this.checkRunning();
+    this.flushApplies();
+    const window = this.processes * 2 + 2;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const resolve = wake;
+      wake = undefined;
+      resolve?.();
+    };
+    const job = new Job(this.engine, `${where} of task '${ref.name}'`, limits, (error) => {
+      failure = error;
+      notify();
+    });
+    const outstanding: ImapChunk[] = [];
+    const readyValues: unknown[] = [];
+    let sourceDone = false;
+    let nextIndex = 0;
+    let chunksize = options?.chunksize ?? 1;
+    const encoder = new ChunkEncoder(false);
+
+    const submitNext = async (): Promise<boolean> => {
+      const batch: unknown[] = [];
+      while (batch.length < chunksize) {
+        const next = await source.next();
+        if (next.done) {
+          sourceDone = true;
+          break;
+        }
+        batch.push(next.value);
+      }
+      if (batch.length === 0) return false;
+      const firstIndex = nextIndex;
+      nextIndex += batch.length;
+      encoder.addAll(batch, 0, batch.length, firstIndex);
+      const entry: ImapChunk = {
+        values: new Array<unknown>(batch.length),
+        received: 0,
+        yielded: 0,
+        count: batch.length,
+        chunk: undefined!,
+      };
+      entry.chunk = makeChunk(ref, false, encoder.take(), batch.length, {
+        onResults: (from, values, errors, busyMs) => {
+          if (job.done) return;
+          this.recordSpeed(ref.name, values.length, busyMs);
+          if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
+          if (ordered) for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
+          else readyValues.push(...values);
+          entry.received += values.length;
+          if (entry.received === entry.count) job.chunkDone(entry.chunk);
+          notify();
+        },
+        onFailed: (_from, error) => job.fail(error),
+      });
+      entry.chunk.taskCount = 1;
+      outstanding.push(entry);
+      job.add(entry.chunk);
+      this.engine.submit(entry.chunk);
+      if (options?.chunksize === undefined) chunksize = this.nextImapChunksize(ref.name, chunksize);
+      return true;
+    };
+
+    try {
+      for (;;) {
+        while (!sourceDone && !failure && outstanding.length < window) {
+          if (!(await submitNext())) break;
+        }
+        if (failure) throw failure;
+        // Hand out what is ready.
+        if (ordered) {
+          while (outstanding.length > 0) {
+            const head = outstanding[0]!;
+            while (head.yielded < head.received) {
+              const value = head.values[head.yielded];
+              head.values[head.yielded++] = undefined;
+              yield value;
+              if (failure) throw failure;
+            }
+            if (head.yielded < head.count) break;
+            outstanding.shift();
+          }
+        } else {
+          while (readyValues.length > 0) {
+            yield readyValues.shift();
+            if (failure) throw failure;
+          }
+          while (outstanding.length > 0 && outstanding[0]!.received === outstanding[0]!.count) outstanding.shift();
+          for (let i = outstanding.length - 1; i >= 0; i--)
+            if (outstanding[i]!.received === outstanding[i]!.count) outstanding.splice(i, 1);
+        }
+        if (sourceDone && outstanding.length === 0 && readyValues.length === 0) break;
+        if (outstanding.length >= window || sourceDone) {
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      }
+      job.finish();
+    } finally {
+      job.abandon();
+      await source.return?.();
+    }
+  }
+
+  /** `imap` chunks start at one item (first results come fast) and grow while tasks are quick. */
+  private nextImapChunksize(taskName: string, current: number): number {
+    const speed = this.taskSpeed.get(taskName);
+    if (!speed || speed.items === 0) return Math.min(current * 2, MAX_AUTO_CHUNK);
+    const perItemMs = speed.busyMs / speed.items;
+    const target = perItemMs > 0 ? Math.floor((TARGET_CHUNK_MS * 5) / perItemMs) : MAX_AUTO_CHUNK;
+    return Math.max(1, Math.min(current * 2, target, MAX_AUTO_CHUNK));
+  }
+}
+
+interface PendingCall {
+  job: Job;
+  resolve: (value: unknown) => void;
+}
+
+interface PendingApplies {
+  ref: TaskRef;
+  encoder: ChunkEncoder;
+  calls: PendingCall[];
+}
+
+interface ImapChunk {
+  chunk: Chunk;
+  values: unknown[];
+  received: number;
+  yielded: number;
+  count: number;
+}
+
+function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: number, sink: ChunkSink): Chunk {
+  return {
+    task: ref,
+    spread,
+    count,
+    payload: encoded.payload,
+    boundaries: encoded.boundaries,
+    attachments: encoded.attachments,
+    transfer: encoded.transfer,
+    base: 0,
+    taskCount: count,
+    sink,
+    cancelled: false,
+  };
+}
+
+/** Items `start .. end - 1` of an encoded run, as a run of their own. */
+function sliceEncoded(encoded: EncodedItems, start: number, end: number): EncodedItems {
+  if (start === 0 && end === encoded.boundaries.length - 1) return encoded;
+  const from = encoded.boundaries[start]!;
+  const to = encoded.boundaries[end]!;
+  return {
+    payload: encoded.payload.subarray(from, to),
+    boundaries: encoded.boundaries.slice(start, end + 1).map((offset) => offset - from),
+    attachments: encoded.attachments,
+    transfer: encoded.transfer,
+  };
+}
+
+/** Python's default: about four chunks per worker. */
+function defaultChunksize(count: number, processes: number): number {
+  return Math.max(1, Math.ceil(count / (processes * 4)));
+}
+
+function checkCallOptions(where: string, options: (CallOptions & ResultCallbacks<never>) | undefined): CallOptions {
+  checkTimeout(`${where}(..., options): timeout`, options?.timeout);
+  checkSignal(`${where}(..., options): signal`, options?.signal);
+  checkFunction(`${where}(..., options): callback`, options?.callback);
+  checkFunction(`${where}(..., options): errorCallback`, options?.errorCallback);
+  return {
+    ...(options?.timeout !== undefined ? { timeout: options.timeout } : {}),
+    ...(options?.signal ? { signal: options.signal } : {}),
+  };
+}
+
+function toArray(items: unknown, option: string): unknown[] {
+  if (Array.isArray(items)) return items;
+  if (items !== null && typeof items === 'object' && typeof (items as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    return Array.from(items as Iterable<unknown>);
+  }
+  const hint =
+    items !== null && typeof items === 'object' && Symbol.asyncIterator in items
+      ? ' For async iterables use imap or imapUnordered.'
+      : '';
+  throw new InvalidArgumentError(option, items, 'an iterable (an array, a Set, a generator...)', hint.trim());
+}
+
+function toIterator(items: unknown, option: string): Iterator<unknown> | AsyncIterator<unknown> {
+  if (items !== null && typeof items === 'object') {
+    const asyncIterator = (items as AsyncIterable<unknown>)[Symbol.asyncIterator];
+    if (typeof asyncIterator === 'function') return asyncIterator.call(items);
+    const iterator = (items as Iterable<unknown>)[Symbol.iterator];
+    if (typeof iterator === 'function') return iterator.call(items);
+  }
+  throw new InvalidArgumentError(option, items, 'an iterable or async iterable');
+}
+
+/** A module path or URL as a file: URL; relative paths are taken from the working directory. */
+function moduleUrl(module: unknown, option: string): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module !== 'string' || module === '') throw new InvalidArgumentError(option, module, 'a module path or URL');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[A-Za-z]:[\\/]/.test(module)) return module;
+  return pathToFileURL(isAbsolute(module) ? module : resolvePath(module)).href;
+}

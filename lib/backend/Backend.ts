@@ -1,0 +1,20 @@
+import type { PoolEngine, PoolEngineOptions } from './PoolEngine.js';
+
+/** The names of the backends fanout ships. */
+export type BackendName = 'local' | 'aws';
+
+/**
+ * What a backend provides (the SPI). The public classes (`Pool`, ...) hold a backend and
+ * delegate to it; a backend only implements the parts that differ between backends.
+ *
+ * @example
+ * ```ts
+ * const engine = getContext('local').backend.createPoolEngine({ processes: 2, taskModules: [] });
+ * ```
+ */
+export interface Backend {
+  readonly name: BackendName;
+  /** How many workers a pool gets when `processes` is not given. */
+  defaultProcesses(): number;
+  createPoolEngine(options: PoolEngineOptions): PoolEngine;
+}

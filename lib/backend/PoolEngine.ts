@@ -1,0 +1,89 @@
+import type { TransferListItem } from 'node:worker_threads';
+import type { TaskRef } from '../codec/protocol.js';
+
+/**
+ * Receives what happens to a chunk. Indexes are the item's position in the chunk as the pool
+ * made it (`chunk.base + i` for a chunk the engine split).
+ */
+export interface ChunkSink {
+  /**
+   * Results for items `from .. from + values.length - 1`; `errors` holds the failed ones;
+   * `busyMs` is the time the worker spent on them.
+   */
+  onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void;
+  /** Every item from `from` to the chunk's end failed with `error` (the chunk is over). */
+  onFailed(from: number, error: Error): void;
+}
+
+/**
+ * A unit of work: `count` calls of one task, their arguments encoded back to back in `payload`.
+ * The pool builds chunks (encoding at submit time) and an engine runs them somewhere.
+ */
+export interface Chunk {
+  task: TaskRef;
+  /** Each item is an argument array (apply, starmap) rather than a single argument (map). */
+  spread: boolean;
+  count: number;
+  payload: Uint8Array;
+  /** `count + 1` byte offsets: where each item starts in `payload`, then its length. */
+  boundaries: Uint32Array;
+  /** Resources of handles in the arguments (local backend: SharedArrayBuffers, MessagePorts). */
+  attachments: unknown[];
+  transfer: TransferListItem[];
+  /** Index of this chunk's first item in the chunk the pool made (0 unless the engine split it). */
+  base: number;
+  /** How many tasks this chunk counts as for `maxTasksPerChild` (1 for a map chunk, as Python). */
+  taskCount: number;
+  sink: ChunkSink;
+  /** Set by the pool when nobody wants the results any more. */
+  cancelled: boolean;
+}
+
+/** Counters an engine keeps, for progress reports and summaries. */
+export interface PoolStats {
+  /** Workers started so far (replacements included). */
+  workersStarted: number;
+  /** Chunks whose results all came back. */
+  chunksCompleted: number;
+  /** Items whose result came back (successful or not). */
+  itemsCompleted: number;
+  /** Milliseconds the workers spent running tasks, added up over workers. */
+  busyMs: number;
+}
+
+/**
+ * The part of a pool that a backend implements: it runs chunks on workers. Everything the
+ * same on every backend (argument checks, chunking, ordering, AsyncResult) lives in `Pool`.
+ *
+ * @example
+ * ```ts
+ * const engine = backend.createPoolEngine({ processes: 4, taskModules: [] });
+ * engine.submit(chunk);
+ * ```
+ */
+export interface PoolEngine {
+  /** How many chunks run at once. */
+  readonly processes: number;
+  /** Queues a chunk; its sink hears of its results. */
+  submit(chunk: Chunk): void;
+  /** The pool no longer wants this chunk's results: drop it if queued, stop it if running. */
+  cancel(chunk: Chunk): void;
+  /** Runs what was submitted, then lets the workers go. */
+  close(): void;
+  /** Resolves when, after `close()` or `terminate()`, every worker is gone. */
+  join(): Promise<void>;
+  /** Stops every worker now; unfinished chunks fail with `error`. */
+  terminate(error: Error): Promise<void>;
+  stats(): PoolStats;
+}
+
+/** What a backend needs to start a pool's workers. */
+export interface PoolEngineOptions {
+  processes: number;
+  /** Modules (file: URLs) every worker imports before running tasks. */
+  taskModules: string[];
+  initializer?: { task: TaskRef; args: Uint8Array; attachments: unknown[]; transfer: TransferListItem[] };
+  maxTasksPerChild?: number;
+  /** Per-worker memory limits (local backend). */
+  resourceLimits?: import('node:worker_threads').ResourceLimits;
+}

@@ -1,0 +1,32 @@
+import { availableParallelism } from 'node:os';
+import type { Backend } from '../../backend/Backend.js';
+import type { PoolEngine, PoolEngineOptions } from '../../backend/PoolEngine.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { LocalPoolEngine } from './LocalPoolEngine.js';
+
+/**
+ * The embedded default backend: worker threads on this machine.
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool(4, new LocalBackend());
+ * ```
+ */
+export class LocalBackend implements Backend {
+  readonly name = 'local' as const;
+
+  /** `FANOUT_PROCESSES` if set (the CLI's `--processes`), else the available parallelism. */
+  defaultProcesses(): number {
+    const fromEnvironment = process.env.FANOUT_PROCESSES;
+    if (fromEnvironment === undefined || fromEnvironment === '') return availableParallelism();
+    const processes = Number(fromEnvironment);
+    if (!Number.isInteger(processes) || processes < 1) {
+      throw new InvalidArgumentError('the FANOUT_PROCESSES environment variable', fromEnvironment, 'a whole number ≥ 1');
+    }
+    return processes;
+  }
+
+  createPoolEngine(options: PoolEngineOptions): PoolEngine {
+    return new LocalPoolEngine(options);
+  }
+}

@@ -1,0 +1,356 @@
+import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
+import { decodeFrame, encodeFrame, type ParentBoundMessage } from '../../codec/protocol.js';
+import { ValueDecoder } from '../../codec/ValueDecoder.js';
+import { RemoteError, WorkerCrashedError } from '../../errors.js';
+import { fromFailureInfo } from '../../runtime/errorInfo.js';
+import { reviveHandle } from '../../runtime/handles.js';
+import { Deque } from '../../util/Deque.js';
+import { LocalWorker, defaultWorkerScript } from './LocalWorker.js';
+
+/** Chunks sent ahead to a worker, so it never waits for the parent between chunks. */
+const CHUNKS_IN_FLIGHT_PER_WORKER = 2;
+/** Workers that die before ever becoming ready, in a row, before the pool gives up. */
+const MAX_FAILED_STARTS = 3;
+
+/**
+ * Runs chunks on worker threads: at most two in flight per worker, crashed workers replaced
+ * (the item that was running fails with {@link WorkerCrashedError}, the rest run elsewhere),
+ * workers retired after `maxTasksPerChild` tasks, cancelled running chunks stopped by stopping
+ * their worker. Idle workers do not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * const engine = new LocalPoolEngine({ processes: 2, taskModules: [] });
+ * engine.submit(chunk);
+ * ```
+ */
+export class LocalPoolEngine implements PoolEngine {
+  readonly processes: number;
+  private readonly workers = new Set<LocalWorker>();
+  private readonly queue = new Deque<Chunk>();
+  private readonly init: Uint8Array;
+  private nextWorkerId = 1;
+  private closed = false;
+  private failedStarts = 0;
+  /** Once set, every chunk fails with it: the workers cannot start. */
+  private broken: Error | undefined;
+  private terminatedWith: Error | undefined;
+  private readonly exited = new Set<Promise<unknown>>();
+  private readonly statistics: PoolStats = { workersStarted: 0, chunksCompleted: 0, itemsCompleted: 0, busyMs: 0 };
+
+  constructor(
+    private readonly options: PoolEngineOptions,
+    private readonly workerScript: URL = defaultWorkerScript,
+  ) {
+    this.processes = options.processes;
+    const initializer = options.initializer;
+    this.init = encodeFrame(
+      {
+        type: 'init',
+        taskModules: options.taskModules,
+        ...(initializer ? { initializer: initializer.task } : {}),
+      },
+      initializer?.args,
+    );
+  }
+
+  submit(chunk: Chunk): void {
+    if (this.broken) return chunk.sink.onFailed(chunk.base, this.broken);
+    if (this.terminatedWith) return chunk.sink.onFailed(chunk.base, this.terminatedWith);
+    this.queue.push(chunk);
+    this.dispatch();
+  }
+
+  cancel(chunk: Chunk): void {
+    chunk.cancelled = true;
+    for (const worker of [...this.workers]) {
+      // A thread cannot be interrupted mid-task: stop it; its other chunks run elsewhere.
+      // (The head may be a part of `chunk` that the engine split off; parts share the flag.)
+      if (worker.inFlight[0]?.cancelled) this.stopWorker(worker, 'cancelled');
+    }
+    // A queued chunk is skipped when dequeued; one sent ahead is stopped when it reaches the head.
+  }
+
+  close(): void {
+    this.closed = true;
+    this.retireIdleWorkers();
+  }
+
+  async join(): Promise<void> {
+    while (this.workers.size > 0 || this.queue.length > 0 || this.exited.size > 0) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+  }
+
+  async terminate(error: Error): Promise<void> {
+    this.closed = true;
+    this.terminatedWith ??= error;
+    for (const chunk of this.queue.drain()) if (!chunk.cancelled) chunk.sink.onFailed(chunk.base, error);
+    for (const worker of [...this.workers]) this.stopWorker(worker, error);
+    await Promise.all(this.exited);
+  }
+
+  stats(): PoolStats {
+    return { ...this.statistics };
+  }
+
+  private readonly drainWaiters: Array<() => void> = [];
+
+  private notifyDrain(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  /** Sends queued chunks to workers with room, starting workers as needed. */
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue.peek()!;
+      if (head.cancelled) {
+        this.queue.shift();
+        continue;
+      }
+      const worker = this.pickWorker();
+      if (!worker) break;
+      this.queue.shift();
+      const budget = this.options.maxTasksPerChild;
+      if (budget !== undefined && head.taskCount > 1 && worker.tasksAssigned + head.taskCount > budget) {
+        // Split a batch of calls so that the worker gets no more tasks than it may run.
+        const [first, rest] = splitChunk(head, budget - worker.tasksAssigned);
+        this.queue.unshift(rest);
+        this.sendTo(worker, first);
+      } else {
+        this.sendTo(worker, head);
+      }
+    }
+    if (this.queue.length === 0) this.retireIdleWorkers();
+    if (this.workers.size === 0 && this.queue.length === 0) this.notifyDrain();
+  }
+
+  private sendTo(worker: LocalWorker, chunk: Chunk): void {
+    worker.send(chunk);
+    worker.setReferenced(true);
+    const budget = this.options.maxTasksPerChild;
+    if (budget !== undefined && worker.tasksAssigned >= budget) worker.retiring = true;
+  }
+
+  /** The worker with the fewest chunks in flight, starting a new one while below `processes`. */
+  private pickWorker(): LocalWorker | undefined {
+    let best: LocalWorker | undefined;
+    let active = 0;
+    for (const worker of this.workers) {
+      if (worker.stopping) continue;
+      if (!worker.retiring) active++;
+      if (worker.retiring || worker.inFlight.length >= CHUNKS_IN_FLIGHT_PER_WORKER) continue;
+      if (!best || worker.inFlight.length < best.inFlight.length) best = worker;
+    }
+    if (best && best.inFlight.length === 0) return best;
+    if (active < this.processes) return this.startWorker();
+    return best;
+  }
+
+  private startWorker(): LocalWorker {
+    const init = this.init.slice();
+    const initializer = this.options.initializer;
+    const worker = new LocalWorker(
+      this.nextWorkerId++,
+      this.workerScript,
+      init,
+      initializer?.attachments ?? [],
+      this.options.resourceLimits,
+    );
+    this.statistics.workersStarted++;
+    this.workers.add(worker);
+    const thread = worker.thread;
+    thread.on('message', (data: ArrayBuffer | { frame: ArrayBuffer; attachments: unknown[] }) => {
+      const bytes = new Uint8Array(data instanceof ArrayBuffer ? data : data.frame);
+      const attachments = data instanceof ArrayBuffer ? [] : data.attachments;
+      const { message, payload } = decodeFrame(bytes);
+      this.onMessage(worker, message as ParentBoundMessage, payload, attachments);
+    });
+    thread.on('error', (error) => {
+      worker.lastError = error;
+    });
+    const exited = new Promise<void>((resolve) => {
+      thread.once('exit', (code) => {
+        this.exited.delete(exited);
+        this.onExit(worker, code);
+        resolve();
+      });
+    });
+    this.exited.add(exited);
+    return worker;
+  }
+
+  private onMessage(worker: LocalWorker, message: ParentBoundMessage, payload: Uint8Array, attachments: unknown[]): void {
+    switch (message.type) {
+      case 'ready':
+        if (message.error) {
+          this.breakPool(fromFailureInfo(message.error, message.error.taskName ?? 'initializer'));
+        } else {
+          worker.ready = true;
+          this.failedStarts = 0;
+        }
+        return;
+      case 'results': {
+        const chunk = worker.inFlight[0];
+        if (!chunk) return;
+        this.statistics.busyMs += message.busyMs;
+        this.statistics.itemsCompleted += message.count;
+        worker.reportedOfHead = message.from + message.count;
+        if (!chunk.cancelled) {
+          const values = new ValueDecoder(payload, attachments, reviveHandle).readMany(message.count);
+          const errors = new Map<number, Error>();
+          for (const [index, itemError] of message.errors) {
+            const error =
+              'remote' in itemError
+                ? new RemoteError(itemError.remote, chunk.task.name)
+                : fromFailureInfo(itemError.failure, chunk.task.name);
+            errors.set(chunk.base + index, error);
+          }
+          chunk.sink.onResults(chunk.base + message.from, values, errors, message.busyMs);
+        }
+        if (message.final) this.finishHead(worker);
+        return;
+      }
+      case 'chunkFailed': {
+        const chunk = worker.inFlight[0];
+        if (!chunk) return;
+        if (!chunk.cancelled) chunk.sink.onFailed(chunk.base, fromFailureInfo(message.error, chunk.task.name));
+        this.finishHead(worker);
+        return;
+      }
+    }
+  }
+
+  private finishHead(worker: LocalWorker): void {
+    worker.inFlight.shift();
+    worker.reportedOfHead = 0;
+    this.statistics.chunksCompleted++;
+    const next = worker.inFlight[0];
+    if (next?.cancelled) {
+      this.stopWorker(worker, 'cancelled');
+      return;
+    }
+    if (worker.inFlight.length === 0) {
+      worker.setReferenced(false);
+      if (worker.retiring) this.stopWorker(worker, 'retired');
+    }
+    this.dispatch();
+  }
+
+  /** Stops a worker on purpose. Its unfinished chunks are requeued, or failed with `error`. */
+  private stopWorker(worker: LocalWorker, reason: 'cancelled' | 'retired' | Error): void {
+    if (worker.stopping) return;
+    worker.stopping = true;
+    const unfinished = worker.inFlight.splice(0);
+    if (reason instanceof Error) {
+      for (const chunk of unfinished)
+        if (!chunk.cancelled) chunk.sink.onFailed(chunk.base + (chunk === unfinished[0] ? worker.reportedOfHead : 0), reason);
+    } else {
+      this.requeue(unfinished, worker.reportedOfHead);
+    }
+    void worker.thread.terminate();
+  }
+
+  /** Puts chunks back at the front of the queue, the first one from item `startAt` on. */
+  private requeue(chunks: Chunk[], startAt: number): void {
+    for (let i = chunks.length - 1; i >= 0; i--) {
+      let chunk = chunks[i]!;
+      if (chunk.cancelled) continue;
+      if (i === 0 && startAt > 0) {
+        if (startAt >= chunk.count) continue;
+        chunk = splitChunk(chunk, startAt)[1];
+      }
+      this.queue.unshift(chunk);
+    }
+  }
+
+  private onExit(worker: LocalWorker, code: number): void {
+    this.workers.delete(worker);
+    if (!worker.stopping) {
+      // The thread died on its own: blame the item that was running, rerun the rest.
+      worker.stopping = true;
+      if (!worker.ready && !this.broken) this.failedStarts++;
+      const [running, ...notStarted] = worker.inFlight.splice(0);
+      const cause = worker.lastError;
+      if (running) {
+        const failedAt = worker.reportedOfHead;
+        const reason = describeExit(code, cause);
+        if (!running.cancelled) {
+          const error = new WorkerCrashedError(
+            `The worker running task '${running.task.name}' (item ${running.base + failedAt} of its chunk) died: ${reason}. ` +
+              'The worker was replaced.',
+            { taskName: running.task.name, exitCode: code, cause },
+          );
+          running.sink.onFailed(running.base + failedAt, error);
+        }
+        this.requeue(notStarted, 0);
+      }
+      if (this.failedStarts >= MAX_FAILED_STARTS && !this.broken) {
+        this.breakPool(
+          new WorkerCrashedError(`Workers keep dying before they are ready (${describeExit(code, cause)}); the pool gave up.`, {
+            exitCode: code,
+            cause,
+          }),
+        );
+      }
+    }
+    if (!this.closed || this.queue.length > 0) this.dispatch();
+    else if (this.workers.size === 0) this.notifyDrain();
+  }
+
+  /** The workers cannot start: fail everything, now and from now on. */
+  private breakPool(error: Error): void {
+    this.broken = error;
+    for (const chunk of this.queue.drain()) if (!chunk.cancelled) chunk.sink.onFailed(chunk.base, error);
+    for (const worker of [...this.workers]) this.stopWorker(worker, error);
+  }
+
+  private retireIdleWorkers(): void {
+    if (!this.closed || this.queue.length > 0) return;
+    for (const worker of [...this.workers]) {
+      if (worker.inFlight.length === 0) this.stopWorker(worker, 'retired');
+    }
+  }
+}
+
+function describeExit(code: number, cause: Error | undefined): string {
+  if (cause) {
+    const code_ = (cause as { code?: string }).code;
+    if (code_ === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (${cause.message})`;
+    return `uncaught ${cause.name}: ${cause.message}`;
+  }
+  return `it exited with code ${code}`;
+}
+
+/** Splits a chunk after its first `count` items. */
+function splitChunk(chunk: Chunk, count: number): [Chunk, Chunk] {
+  const at = chunk.boundaries[count]!;
+  const first: Chunk = {
+    ...chunk,
+    count,
+    payload: chunk.payload.subarray(0, at),
+    boundaries: chunk.boundaries.subarray(0, count + 1),
+    taskCount: chunk.taskCount === chunk.count ? count : chunk.taskCount,
+  };
+  const rest: Chunk = {
+    ...chunk,
+    count: chunk.count - count,
+    payload: chunk.payload.subarray(at),
+    boundaries: chunk.boundaries.subarray(count).map((offset) => offset - at),
+    base: chunk.base + count,
+    taskCount: chunk.taskCount === chunk.count ? chunk.count - count : chunk.taskCount,
+  };
+  // Both halves answer to the same cancellation as the original.
+  return [linkCancellation(first, chunk), linkCancellation(rest, chunk)];
+}
+
+function linkCancellation(part: Chunk, original: Chunk): Chunk {
+  Object.defineProperty(part, 'cancelled', {
+    get: () => original.cancelled,
+    set: (value: boolean) => {
+      original.cancelled = value;
+    },
+    enumerable: true,
+  });
+  return part;
+}

@@ -1,0 +1,79 @@
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { Chunk } from '../../backend/PoolEngine.js';
+import { encodeFrame, type RunMessage } from '../../codec/protocol.js';
+
+/** The script a local worker thread runs: the TypeScript runtime behind its loader bootstrap. */
+export const defaultWorkerScript = new URL('../../runtime/workerBootstrap.mjs', import.meta.url);
+
+/**
+ * One worker thread of a local pool and the chunks sent to it, oldest (the running one) first.
+ * The thread runs chunks strictly in the order they were sent.
+ *
+ * @example
+ * ```ts
+ * const worker = new LocalWorker(1, script, init, [], undefined);
+ * worker.send(chunk);
+ * ```
+ */
+export class LocalWorker {
+  readonly thread: Worker;
+  /** Chunks sent and not finished, in the order sent; the first is running. */
+  readonly inFlight: Chunk[] = [];
+  /** Items of the running chunk whose results came back. */
+  reportedOfHead = 0;
+  /** Tasks sent to this worker, counted as for `maxTasksPerChild`. */
+  tasksAssigned = 0;
+  /** No more chunks go to a retiring worker; it stops once its chunks are done. */
+  retiring = false;
+  /** Set once the thread has exited or is being stopped on purpose. */
+  stopping = false;
+  ready = false;
+  /** The last uncaught error the thread reported, to explain its exit. */
+  lastError: Error | undefined;
+  private referenced = true;
+
+  constructor(
+    readonly id: number,
+    script: URL,
+    init: Uint8Array,
+    initAttachments: unknown[],
+    resourceLimits: ResourceLimits | undefined,
+  ) {
+    this.thread = new Worker(script, {
+      workerData: { init, attachments: initAttachments },
+      resourceLimits,
+      // Workers print to the parent's streams, as Python's pool workers share the terminal.
+      stdout: false,
+      stderr: false,
+    });
+    this.setReferenced(false);
+  }
+
+  /** Posts a chunk to the thread. */
+  send(chunk: Chunk): void {
+    const message: RunMessage = {
+      type: 'run',
+      chunk: this.nextChunkNumber++,
+      task: chunk.task,
+      count: chunk.count,
+      spread: chunk.spread,
+    };
+    const frame = encodeFrame(message, chunk.payload);
+    const buffer = frame.buffer as ArrayBuffer;
+    if (chunk.attachments.length === 0) this.thread.postMessage(buffer, [buffer]);
+    else this.thread.postMessage({ frame: buffer, attachments: chunk.attachments }, [buffer, ...chunk.transfer]);
+    if (this.inFlight.length === 0) this.reportedOfHead = 0;
+    this.inFlight.push(chunk);
+    this.tasksAssigned += chunk.taskCount;
+  }
+
+  private nextChunkNumber = 0;
+
+  /** Keeps the process alive while this worker has work, and lets it exit when idle. */
+  setReferenced(referenced: boolean): void {
+    if (referenced === this.referenced) return;
+    this.referenced = referenced;
+    if (referenced) this.thread.ref();
+    else this.thread.unref();
+  }
+}

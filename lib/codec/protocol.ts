@@ -1,0 +1,148 @@
+/**
+ * The wire protocol: every message that crosses a thread or network boundary is one of the
+ * typed messages below, framed by {@link encodeFrame} and encoded by the one codec.
+ *
+ * A frame is `[0xFA, version, u32 header length (LE), header, payload]`. The header is a
+ * message object encoded with {@link ValueEncoder}; the payload is a sequence of encoded values
+ * (task arguments or results) kept apart so that it can be built once at submit time and
+ * passed along (to a thread, an SQS message or S3) without re-encoding.
+ */
+import { ProtocolError, type RemoteErrorInfo } from '../errors.js';
+import { ValueDecoder } from './ValueDecoder.js';
+import { ValueEncoder } from './ValueEncoder.js';
+
+export const PROTOCOL_VERSION = 1;
+const MAGIC = 0xfa;
+const PREFIX_BYTES = 6;
+
+/** Names a task, and the module that defines it (a file: URL) when it is known. */
+export interface TaskRef {
+  name: string;
+  module?: string;
+}
+
+/** Parent → worker, once, when a local worker starts. */
+export interface InitMessage {
+  type: 'init';
+  /** Modules to import before any task runs (the pool's `tasks` option). */
+  taskModules: string[];
+  /** Run once with the payload's single value (an argument array) before the first task. */
+  initializer?: TaskRef;
+}
+
+/**
+ * Run a chunk: the payload holds `count` encoded values, each an argument array (`spread`) or a
+ * single argument.
+ */
+export interface RunMessage {
+  type: 'run';
+  chunk: number;
+  task: TaskRef;
+  count: number;
+  spread: boolean;
+}
+
+/** Worker → parent: the worker finished its init (or failed it). */
+export interface ReadyMessage {
+  type: 'ready';
+  error?: FailureInfo;
+}
+
+/**
+ * Worker → parent: results for items `from .. from + count - 1` of a chunk (a chunk may report
+ * in several parts). The payload holds `count` encoded results; a failed item's slot holds
+ * `undefined` and its error is in `errors`.
+ */
+export interface ResultsMessage {
+  type: 'results';
+  chunk: number;
+  from: number;
+  count: number;
+  errors: Array<[index: number, error: ItemError]>;
+  /** True on the chunk's last part. */
+  final: boolean;
+  /** Milliseconds the worker spent running this part's items. */
+  busyMs: number;
+}
+
+/** Worker → parent: the whole chunk could not run (unknown task, module failed to load). */
+export interface ChunkFailedMessage {
+  type: 'chunkFailed';
+  chunk: number;
+  error: FailureInfo;
+}
+
+/** Why one item failed: the task threw (`remote`), or fanout could not handle it (`failure`). */
+export type ItemError = { remote: RemoteErrorInfo } | { failure: FailureInfo };
+
+/** A fanout error raised in a worker, re-created on the parent side by its code. */
+export interface FailureInfo {
+  code: string;
+  message: string;
+  taskName?: string;
+  module?: string;
+  knownTasks?: string[];
+  cause?: RemoteErrorInfo;
+}
+
+export type WorkerBoundMessage = InitMessage | RunMessage;
+export type ParentBoundMessage = ReadyMessage | ResultsMessage | ChunkFailedMessage;
+export type Message = WorkerBoundMessage | ParentBoundMessage;
+
+/** A decoded frame: the message and a view of its payload. */
+export interface Frame<M extends Message = Message> {
+  message: M;
+  payload: Uint8Array;
+}
+
+const headerEncoder = new ValueEncoder();
+
+/**
+ * Frames a message with its payload into one byte array.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeFrame({ type: 'ready' });
+ * decodeFrame(bytes).message.type; // 'ready'
+ * ```
+ */
+export function encodeFrame(message: Message, payload?: Uint8Array): Uint8Array {
+  headerEncoder.write(message, 'message');
+  const header = headerEncoder.finish();
+  const payloadLength = payload?.length ?? 0;
+  const frame = new Uint8Array(PREFIX_BYTES + header.length + payloadLength);
+  frame[0] = MAGIC;
+  frame[1] = PROTOCOL_VERSION;
+  new DataView(frame.buffer).setUint32(2, header.length, true);
+  frame.set(header, PREFIX_BYTES);
+  if (payload) frame.set(payload, PREFIX_BYTES + header.length);
+  return frame;
+}
+
+/**
+ * Reads a frame made by {@link encodeFrame}. The payload is a view into `bytes`, not a copy.
+ *
+ * @example
+ * ```ts
+ * const { message, payload } = decodeFrame(bytes);
+ * ```
+ */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (bytes.length < PREFIX_BYTES || bytes[0] !== MAGIC) {
+    throw new ProtocolError('Not a fanout message (bad magic byte or too short).');
+  }
+  if (bytes[1] !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      `fanout protocol version ${String(bytes[1])} cannot be read by this version (which speaks ${PROTOCOL_VERSION}); ` +
+        'run the same fanout version on both sides.',
+    );
+  }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2, true);
+  const payloadStart = PREFIX_BYTES + headerLength;
+  if (payloadStart > bytes.length) throw new ProtocolError('Truncated fanout message header.');
+  const message = new ValueDecoder(bytes.subarray(PREFIX_BYTES, payloadStart)).read() as Message;
+  if (typeof message !== 'object' || message === null || typeof message.type !== 'string') {
+    throw new ProtocolError('fanout message header has no type.');
+  }
+  return { message, payload: bytes.subarray(payloadStart) };
+}

@@ -1,0 +1,270 @@
+/**
+ * Every error fanout raises is a subclass of {@link FanoutError} with a stable `code`,
+ * so callers can branch on `err.code` (or `instanceof`) without parsing messages.
+ *
+ * @example
+ * ```ts
+ * import { Pool, RemoteError } from 'fanout';
+ * try {
+ *   await pool.apply(parse, ['not json']);
+ * } catch (err) {
+ *   if (err instanceof RemoteError) console.error(err.remoteName, err.remoteStack);
+ * }
+ * ```
+ */
+export class FanoutError extends Error {
+  /** A stable, machine-readable code such as `ERR_REMOTE`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A task raised an error in a worker. Carries the remote error's name, message and stack.
+ *
+ * @example
+ * ```ts
+ * const r = pool.applyAsync(fails, []);
+ * await r.get().catch((e: RemoteError) => e.remoteMessage);
+ * ```
+ */
+export class RemoteError extends FanoutError {
+  readonly remoteName: string;
+  readonly remoteMessage: string;
+  readonly remoteStack: string | undefined;
+  /** Extra own properties of the remote error (for example its `code`), as sent. */
+  readonly remoteProperties: Record<string, unknown>;
+  readonly taskName: string;
+
+  constructor(info: RemoteErrorInfo, taskName: string) {
+    super('ERR_REMOTE', `Task '${taskName}' failed in a worker: ${info.name}: ${info.message}`);
+    this.remoteName = info.name;
+    this.remoteMessage = info.message;
+    this.remoteStack = info.stack;
+    this.remoteProperties = info.properties ?? {};
+    this.taskName = taskName;
+    if (info.stack) this.stack = `${this.stack ?? ''}\n\nRemote stack (in the worker):\n${info.stack}`;
+  }
+}
+
+/** The wire form of an error raised by a task; see {@link RemoteError}. */
+export interface RemoteErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+  properties?: Record<string, unknown>;
+}
+
+/**
+ * A worker died while it ran a task: `process.exit`, an uncaught error in a timer, or
+ * running out of memory. The worker has been replaced; other work goes on.
+ *
+ * @example
+ * ```ts
+ * await pool.apply(exitsTheWorker, []).catch((e) => e.code); // 'ERR_WORKER_CRASHED'
+ * ```
+ */
+export class WorkerCrashedError extends FanoutError {
+  readonly taskName: string | undefined;
+  readonly exitCode: number | undefined;
+
+  constructor(message: string, context: { taskName?: string; exitCode?: number; cause?: unknown }) {
+    super('ERR_WORKER_CRASHED', message, { cause: context.cause });
+    this.taskName = context.taskName;
+    this.exitCode = context.exitCode;
+  }
+}
+
+/**
+ * A value could not be encoded to cross to a worker. The message says which argument (and
+ * where inside it) and why.
+ *
+ * @example
+ * ```ts
+ * pool.applyAsync(square, [() => 1]); // throws SerializationError: argument 0 is a function ...
+ * ```
+ */
+export class SerializationError extends FanoutError {
+  /** Where the offending value sits, such as `argument 0 → .options.onDone`. */
+  readonly path: string;
+
+  constructor(path: string, reason: string) {
+    super('ERR_SERIALIZATION', `Cannot send ${path}: ${reason}`);
+    this.path = path;
+  }
+}
+
+/**
+ * The pool no longer accepts work: it was closed or terminated.
+ *
+ * @example
+ * ```ts
+ * pool.close();
+ * pool.applyAsync(square, [1]); // throws PoolClosedError
+ * ```
+ */
+export class PoolClosedError extends FanoutError {
+  constructor(message = 'The pool is closed: it accepts no new work (create a new Pool).') {
+    super('ERR_POOL_CLOSED', message);
+  }
+}
+
+/**
+ * No task with that name is registered where the task was to run.
+ *
+ * @example
+ * ```ts
+ * err.code === 'ERR_UNKNOWN_TASK' && console.error(err.knownTasks);
+ * ```
+ */
+export class UnknownTaskError extends FanoutError {
+  readonly taskName: string;
+  readonly knownTasks: string[];
+
+  constructor(taskName: string, knownTasks: string[], hint = '') {
+    const known = knownTasks.length ? knownTasks.map((n) => `'${n}'`).join(', ') : 'none';
+    super('ERR_UNKNOWN_TASK', `Unknown task '${taskName}'. Known tasks here: ${known}.${hint ? ` ${hint}` : ''}`);
+    this.taskName = taskName;
+    this.knownTasks = knownTasks;
+  }
+}
+
+/**
+ * A task was defined in a way that cannot work: a duplicate name, an invalid name, or a
+ * task defined in the entry script (which workers must never re-run).
+ *
+ * @example
+ * ```ts
+ * task('square', (x: number) => x * x);
+ * task('square', (x: number) => x + x); // throws TaskDefinitionError (duplicate name)
+ * ```
+ */
+export class TaskDefinitionError extends FanoutError {
+  readonly taskName: string;
+
+  constructor(taskName: string, message: string) {
+    super('ERR_TASK_DEFINITION', message);
+    this.taskName = taskName;
+  }
+}
+
+/**
+ * A module that defines tasks could not be imported in a worker.
+ *
+ * @example
+ * ```ts
+ * new Pool({ tasks: ['./missing.ts'] }); // the first call rejects with TaskModuleError
+ * ```
+ */
+export class TaskModuleError extends FanoutError {
+  readonly module: string;
+
+  constructor(module: string, message: string, cause?: unknown) {
+    super('ERR_TASK_MODULE', message, { cause });
+    this.module = module;
+  }
+}
+
+/**
+ * An option or argument has a value that is not allowed. Names the option, the value and
+ * its type, and what is allowed.
+ *
+ * @example
+ * ```ts
+ * new Pool({ processes: 0 }); // InvalidArgumentError: processes must be ...; got 0 (number)
+ * ```
+ */
+export class InvalidArgumentError extends FanoutError {
+  readonly option: string;
+
+  constructor(option: string, value: unknown, allowed: string, hint?: string) {
+    super('ERR_INVALID_ARGUMENT', `${option} must be ${allowed}; got ${describeValue(value)}.${hint ? ` ${hint}` : ''}`);
+    this.option = option;
+  }
+}
+
+/**
+ * An operation was called at the wrong time, as Python's `ValueError` (for example
+ * `pool.join()` before `close()`, or `successful()` before the result is ready).
+ *
+ * @example
+ * ```ts
+ * await pool.join(); // ValueError: Pool is still running; call close() or terminate() first
+ * ```
+ */
+export class ValueError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_VALUE', message);
+  }
+}
+
+/**
+ * A wait ran out of time. `AsyncResult.get(timeout)` raises it without cancelling the work;
+ * a call's `timeout` option raises it and cancels the call's work.
+ *
+ * @example
+ * ```ts
+ * await pool.applyAsync(slow, [5000]).get(100); // throws TimeoutError
+ * ```
+ */
+export class TimeoutError extends FanoutError {
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number) {
+    super('ERR_TIMEOUT', message);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The pool's `initializer` failed in a worker, so no worker can be started; the pool's work fails.
+ *
+ * @example
+ * ```ts
+ * await pool.apply(square, [2]).catch((e) => e.code); // 'ERR_INITIALIZER'
+ * ```
+ */
+export class InitializerError extends FanoutError {
+  constructor(message: string, cause: unknown) {
+    super('ERR_INITIALIZER', message, { cause });
+  }
+}
+
+/**
+ * A message between the parts of fanout was malformed or of an unknown protocol version.
+ *
+ * @example
+ * ```ts
+ * decodeFrame(new Uint8Array([1, 2, 3])); // throws ProtocolError
+ * ```
+ */
+export class ProtocolError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_PROTOCOL', message);
+  }
+}
+
+/** A short, safe description of a value for error messages: `0 (number)`, `'x' (string)`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'string':
+      return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}' (string)`;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return `${String(value)} (${typeof value})`;
+    case 'function':
+      return `a function${value.name ? ` '${value.name}'` : ''}`;
+    case 'symbol':
+      return `${String(value)} (symbol)`;
+    default:
+      if (Array.isArray(value)) return `an array of length ${value.length}`;
+      return `an object of type ${(value as object).constructor?.name ?? 'Object'}`;
+  }
+}

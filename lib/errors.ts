@@ -248,6 +248,25 @@ export class ProtocolError extends FanoutError {
   }
 }
 
+/**
+ * The aws backend could not find or use its AWS resources: a setting is missing, or the stack
+ * named by `FANOUT_STACK` cannot be read. The message names what is missing and how to set it.
+ *
+ * @example
+ * ```ts
+ * await pool.map(square, [1]).catch((e) => e.code); // 'ERR_AWS_CONFIG' when FANOUT_QUEUE_URL is unset
+ * ```
+ */
+export class AwsConfigError extends FanoutError {
+  /** The settings (environment variables or stack outputs) that are missing. */
+  readonly missing: string[];
+
+  constructor(message: string, missing: string[] = [], cause?: unknown) {
+    super('ERR_AWS_CONFIG', message, { cause });
+    this.missing = missing;
+  }
+}
+
 /** A short, safe description of a value for error messages: `0 (number)`, `'x' (string)`. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

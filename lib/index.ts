@@ -33,6 +33,7 @@ export {
   TimeoutError,
   InitializerError,
   ProtocolError,
+  AwsConfigError,
 } from './errors.js';
 
 import { availableParallelism } from 'node:os';

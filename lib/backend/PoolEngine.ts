@@ -49,6 +49,8 @@ export interface PoolStats {
   itemsCompleted: number;
   /** Milliseconds the workers spent running tasks, added up over workers. */
   busyMs: number;
+  /** Requests the pool made to its backend's services, by kind (aws backend: `SQS.SendMessageBatch`...). */
+  requests?: Record<string, number>;
 }
 
 /**

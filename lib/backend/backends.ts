@@ -1,10 +1,15 @@
 import { InvalidArgumentError } from '../errors.js';
 import { LocalBackend } from '../backends/local/LocalBackend.js';
+import { AwsBackend } from '../backends/aws/AwsBackend.js';
 import type { Backend, BackendName } from './Backend.js';
 
 type BackendFactory = () => Backend;
 
-const factories = new Map<string, BackendFactory>([['local', () => new LocalBackend()]]);
+const factories = new Map<string, BackendFactory>([
+  ['local', () => new LocalBackend()],
+  // The aws backend loads the AWS SDK only when a pool first uses it.
+  ['aws', () => new AwsBackend()],
+]);
 const instances = new Map<string, Backend>();
 
 /**

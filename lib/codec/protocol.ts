@@ -85,7 +85,37 @@ export interface FailureInfo {
   cause?: RemoteErrorInfo;
 }
 
-export type WorkerBoundMessage = InitMessage | RunMessage;
+/**
+ * Client → worker over the network (aws backend): one chunk of a pool's work. The payload is
+ * the chunk's encoded items (as in {@link RunMessage}), unless `payloadKey` names the object
+ * in the payload bucket that holds them (a claim check for chunks too big for a message).
+ */
+export interface JobChunkMessage {
+  type: 'jobChunk';
+  /** The pool run the chunk belongs to: the partition its result is written to. */
+  job: string;
+  /** The chunk's number within the run: its result's key. */
+  chunk: number;
+  task: TaskRef;
+  count: number;
+  spread: boolean;
+  /** Epoch seconds after which the chunk's records may be deleted (the table's TTL). */
+  expiresAt: number;
+  payloadKey?: string;
+  /** How the worker's thread pool for this run is set up (the Pool's options). */
+  setup?: JobSetup;
+}
+
+/** The Pool options a worker needs to run a run's chunks as the local backend would. */
+export interface JobSetup {
+  taskModules: string[];
+  initializer?: TaskRef;
+  /** The initializer's encoded argument array. */
+  initArgs?: Uint8Array;
+  maxTasksPerChild?: number;
+}
+
+export type WorkerBoundMessage = InitMessage | RunMessage | JobChunkMessage;
 export type ParentBoundMessage = ReadyMessage | ResultsMessage | ChunkFailedMessage;
 export type Message = WorkerBoundMessage | ParentBoundMessage;
 

@@ -40,7 +40,8 @@ export class LocalWorker {
     resourceLimits: ResourceLimits | undefined,
   ) {
     this.thread = new Worker(script, {
-      workerData: { init, attachments: initAttachments },
+      // `fanoutWorker` lets a script that is also something else (a Lambda bundle) know its role.
+      workerData: { fanoutWorker: true, init, attachments: initAttachments },
       resourceLimits,
       // Workers print to the parent's streams, as Python's pool workers share the terminal.
       stdout: false,

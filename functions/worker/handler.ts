@@ -1,0 +1,32 @@
+/**
+ * The worker Lambda: a thin middy wrapper over the aws backend's worker runtime.
+ *
+ * The same file (bundled, with the user's task modules imported before it) is also the script
+ * of the Lambda's worker threads: in such a thread it starts the worker-thread runtime instead
+ * of acting as a handler, and finds tasks by the names the bundle registered when it loaded.
+ */
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { configureWorkerRuntime, processSqsEvent } from '../../lib/backends/aws/workerRuntime.js';
+import { startWorkerThread } from '../../lib/runtime/startWorkerThread.js';
+
+const inWorkerThread = !isMainThread && (workerData as { fanoutWorker?: unknown } | undefined)?.fanoutWorker === true;
+if (inWorkerThread) startWorkerThread();
+
+// Run from the TypeScript sources (the local worker fleet), threads use the local backend's
+// script and import task modules by path; bundled, this file is its threads' script.
+const bundled = !/\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
+if (bundled && !inWorkerThread) configureWorkerRuntime({ workerScript: new URL(import.meta.url), tasksByName: true });
+
+/**
+ * Processes an SQS batch of fanout chunks and reports the records to redeliver.
+ *
+ * @example
+ * ```ts
+ * // The Fanout construct's generated entry:
+ * import './tasks.js';
+ * export { handler } from './functions/worker/handler.js';
+ * ```
+ */
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) => processSqsEvent(event));

@@ -1,0 +1,572 @@
+import type { Message, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
+import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
+import { decodeFrame, encodeFrame, type JobChunkMessage, type JobSetup, type ParentBoundMessage } from '../../codec/protocol.js';
+import { ValueDecoder } from '../../codec/ValueDecoder.js';
+import { RemoteError, WorkerCrashedError } from '../../errors.js';
+import { fromFailureInfo } from '../../runtime/errorInfo.js';
+import { reviveHandle } from '../../runtime/handles.js';
+import type { AwsConfig } from './AwsConfig.js';
+import {
+  CHUNK_ATTRIBUTE,
+  INLINE_CHUNK_BYTES,
+  RUN_ATTRIBUTE,
+  SQS_MAX_BATCH_ENTRIES,
+  SQS_MAX_REQUEST_BYTES,
+  TARGET_MESSAGE_BYTES,
+  argumentsKey,
+} from './chunkMessages.js';
+import type { AwsConnection } from './connectAws.js';
+import type { RequestCounter } from './RequestCounter.js';
+import type { ChunkRecord, ResultTable } from './ResultTable.js';
+
+/** First look for results this soon after sending; then back off while nothing new comes. */
+const FIRST_POLL_MS = 15;
+const MIN_POLL_MS = 10;
+const MAX_POLL_MS = 500;
+const POLL_BACKOFF = 2;
+/** Consecutive failed polls before the pool gives up on its outstanding work (never hang). */
+const MAX_POLL_FAILURES = 6;
+/** SendMessageBatch and S3 requests in flight at once. */
+const SEND_CONCURRENCY = 16;
+/** Resends of entries SQS refused in a batch. */
+const MAX_SEND_ATTEMPTS = 4;
+/** Room for a message's attributes and the request's framing within the 1 MiB batch limit. */
+const ENTRY_OVERHEAD_BYTES = 256;
+
+/** One SQS message's worth of a chunk: items `from .. from + count - 1` of it. */
+interface Part {
+  number: number;
+  chunk: Chunk;
+  from: number;
+  count: number;
+  payload: Uint8Array;
+  state: 'queued' | 'sending' | 'sent' | 'done';
+  /** Nobody wants its result any more (its chunk failed or was cancelled while it was being sent). */
+  dropped?: boolean;
+}
+
+type Connection = AwsConnection;
+
+/**
+ * Runs a pool's chunks on AWS: each chunk (split to fit a 64 KB message when its items allow)
+ * becomes an SQS message — sent ten at a time with SendMessageBatch, its payload in S3 when too
+ * big — that a worker (Lambda, or `fanout worker`) runs and records once in DynamoDB. Results
+ * are collected by querying the run's partition with adaptive back-off; the dead-letter queue is
+ * watched so that a chunk that keeps crashing its worker fails its job instead of hanging.
+ * Cancelled chunks are marked in the table, and workers skip them.
+ *
+ * @example
+ * ```ts
+ * const engine = new AwsPoolEngine({ processes: 64, taskModules: [] }, () => resolveAwsConfig());
+ * engine.submit(chunk);
+ * ```
+ */
+export class AwsPoolEngine implements PoolEngine {
+  readonly processes: number;
+  /** This pool's run: the partition of its records, and the prefix of its objects. */
+  readonly run = randomBytes(9).toString('base64url');
+  private readonly setup: JobSetup | undefined;
+  private connection: Promise<Connection> | undefined;
+  private broken: Error | undefined;
+  private terminatedWith: Error | undefined;
+  private closed = false;
+  private nextNumber = 0;
+  private highestSent = -1;
+  private readonly outbox: Part[] = [];
+  private flushScheduled = false;
+  /** Parts sent and not yet answered, by number (in number order). */
+  private readonly outstanding = new Map<number, Part>();
+  private readonly partsOf = new Map<Chunk, Part[]>();
+  private readonly cancelQueue: number[] = [];
+  /** Requests in flight (sends, cancellations): join waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly idleWaiters: Array<() => void> = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pollDue = Infinity;
+  private polling = false;
+  private pollDelay = MIN_POLL_MS;
+  private pollFailures = 0;
+  private deadLetterWatch: AbortController | undefined;
+  /** Set once the task queue turns out to have no dead-letter queue. */
+  private noDeadLetterQueue = false;
+  private retentionSeconds = 86_400;
+  private readonly statistics: PoolStats = { workersStarted: 0, chunksCompleted: 0, itemsCompleted: 0, busyMs: 0 };
+
+  constructor(
+    options: PoolEngineOptions,
+    private readonly loadConfig: () => Promise<AwsConfig>,
+    private readonly counter?: RequestCounter,
+  ) {
+    this.processes = options.processes;
+    const setup: JobSetup = { taskModules: options.taskModules };
+    if (options.initializer) {
+      setup.initializer = options.initializer.task;
+      setup.initArgs = options.initializer.args;
+    }
+    if (options.maxTasksPerChild !== undefined) setup.maxTasksPerChild = options.maxTasksPerChild;
+    const trivial = setup.taskModules.length === 0 && !setup.initializer && setup.maxTasksPerChild === undefined;
+    this.setup = trivial ? undefined : setup;
+  }
+
+  submit(chunk: Chunk): void {
+    const refusal = this.broken ?? this.terminatedWith;
+    if (refusal) return chunk.sink.onFailed(chunk.base, refusal);
+    const parts = this.split(chunk);
+    this.partsOf.set(chunk, parts);
+    this.outbox.push(...parts);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Chunks submitted in the same tick travel in the same batches.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  cancel(chunk: Chunk): void {
+    chunk.cancelled = true;
+    const parts = this.partsOf.get(chunk);
+    if (!parts) return;
+    this.partsOf.delete(chunk);
+    for (const part of parts) this.dropPart(part);
+    this.afterChange();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.afterChange();
+  }
+
+  async join(): Promise<void> {
+    while (!this.isIdle()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.closed) await this.shutDown();
+  }
+
+  async terminate(error: Error): Promise<void> {
+    this.closed = true;
+    this.terminatedWith ??= error;
+    const unfinished = [...this.partsOf.keys()];
+    for (const chunk of unfinished) this.failChunk(chunk, error, 0, false);
+    if (this.connection && this.nextNumber > 0) {
+      // Workers skip every chunk of a cancelled run, sent or still queued.
+      const marking = this.connection
+        .then(({ table }) => table.cancelRun(this.run, this.expiresAt()))
+        .catch(() => {
+          // The run's chunks still finish and are recorded; nobody waits for them.
+        });
+      this.track(marking);
+    }
+    await this.join();
+  }
+
+  stats(): PoolStats {
+    return { ...this.statistics, ...(this.counter ? { requests: this.counter.snapshot().requests } : {}) };
+  }
+
+  /** Splits a chunk whose payload is over a message's billing unit, keeping items whole. */
+  private split(chunk: Chunk): Part[] {
+    const parts: Part[] = [];
+    const boundaries = chunk.boundaries;
+    let from = 0;
+    while (from < chunk.count) {
+      let to = from + 1;
+      const start = boundaries[from]!;
+      while (to < chunk.count && boundaries[to + 1]! - start <= TARGET_MESSAGE_BYTES) to++;
+      parts.push({
+        number: this.nextNumber++,
+        chunk,
+        from,
+        count: to - from,
+        payload: chunk.payload.subarray(start, boundaries[to]!),
+        state: 'queued',
+      });
+      from = to;
+    }
+    return parts;
+  }
+
+  private connect(): Promise<Connection> {
+    this.connection ??= (async () => {
+      const config = await this.loadConfig();
+      this.retentionSeconds = config.retentionSeconds;
+      const { connectAws } = await import('./connectAws.js');
+      const connection = await connectAws(config, this.counter);
+      if (!connection.queue.deadLetterUrl) {
+        process.emitWarning(
+          `The task queue ${config.queueUrl} has no dead-letter queue: a chunk that crashes its worker every time is retried ` +
+            'until the message expires, and its job waits that long. Deploy the fanout stack, or give the queue a redrive policy.',
+          { code: 'FANOUT_NO_DLQ' },
+        );
+      }
+      return connection;
+    })();
+    return this.connection;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const parts = this.outbox.splice(0).filter((part) => part.state === 'queued');
+    if (parts.length === 0) return this.afterChange();
+    for (const part of parts) part.state = 'sending';
+    this.track(
+      this.connect().then(
+        (connection) => this.send(connection, parts),
+        (error: Error) => this.breakPool(error),
+      ),
+    );
+  }
+
+  /** Sends parts in batches of up to ten messages and 1 MiB, payloads over the limit via S3. */
+  private async send(connection: Connection, parts: Part[]): Promise<void> {
+    const expiresAt = this.expiresAt();
+    const entries: Array<{ part: Part; entry: SendMessageBatchRequestEntry; bytes: number }> = [];
+    await forEachLimited(parts, SEND_CONCURRENCY, async (part) => {
+      if (part.chunk.cancelled) return;
+      const message: JobChunkMessage = {
+        type: 'jobChunk',
+        job: this.run,
+        chunk: part.number,
+        task: part.chunk.task,
+        count: part.count,
+        spread: part.chunk.spread,
+        expiresAt,
+        ...(this.setup ? { setup: this.setup } : {}),
+      };
+      let frame = encodeFrame(message, part.payload);
+      if (frame.length > INLINE_CHUNK_BYTES) {
+        const key = argumentsKey(this.run, part.number);
+        try {
+          await connection.payloads.put(key, part.payload);
+        } catch (error) {
+          return this.failPart(part, error as Error);
+        }
+        frame = encodeFrame({ ...message, payloadKey: key });
+      }
+      const body = Buffer.from(frame).toString('base64');
+      entries.push({
+        part,
+        bytes: body.length + ENTRY_OVERHEAD_BYTES,
+        entry: {
+          Id: String(part.number),
+          MessageBody: body,
+          MessageAttributes: {
+            [RUN_ATTRIBUTE]: { DataType: 'String', StringValue: this.run },
+            [CHUNK_ATTRIBUTE]: { DataType: 'Number', StringValue: String(part.number) },
+          },
+        },
+      });
+    });
+    entries.sort((a, b) => a.part.number - b.part.number);
+    const batches: Array<typeof entries> = [];
+    let batch: typeof entries = [];
+    let batchBytes = 0;
+    for (const item of entries) {
+      if (batch.length === SQS_MAX_BATCH_ENTRIES || batchBytes + item.bytes > SQS_MAX_REQUEST_BYTES) {
+        batches.push(batch);
+        batch = [];
+        batchBytes = 0;
+      }
+      batch.push(item);
+      batchBytes += item.bytes;
+    }
+    if (batch.length > 0) batches.push(batch);
+    await forEachLimited(batches, SEND_CONCURRENCY, (items) => this.sendBatch(connection, items));
+  }
+
+  private async sendBatch(
+    connection: Connection,
+    items: Array<{ part: Part; entry: SendMessageBatchRequestEntry }>,
+  ): Promise<void> {
+    let pending = items;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      let failed: Array<{ id: string; reason: string }>;
+      try {
+        failed = await connection.queue.sendBatch(pending.map((item) => item.entry));
+      } catch (error) {
+        for (const { part } of pending) this.failPart(part, error as Error);
+        return;
+      }
+      const failedIds = new Set(failed.map((entry) => entry.id));
+      for (const { part } of pending) if (!failedIds.has(String(part.number))) this.markSent(part);
+      pending = pending.filter(({ part }) => failedIds.has(String(part.number)));
+      if (pending.length > 0 && attempt >= MAX_SEND_ATTEMPTS) {
+        const reason = failed.map((entry) => entry.reason).join('; ');
+        for (const { part } of pending)
+          this.failPart(part, new Error(`SQS refused the chunk message ${MAX_SEND_ATTEMPTS} times (${reason}).`));
+        return;
+      }
+      if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+
+  private markSent(part: Part): void {
+    if (part.state !== 'sending') return;
+    if (part.chunk.cancelled || part.dropped) {
+      // Cancelled while in flight: mark it in the table so that the worker skips it.
+      part.state = 'done';
+      this.queueCancel(part.number);
+      return;
+    }
+    part.state = 'sent';
+    this.outstanding.set(part.number, part);
+    if (part.number > this.highestSent) this.highestSent = part.number;
+    this.pollDelay = MIN_POLL_MS;
+    this.schedulePoll(FIRST_POLL_MS);
+    this.watchDeadLetters();
+  }
+
+  private schedulePoll(delay: number): void {
+    if (this.outstanding.size === 0 || this.polling) return;
+    const due = performance.now() + delay;
+    if (this.pollTimer && due >= this.pollDue) return;
+    clearTimeout(this.pollTimer);
+    this.pollDue = due;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      this.pollDue = Infinity;
+      void this.poll();
+    }, delay);
+  }
+
+  /** Reads the records of outstanding chunks, delivers them, and plans the next look. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.outstanding.size === 0) return;
+    this.polling = true;
+    let found = 0;
+    try {
+      const connection = await this.connect();
+      const first = this.outstanding.keys().next().value as number;
+      let next: Awaited<ReturnType<ResultTable['queryResults']>>['next'];
+      do {
+        const page = await connection.table.queryResults(this.run, first, this.highestSent, next);
+        for (const record of page.records) {
+          const part = this.outstanding.get(record.chunk);
+          if (!part) continue;
+          this.outstanding.delete(record.chunk);
+          found++;
+          await this.deliver(connection, part, record);
+        }
+        next = page.next;
+      } while (next && this.outstanding.size > 0);
+      this.pollFailures = 0;
+    } catch (error) {
+      if (++this.pollFailures >= MAX_POLL_FAILURES) {
+        const failure = new WorkerCrashedError(
+          `fanout could not read results from DynamoDB table ${(await this.connection)?.clients.config.table} ` +
+            `${MAX_POLL_FAILURES} times in a row (last: ${describe(error)}); the pool's outstanding work failed.`,
+          { cause: error },
+        );
+        for (const part of [...this.outstanding.values()]) this.failPart(part, failure);
+      }
+    } finally {
+      this.polling = false;
+    }
+    this.pollDelay = found > 0 ? MIN_POLL_MS : Math.min(this.pollDelay * POLL_BACKOFF, MAX_POLL_MS);
+    this.schedulePoll(this.pollDelay);
+    this.afterChange();
+  }
+
+  /** Hands a chunk record to the pool. */
+  private async deliver(connection: Connection, part: Part, record: ChunkRecord): Promise<void> {
+    part.state = 'done';
+    const chunk = part.chunk;
+    if (chunk.cancelled || record.status === 'cancelled') return;
+    if (record.status === 'dead') {
+      return this.failChunk(
+        chunk,
+        new WorkerCrashedError(record.reason ?? 'The chunk is in the dead-letter queue.', { taskName: chunk.task.name }),
+        part.from,
+      );
+    }
+    let frameBytes = record.frame;
+    try {
+      if (!frameBytes && record.frameKey) frameBytes = await connection.payloads.get(record.frameKey);
+      if (!frameBytes) throw new Error(`the record of chunk ${part.number} of run ${this.run} has no result`);
+      const { message, payload } = decodeFrame(frameBytes);
+      const reply = message as ParentBoundMessage;
+      if (reply.type === 'chunkFailed') return this.failChunk(chunk, fromFailureInfo(reply.error, chunk.task.name), part.from);
+      if (reply.type !== 'results') throw new Error(`unexpected '${reply.type}' record for chunk ${part.number}`);
+      const values = new ValueDecoder(payload, [], reviveHandle).readMany(reply.count);
+      const errors = new Map<number, Error>();
+      const offset = chunk.base + part.from;
+      for (const [index, itemError] of reply.errors) {
+        errors.set(
+          offset + index,
+          'remote' in itemError
+            ? new RemoteError(itemError.remote, chunk.task.name)
+            : fromFailureInfo(itemError.failure, chunk.task.name),
+        );
+      }
+      this.statistics.busyMs += reply.busyMs;
+      this.statistics.itemsCompleted += reply.count;
+      this.finishPart(part);
+      chunk.sink.onResults(offset, values, errors, reply.busyMs);
+    } catch (error) {
+      this.failChunk(chunk, error as Error, part.from);
+    }
+  }
+
+  private finishPart(part: Part): void {
+    part.state = 'done';
+    const parts = this.partsOf.get(part.chunk);
+    if (parts && parts.every((each) => each.state === 'done')) {
+      this.partsOf.delete(part.chunk);
+      this.statistics.chunksCompleted++;
+    }
+  }
+
+  private failPart(part: Part, error: Error): void {
+    this.failChunk(part.chunk, error, part.from);
+  }
+
+  /** Items `from ..` of a chunk failed: drop its parts from there on and tell the pool. */
+  private failChunk(chunk: Chunk, error: Error, from: number, notify = true): void {
+    const parts = this.partsOf.get(chunk) ?? [];
+    const later = parts.filter((part) => part.from >= from && part.state !== 'done');
+    for (const part of later) this.dropPart(part);
+    const remaining = parts.filter((part) => part.state !== 'done');
+    if (remaining.length === 0) this.partsOf.delete(chunk);
+    if (!chunk.cancelled) chunk.sink.onFailed(chunk.base + from, error);
+    if (notify) this.afterChange();
+  }
+
+  /** Forgets a part whose result nobody wants; a sent one is marked cancelled for the workers. */
+  private dropPart(part: Part): void {
+    part.dropped = true;
+    if (part.state === 'sent') {
+      this.outstanding.delete(part.number);
+      this.queueCancel(part.number);
+    }
+    // A part being sent is marked when its send completes (markSent sees the cancelled chunk).
+    if (part.state !== 'sending') part.state = 'done';
+  }
+
+  private queueCancel(number: number): void {
+    this.cancelQueue.push(number);
+    if (this.cancelQueue.length > 1) return;
+    queueMicrotask(() => {
+      const numbers = this.cancelQueue.splice(0);
+      if (numbers.length === 0 || !this.connection) return;
+      this.track(
+        this.connection
+          .then(({ table }) => table.cancelChunks(this.run, numbers, this.expiresAt()))
+          .catch(() => {
+            // Not marked: the workers run those chunks, and their results are ignored.
+          }),
+      );
+    });
+  }
+
+  /** Watches the dead-letter queue while chunks are outstanding. */
+  private watchDeadLetters(): void {
+    if (this.deadLetterWatch || this.noDeadLetterQueue || this.outstanding.size === 0) return;
+    const watch = new AbortController();
+    this.deadLetterWatch = watch;
+    void (async () => {
+      const connection = await this.connect().catch(() => undefined);
+      const url = connection?.queue.deadLetterUrl;
+      if (!connection || !url) {
+        this.noDeadLetterQueue = true;
+        return;
+      }
+      while (!watch.signal.aborted && this.outstanding.size > 0) {
+        let messages: Message[];
+        try {
+          messages = await connection.queue.receiveDeadLetters(watch.signal);
+        } catch {
+          if (watch.signal.aborted) break;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          continue;
+        }
+        for (const message of messages) await this.onDeadLetter(connection, url, message);
+      }
+    })().finally(() => {
+      if (this.deadLetterWatch === watch) this.deadLetterWatch = undefined;
+      if (this.outstanding.size > 0 && !watch.signal.aborted) this.watchDeadLetters();
+    });
+  }
+
+  private async onDeadLetter(connection: Connection, url: string, message: Message): Promise<void> {
+    // Another run's message is left alone: its own client picks it up.
+    if (message.MessageAttributes?.[RUN_ATTRIBUTE]?.StringValue !== this.run) return;
+    const number = Number(message.MessageAttributes[CHUNK_ATTRIBUTE]?.StringValue);
+    const part = this.outstanding.get(number);
+    if (part) {
+      const reason =
+        `Chunk ${number} of task '${part.chunk.task.name}' (items ${part.from}..${part.from + part.count - 1} of its batch) ` +
+        'crashed or timed out its worker on every delivery and was moved to the dead-letter queue ' +
+        `${url}. Look for a task that exits the process, exhausts memory, or outlasts the worker's timeout.`;
+      try {
+        // Recorded so that the outcome is the same for everyone who reads the run.
+        const written = await connection.table.putResult(this.run, { chunk: number, status: 'dead', reason }, this.expiresAt());
+        if (!written) return; // A result was recorded after all: the poll delivers it.
+      } catch {
+        return; // Try again on the message's next receive.
+      }
+      if (this.outstanding.delete(number)) {
+        part.state = 'done';
+        this.failChunk(part.chunk, new WorkerCrashedError(reason, { taskName: part.chunk.task.name }), part.from);
+      }
+    }
+    await connection.queue.deleteDeadLetter(message).catch(() => {});
+  }
+
+  /** The configuration cannot be loaded: fail everything, now and from now on. */
+  private breakPool(error: Error): void {
+    this.broken ??= error;
+    for (const chunk of [...this.partsOf.keys()]) this.failChunk(chunk, error, 0, false);
+    this.afterChange();
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.inFlight.add(promise);
+    void promise.finally(() => {
+      this.inFlight.delete(promise);
+      this.afterChange();
+    });
+  }
+
+  private isIdle(): boolean {
+    return (
+      this.outbox.length === 0 &&
+      !this.flushScheduled &&
+      this.outstanding.size === 0 &&
+      this.inFlight.size === 0 &&
+      this.cancelQueue.length === 0
+    );
+  }
+
+  /** Stops background work when nothing is outstanding, and wakes `join()` when idle. */
+  private afterChange(): void {
+    if (this.outstanding.size === 0) {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = undefined;
+      this.pollDue = Infinity;
+      this.deadLetterWatch?.abort();
+    }
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private async shutDown(): Promise<void> {
+    this.deadLetterWatch?.abort();
+    const connection = await this.connection?.catch(() => undefined);
+    connection?.clients.destroy();
+    this.connection = undefined;
+  }
+
+  private expiresAt(): number {
+    return Math.floor(Date.now() / 1000) + this.retentionSeconds;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

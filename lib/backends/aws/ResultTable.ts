@@ -1,0 +1,212 @@
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type BatchGetItemCommandOutput,
+  type BatchWriteItemCommandOutput,
+  type DynamoDBClient,
+  type KeysAndAttributes,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+
+/** How a chunk ended, as recorded in the table. */
+export type ChunkStatus = 'ok' | 'failed' | 'dead' | 'cancelled';
+
+/** A chunk's record: its status and its result frame (inline, or the key of an S3 object). */
+export interface ChunkRecord {
+  chunk: number;
+  status: ChunkStatus;
+  frame?: Uint8Array | undefined;
+  frameKey?: string | undefined;
+  /** Why a chunk is `dead` (in the dead-letter queue). */
+  reason?: string | undefined;
+}
+
+/** BatchGetItem takes at most 100 keys, BatchWriteItem 25 writes. */
+const BATCH_GET_KEYS = 100;
+const BATCH_WRITE_ITEMS = 25;
+const CANCEL_KEY = 'cancel';
+
+/**
+ * The run records in the DynamoDB table: one item per finished chunk (`pk` = the run,
+ * `sk` = the chunk number), written at most once with a conditional put, so that a redelivered
+ * or duplicated message changes nothing; and one marker per cancelled run. No transactions.
+ *
+ * @example
+ * ```ts
+ * const table = new ResultTable(clients.dynamodb, config.table);
+ * await table.putResult('run-1', 0, { chunk: 0, status: 'ok', frame }, expiresAt); // true: first write
+ * await table.putResult('run-1', 0, { chunk: 0, status: 'ok', frame }, expiresAt); // false: already there
+ * ```
+ */
+export class ResultTable {
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    readonly tableName: string,
+  ) {}
+
+  /**
+   * Records a chunk's end unless it is recorded already. Resolves to whether this call wrote it.
+   */
+  async putResult(run: string, record: ChunkRecord, expiresAt: number): Promise<boolean> {
+    const item: Record<string, AttributeValue> = {
+      ...chunkKey(run, record.chunk),
+      st: { S: record.status },
+      expiresAt: { N: String(expiresAt) },
+    };
+    if (record.frame) item.f = { B: record.frame };
+    if (record.frameKey) item.k = { S: record.frameKey };
+    if (record.reason) item.why = { S: record.reason };
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as { name?: string }).name === 'ConditionalCheckFailedException'
+      ) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Which of these chunks are recorded already (finished by an earlier delivery, or cancelled),
+   * and which of their runs are cancelled. Reads keys only, never result payloads.
+   */
+  async findSettled(
+    chunks: ReadonlyArray<{ run: string; chunk: number }>,
+  ): Promise<{ settled: Set<string>; cancelledRuns: Set<string> }> {
+    const keys: Array<Record<string, AttributeValue>> = [];
+    const seen = new Set<string>();
+    for (const { run, chunk } of chunks) {
+      for (const key of [chunkKey(run, chunk), { pk: { S: runKey(run) }, sk: { S: CANCEL_KEY } }]) {
+        const id = `${key.pk.S}|${key.sk.S}`;
+        if (!seen.has(id)) {
+          seen.add(id);
+          keys.push(key);
+        }
+      }
+    }
+    const settled = new Set<string>();
+    const cancelledRuns = new Set<string>();
+    for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+      let request: Record<string, KeysAndAttributes> | undefined = {
+        [this.tableName]: {
+          Keys: keys.slice(start, start + BATCH_GET_KEYS),
+          ConsistentRead: true,
+          ProjectionExpression: 'pk, sk',
+        },
+      };
+      while (request && Object.keys(request).length > 0) {
+        const response: BatchGetItemCommandOutput = await this.dynamodb.send(
+          new BatchGetItemCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          const run = item.pk?.S?.slice(RUN_PREFIX.length) ?? '';
+          if (item.sk?.S === CANCEL_KEY) cancelledRuns.add(run);
+          else settled.add(`${run}|${parseChunk(item.sk?.S)}`);
+        }
+        request = response.UnprocessedKeys;
+      }
+    }
+    return { settled, cancelledRuns };
+  }
+
+  /** Marks chunks as cancelled, so that workers skip them (their results are no longer wanted). */
+  async cancelChunks(run: string, chunks: readonly number[], expiresAt: number): Promise<void> {
+    const writes: WriteRequest[] = chunks.map((chunk) => ({
+      PutRequest: { Item: { ...chunkKey(run, chunk), st: { S: 'cancelled' }, expiresAt: { N: String(expiresAt) } } },
+    }));
+    await this.batchWrite(writes);
+  }
+
+  /** Marks a whole run as cancelled (a terminated pool): workers skip all of its chunks. */
+  async cancelRun(run: string, expiresAt: number): Promise<void> {
+    await this.dynamodb.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { pk: { S: runKey(run) }, sk: { S: CANCEL_KEY }, expiresAt: { N: String(expiresAt) } },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+  }
+
+  /**
+   * One page of the records of chunks `from ..= to` of a run, in chunk order, read consistently.
+   * Pass the returned `next` back to read the following page of the same range.
+   */
+  async queryResults(
+    run: string,
+    from: number,
+    to: number,
+    next?: Record<string, AttributeValue>,
+  ): Promise<{ records: ChunkRecord[]; next: Record<string, AttributeValue> | undefined }> {
+    const response = await this.dynamodb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': { S: runKey(run) },
+          ':from': { S: chunkSortKey(from) },
+          ':to': { S: chunkSortKey(to) },
+        },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+        ...(next ? { ExclusiveStartKey: next } : {}),
+      }),
+    );
+    const records = (response.Items ?? []).map((item): ChunkRecord => ({
+      chunk: parseChunk(item.sk?.S),
+      status: (item.st?.S ?? 'failed') as ChunkStatus,
+      frame: item.f?.B,
+      frameKey: item.k?.S,
+      reason: item.why?.S,
+    }));
+    return { records, next: response.LastEvaluatedKey };
+  }
+
+  private async batchWrite(writes: WriteRequest[]): Promise<void> {
+    for (let start = 0; start < writes.length; start += BATCH_WRITE_ITEMS) {
+      let pending: WriteRequest[] | undefined = writes.slice(start, start + BATCH_WRITE_ITEMS);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        const response: BatchWriteItemCommandOutput = await this.dynamodb.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        pending = response.UnprocessedItems?.[this.tableName];
+      }
+    }
+  }
+}
+
+const RUN_PREFIX = 'run#';
+const CHUNK_PREFIX = 'c#';
+
+function runKey(run: string): string {
+  return `${RUN_PREFIX}${run}`;
+}
+
+/** Zero-padded so that the sort key orders chunks by number. */
+function chunkSortKey(chunk: number): string {
+  return `${CHUNK_PREFIX}${String(chunk).padStart(10, '0')}`;
+}
+
+function chunkKey(run: string, chunk: number): { pk: { S: string }; sk: { S: string } } {
+  return { pk: { S: runKey(run) }, sk: { S: chunkSortKey(chunk) } };
+}
+
+function parseChunk(sortKey: string | undefined): number {
+  return sortKey?.startsWith(CHUNK_PREFIX) ? Number(sortKey.slice(CHUNK_PREFIX.length)) : -1;
+}

@@ -1,0 +1,257 @@
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type ReceiveMessageCommandOutput,
+} from '@aws-sdk/client-sqs';
+import type { Context as LambdaContext, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from '../../errors.js';
+import { TaskRegistry } from '../../runtime/TaskRegistry.js';
+import { AwsClients } from './AwsClients.js';
+import { resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
+import type { ChunkProcessorStats } from './ChunkProcessor.js';
+import { RequestCounter, type RequestCounts } from './RequestCounter.js';
+import { closeWorkerRuntime, configureWorkerRuntime, processSqsEvent, workerRuntimeStats } from './workerRuntime.js';
+
+/** A Lambda-style handler of SQS batches (the worker Lambda's `handler`). */
+export type SqsBatchHandler = (event: SQSEvent, context: LambdaContext) => Promise<SQSBatchResponse | void>;
+
+/** Options of {@link runWorkerFleet}. */
+export interface WorkerFleetOptions {
+  /** Where the queue, table and bucket are. @default from the environment ({@link resolveAwsConfig}) */
+  config?: AwsConfig;
+  /** The handler to invoke with each batch. @default the worker runtime (what the Lambda handler wraps) */
+  handler?: SqsBatchHandler;
+  /** Worker threads running tasks. @default the machine's available parallelism */
+  threads?: number;
+  /** Batches processed at once, as concurrent Lambda invocations. @default 2 × threads */
+  concurrency?: number;
+  /** Messages per batch, 1–10. @default 10 */
+  batchSize?: number;
+  /** Long-poll wait, 0–20 s. @default 20 */
+  waitTimeSeconds?: number;
+  /** Visibility timeout of received messages, in seconds. @default the queue's */
+  visibilityTimeout?: number;
+  /** Task modules (paths or file: URLs) to import before polling, so that a bad one fails now. */
+  tasks?: string[];
+  /** Stops the fleet: polls end at once, batches being processed finish first. */
+  signal?: AbortSignal;
+  /** Also stop on SIGINT and SIGTERM (the `fanout worker` command). @default false */
+  handleSignals?: boolean;
+  /** Counts the fleet's AWS requests (polling and processing). @default a counter of its own */
+  counter?: RequestCounter;
+  /** Where progress lines go. @default nowhere */
+  log?: (line: string) => void;
+}
+
+/** What a fleet did, returned when it stops. */
+export interface WorkerFleetSummary {
+  /** Handler invocations (non-empty batches). */
+  invocations: number;
+  /** Milliseconds spent in the handler, added up over invocations (Lambda's billed duration). */
+  handlerMs: number;
+  messagesReceived: number;
+  messagesDeleted: number;
+  /** Records the handler reported as failed (left for redelivery). */
+  messagesFailed: number;
+  processor: ChunkProcessorStats | undefined;
+  requests: RequestCounts;
+}
+
+/**
+ * Runs workers on this machine that poll the task queue the way Lambda's SQS event source
+ * does — long polls, batches, the queue's visibility timeout, partial batch failures (only
+ * successes are deleted), several batches at once — and invoke the very same handler as the
+ * worker Lambda. Resolves when stopped by `signal` (or SIGINT/SIGTERM with `handleSignals`).
+ *
+ * @example
+ * ```ts
+ * const stop = new AbortController();
+ * const fleet = runWorkerFleet({ threads: 2, signal: stop.signal });
+ * // ... run pools with FANOUT_BACKEND=aws ...
+ * stop.abort();
+ * console.log(await fleet);
+ * ```
+ */
+export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<WorkerFleetSummary> {
+  const threads = checkCount('runWorkerFleet(options): threads', options.threads, 1, 256) ?? availableParallelism();
+  const concurrency = checkCount('runWorkerFleet(options): concurrency', options.concurrency, 1, 1000) ?? threads * 2;
+  const batchSize = checkCount('runWorkerFleet(options): batchSize', options.batchSize, 1, 10) ?? 10;
+  const waitTimeSeconds = checkCount('runWorkerFleet(options): waitTimeSeconds', options.waitTimeSeconds, 0, 20) ?? 20;
+  const visibilityTimeout = checkCount('runWorkerFleet(options): visibilityTimeout', options.visibilityTimeout, 0, 43_200);
+  const config = options.config ?? (await resolveAwsConfig());
+  const counter = options.counter ?? new RequestCounter();
+  const clients = new AwsClients(config, counter);
+  const log = options.log ?? (() => {});
+  const stop = new AbortController();
+  const onStop = () => stop.abort();
+  if (options.signal?.aborted) stop.abort();
+  options.signal?.addEventListener('abort', onStop, { once: true });
+  if (options.handleSignals) {
+    process.once('SIGINT', onStop);
+    process.once('SIGTERM', onStop);
+  }
+  configureWorkerRuntime({ config, threads, counter });
+  const handler: SqsBatchHandler = options.handler ?? ((event) => processSqsEvent(event));
+  const summary: Omit<WorkerFleetSummary, 'processor' | 'requests'> = {
+    invocations: 0,
+    handlerMs: 0,
+    messagesReceived: 0,
+    messagesDeleted: 0,
+    messagesFailed: 0,
+  };
+  try {
+    for (const module of options.tasks ?? []) await TaskRegistry.current.load(toModuleUrl(module));
+    const attributes = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: config.queueUrl, AttributeNames: ['QueueArn', 'VisibilityTimeout'] }),
+    );
+    const queueArn = attributes.Attributes?.QueueArn ?? config.queueUrl;
+    const timeoutMs = 1000 * (visibilityTimeout ?? Number(attributes.Attributes?.VisibilityTimeout ?? 30));
+    log(`fanout worker: polling ${config.queueUrl} with ${concurrency} pollers and ${threads} threads`);
+
+    const poll = async (): Promise<void> => {
+      while (!stop.signal.aborted) {
+        let received: ReceiveMessageCommandOutput;
+        try {
+          received = await clients.sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: config.queueUrl,
+              MaxNumberOfMessages: batchSize,
+              WaitTimeSeconds: waitTimeSeconds,
+              ...(visibilityTimeout !== undefined ? { VisibilityTimeout: visibilityTimeout } : {}),
+              MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'ApproximateFirstReceiveTimestamp'],
+              MessageAttributeNames: ['All'],
+            }),
+            { abortSignal: stop.signal },
+          );
+        } catch (error) {
+          if (stop.signal.aborted) return;
+          log(`fanout worker: receive failed (${describe(error)}); retrying in 1 s`);
+          await sleep(1000, stop.signal);
+          continue;
+        }
+        const messages = received.Messages ?? [];
+        if (messages.length === 0) continue;
+        summary.messagesReceived += messages.length;
+        const event: SQSEvent = { Records: messages.map((message) => toRecord(message, queueArn, config.region)) };
+        const started = performance.now();
+        let failedIds: Set<string>;
+        try {
+          const response = await handler(event, lambdaContext(timeoutMs, started));
+          failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+        } catch (error) {
+          // As with Lambda: a failed invocation leaves the whole batch to be redelivered.
+          log(`fanout worker: the handler failed (${describe(error)}); the batch will be redelivered`);
+          failedIds = new Set(messages.map((message) => message.MessageId ?? ''));
+        }
+        summary.invocations++;
+        summary.handlerMs += performance.now() - started;
+        summary.messagesFailed += failedIds.size;
+        const done = messages.filter((message) => !failedIds.has(message.MessageId ?? ''));
+        if (done.length === 0) continue;
+        try {
+          const deleted = await clients.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: config.queueUrl,
+              Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+            }),
+          );
+          summary.messagesDeleted += deleted.Successful?.length ?? 0;
+        } catch (error) {
+          // Undeleted messages come back after their visibility timeout; their results are recorded once.
+          log(`fanout worker: delete failed (${describe(error)}); those messages will be redelivered and skipped`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, poll));
+    return { ...summary, processor: await workerRuntimeStats(), requests: counter.snapshot() };
+  } finally {
+    options.signal?.removeEventListener('abort', onStop);
+    if (options.handleSignals) {
+      process.off('SIGINT', onStop);
+      process.off('SIGTERM', onStop);
+    }
+    await closeWorkerRuntime();
+    clients.destroy();
+    log('fanout worker: stopped');
+  }
+}
+
+function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const system = message.Attributes ?? {};
+  const messageAttributes: SQSRecord['messageAttributes'] = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? 'String',
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
+      stringListValues: [],
+      binaryListValues: [],
+    };
+  }
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
+      SentTimestamp: system.SentTimestamp ?? '',
+      SenderId: system.SenderId ?? '',
+      ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? '',
+    },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+function lambdaContext(timeoutMs: number, started: number): LambdaContext {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'fanout-worker-fleet',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:fanout-worker-fleet',
+    memoryLimitInMB: process.env.FANOUT_WORKER_MEMORY_MB ?? '0',
+    awsRequestId: randomUUID(),
+    logGroupName: 'fanout-worker-fleet',
+    logStreamName: String(process.pid),
+    getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (performance.now() - started)),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+function checkCount(option: string, value: number | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(option, value, `a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function toModuleUrl(module: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[A-Za-z]:[\\/]/.test(module)) return module;
+  return new URL(module, `file://${process.cwd()}/`).href;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

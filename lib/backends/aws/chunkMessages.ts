@@ -1,0 +1,47 @@
+/**
+ * How chunks and their results are laid out on SQS, DynamoDB and S3: the limits that decide
+ * between inline and claim check, the message attributes, and the object keys.
+ */
+import { decodeFrame, encodeFrame, type JobChunkMessage } from '../../codec/protocol.js';
+import { ProtocolError } from '../../errors.js';
+
+/** SQS takes at most 1 MiB per message and per SendMessageBatch request, and 10 entries. */
+export const SQS_MAX_REQUEST_BYTES = 1024 * 1024;
+export const SQS_MAX_BATCH_ENTRIES = 10;
+/**
+ * Frames above this size go to S3. 192 KiB is 256 KiB of base64: four such messages still fit a
+ * 1 MiB batch, and a message stays far under the 1 MiB limit whatever the attributes.
+ */
+export const INLINE_CHUNK_BYTES = 192 * 1024;
+/** A chunk is split so that its message body fits one 64 KB SQS billing unit (when items allow). */
+export const TARGET_MESSAGE_BYTES = 60 * 1024;
+/** Result frames above this size go to S3 (a DynamoDB item holds at most 400 KB). */
+export const INLINE_RESULT_BYTES = 350 * 1024;
+
+/** Message attributes: let a dead-letter watcher see a message's run and chunk without decoding. */
+export const RUN_ATTRIBUTE = 'fanoutRun';
+export const CHUNK_ATTRIBUTE = 'fanoutChunk';
+
+/** The S3 key of a chunk's arguments. */
+export function argumentsKey(run: string, chunk: number): string {
+  return `runs/${run}/args/${chunk}`;
+}
+
+/** The S3 key of one attempt's results (unique per attempt: only the recorded attempt's object is read). */
+export function resultsKey(run: string, chunk: number, attempt: string): string {
+  return `runs/${run}/results/${chunk}-${attempt}`;
+}
+
+/** The SQS body of a chunk message: its frame in base64 (SQS bodies are text). */
+export function encodeChunkBody(message: JobChunkMessage, payload: Uint8Array | undefined): string {
+  return Buffer.from(encodeFrame(message, payload)).toString('base64');
+}
+
+/** Reads an SQS body made by {@link encodeChunkBody}. Throws `ProtocolError` if it is not one. */
+export function decodeChunkBody(body: string): { message: JobChunkMessage; payload: Uint8Array } {
+  const bytes = Buffer.from(body, 'base64');
+  const { message, payload } = decodeFrame(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (message.type !== 'jobChunk')
+    throw new ProtocolError(`Expected a 'jobChunk' message on the task queue, got '${message.type}'.`);
+  return { message, payload };
+}

@@ -15,6 +15,7 @@ import {
   SQS_MAX_REQUEST_BYTES,
   TARGET_MESSAGE_BYTES,
   argumentsKey,
+  decodeChunkBody,
 } from './chunkMessages.js';
 import type { AwsConnection } from './connectAws.js';
 import type { RequestCounter } from './RequestCounter.js';
@@ -458,7 +459,9 @@ export class AwsPoolEngine implements PoolEngine {
 
   /** Watches the dead-letter queue while chunks are outstanding. */
   private watchDeadLetters(): void {
-    if (this.deadLetterWatch || this.noDeadLetterQueue || this.outstanding.size === 0) return;
+    // An aborted watch may still be winding down: a new one starts next to it.
+    if ((this.deadLetterWatch && !this.deadLetterWatch.signal.aborted) || this.noDeadLetterQueue || this.outstanding.size === 0)
+      return;
     const watch = new AbortController();
     this.deadLetterWatch = watch;
     void (async () => {
@@ -481,13 +484,17 @@ export class AwsPoolEngine implements PoolEngine {
       }
     })().finally(() => {
       if (this.deadLetterWatch === watch) this.deadLetterWatch = undefined;
-      if (this.outstanding.size > 0 && !watch.signal.aborted) this.watchDeadLetters();
+      this.watchDeadLetters();
     });
   }
 
   private async onDeadLetter(connection: Connection, url: string, message: Message): Promise<void> {
-    // Another run's message is left alone: its own client picks it up.
-    if (message.MessageAttributes?.[RUN_ATTRIBUTE]?.StringValue !== this.run) return;
+    if (message.MessageAttributes?.[RUN_ATTRIBUTE]?.StringValue !== this.run) {
+      // Another run's message is left to its own client (it shows again within seconds), unless
+      // its run has expired: then nobody is waiting for it.
+      if (expiredRun(message)) await connection.queue.deleteDeadLetter(message).catch(() => {});
+      return;
+    }
     const number = Number(message.MessageAttributes[CHUNK_ATTRIBUTE]?.StringValue);
     const part = this.outstanding.get(number);
     if (part) {
@@ -541,7 +548,8 @@ export class AwsPoolEngine implements PoolEngine {
       clearTimeout(this.pollTimer);
       this.pollTimer = undefined;
       this.pollDue = Infinity;
-      this.deadLetterWatch?.abort();
+      // The dead-letter watch ends after its current long poll: aborting a long poll can leave a
+      // message delivered to the closed connection, hidden for the visibility timeout.
     }
     if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
@@ -555,6 +563,15 @@ export class AwsPoolEngine implements PoolEngine {
 
   private expiresAt(): number {
     return Math.floor(Date.now() / 1000) + this.retentionSeconds;
+  }
+}
+
+/** Whether a dead letter belongs to a run past its retention. */
+function expiredRun(message: Message): boolean {
+  try {
+    return decodeChunkBody(message.Body ?? '').message.expiresAt < Date.now() / 1000;
+  } catch {
+    return false; // Not a fanout chunk: not ours to delete.
   }
 }
 

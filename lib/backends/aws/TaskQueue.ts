@@ -9,6 +9,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
+/** Seconds a received dead letter stays hidden from other clients. */
+const DEAD_LETTER_VISIBILITY_SECONDS = 2;
+
 /** An entry SQS refused in a batch, with its reason. */
 export interface RefusedEntry {
   id: string;
@@ -49,6 +52,8 @@ export class TaskQueue {
         QueueUrl: this.deadLetterUrl,
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: 20,
+        // Short: a message of another run (left alone) shows again soon for its own client.
+        VisibilityTimeout: DEAD_LETTER_VISIBILITY_SECONDS,
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
       }),

@@ -382,12 +382,13 @@ export class Pool {
           }
         }
       },
-      onFailed: (from, error) => {
-        for (let i = from; i < calls.length; i++) calls[i]!.job.fail(error);
+      onFailed: (from, to, error) => {
+        for (let i = from; i < to; i++) calls[i]!.job.fail(error);
       },
     };
     const chunk = makeChunk(ref, true, encoded, calls.length, sink);
-    for (const call of calls) call.job.add(chunk);
+    // A batch shared by several calls is never cancelled by one of them.
+    if (calls.length === 1) calls[0]!.job.add(chunk);
     this.engine.submit(chunk);
   }
 
@@ -442,7 +443,7 @@ export class Pool {
             resolve(results);
           }
         },
-        onFailed: (_from, error) => job.fail(error),
+        onFailed: (_from, _to, error) => job.fail(error),
       });
       chunk.taskCount = 1;
       job.add(chunk);
@@ -511,14 +512,19 @@ export class Pool {
         onResults: (from, values, errors, busyMs) => {
           if (job.done) return;
           this.recordSpeed(ref.name, values.length, busyMs);
-          if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
-          if (ordered) for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
-          else readyValues.push(...values);
+          if (ordered) {
+            // A failure is raised when the consumer reaches its position, as Python's imap does.
+            for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
+            for (const [index, error] of errors) (entry.errors ??= new Map()).set(index, error);
+          } else {
+            if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
+            readyValues.push(...values);
+          }
           entry.received += values.length;
           if (entry.received === entry.count) job.chunkDone(entry.chunk);
           notify();
         },
-        onFailed: (_from, error) => job.fail(error),
+        onFailed: (_from, _to, error) => job.fail(error),
       });
       entry.chunk.taskCount = 1;
       outstanding.push(entry);
@@ -539,6 +545,9 @@ export class Pool {
           while (outstanding.length > 0) {
             const head = outstanding[0]!;
             while (head.yielded < head.received) {
+              const error = head.errors?.get(head.yielded);
+              if (error) job.fail(error);
+              if (failure) throw failure;
               const value = head.values[head.yielded];
               head.values[head.yielded++] = undefined;
               yield value;
@@ -591,6 +600,7 @@ interface PendingApplies {
 
 interface ImapChunk {
   chunk: Chunk;
+  errors?: Map<number, Error>;
   values: unknown[];
   received: number;
   yielded: number;

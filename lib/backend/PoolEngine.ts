@@ -11,8 +11,8 @@ export interface ChunkSink {
    * `busyMs` is the time the worker spent on them.
    */
   onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void;
-  /** Every item from `from` to the chunk's end failed with `error` (the chunk is over). */
-  onFailed(from: number, error: Error): void;
+  /** Items `from .. to - 1` failed with `error`, without results. */
+  onFailed(from: number, to: number, error: Error): void;
 }
 
 /**

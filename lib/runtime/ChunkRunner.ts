@@ -33,6 +33,8 @@ export class ChunkRunner {
     private readonly send: FrameSink,
     private readonly reviveHandle?: HandleReviver,
     private readonly registry: TaskRegistry = TaskRegistry.current,
+    /** If given, [chunk, item] is written here before each item, for a parent to read after a crash. */
+    private readonly progress?: Int32Array,
   ) {}
 
   /** Runs one chunk. Never rejects: every failure is reported as a frame. */
@@ -65,7 +67,10 @@ export class ChunkRunner {
       errors = [];
       partStart = lastFlush = now;
     };
+    const progress = this.progress;
+    if (progress) progress[0] = message.chunk;
     for (let index = 0; index < items.length; index++) {
+      if (progress) progress[1] = index;
       let result: unknown;
       let wasAsync = false;
       try {

@@ -26,7 +26,8 @@ function post(frame: Uint8Array, attachments: unknown[], transfer: TransferListI
   else port.postMessage({ frame: buffer, attachments }, [buffer, ...transfer]);
 }
 
-const runner = new ChunkRunner(post, reviveHandle);
+const data = workerData as { init: Uint8Array; attachments?: unknown[]; progress?: Int32Array };
+const runner = new ChunkRunner(post, reviveHandle, undefined, data.progress);
 
 async function initialize(data: { init: Uint8Array; attachments?: unknown[] }): Promise<void> {
   const { message, payload } = decodeFrame(data.init);
@@ -53,7 +54,7 @@ async function initialize(data: { init: Uint8Array; attachments?: unknown[] }): 
 }
 
 // Chunks run strictly one after another, in the order they were sent.
-let queue: Promise<unknown> = initialize(workerData as { init: Uint8Array; attachments?: unknown[] });
+let queue: Promise<unknown> = initialize(data);
 const failedInit = queue.then(
   () => false,
   () => true,

@@ -19,6 +19,13 @@ export class LocalWorker {
   readonly thread: Worker;
   /** Chunks sent and not finished, in the order sent; the first is running. */
   readonly inFlight: Chunk[] = [];
+  /** The number each in-flight chunk was sent under (same order as `inFlight`). */
+  readonly inFlightNumbers: number[] = [];
+  /**
+   * Written by the thread before each item: [chunk number, item index]. Read after the thread
+   * died, it names the item that was running.
+   */
+  readonly progress = new Int32Array(new SharedArrayBuffer(8)).fill(-1);
   /** Items of the running chunk whose results came back. */
   reportedOfHead = 0;
   /** Tasks sent to this worker, counted as for `maxTasksPerChild`. */
@@ -40,7 +47,7 @@ export class LocalWorker {
     resourceLimits: ResourceLimits | undefined,
   ) {
     this.thread = new Worker(script, {
-      workerData: { init, attachments: initAttachments },
+      workerData: { init, attachments: initAttachments, progress: this.progress },
       resourceLimits,
       // Workers print to the parent's streams, as Python's pool workers share the terminal.
       stdout: false,
@@ -51,9 +58,10 @@ export class LocalWorker {
 
   /** Posts a chunk to the thread. */
   send(chunk: Chunk): void {
+    const number = this.nextChunkNumber++;
     const message: RunMessage = {
       type: 'run',
-      chunk: this.nextChunkNumber++,
+      chunk: number,
       task: chunk.task,
       count: chunk.count,
       spread: chunk.spread,
@@ -62,9 +70,30 @@ export class LocalWorker {
     const buffer = frame.buffer as ArrayBuffer;
     if (chunk.attachments.length === 0) this.thread.postMessage(buffer, [buffer]);
     else this.thread.postMessage({ frame: buffer, attachments: chunk.attachments }, [buffer, ...chunk.transfer]);
-    if (this.inFlight.length === 0) this.reportedOfHead = 0;
     this.inFlight.push(chunk);
+    this.inFlightNumbers.push(number);
     this.tasksAssigned += chunk.taskCount;
+  }
+
+  /** Forgets the running chunk (its results are all in). */
+  shiftHead(): void {
+    this.inFlight.shift();
+    this.inFlightNumbers.shift();
+    this.reportedOfHead = 0;
+  }
+
+  /** Takes every in-flight chunk away (the thread is gone or going). */
+  takeInFlight(): Chunk[] {
+    this.inFlightNumbers.length = 0;
+    return this.inFlight.splice(0);
+  }
+
+  /**
+   * The index of the item of the running chunk that the thread had started last, or -1 if it
+   * had not started that chunk.
+   */
+  runningItem(): number {
+    return this.inFlight.length > 0 && this.progress[0] === this.inFlightNumbers[0] ? this.progress[1]! : -1;
   }
 
   private nextChunkNumber = 0;

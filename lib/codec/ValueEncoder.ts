@@ -229,9 +229,9 @@ export class ValueEncoder {
     }
     this.seen.set(value, this.nextReference++);
     if (Array.isArray(value)) return this.writeArray(value);
+    if (typeof (value as Partial<Handle>)[toHandle] === 'function') return this.writeHandle(value as Handle);
     const prototype = Object.getPrototypeOf(value);
     if (prototype === Object.prototype || prototype === null) return this.writeProperties(value);
-    if (typeof (value as Partial<Handle>)[toHandle] === 'function') return this.writeHandle(value as Handle);
     if (value instanceof Map) return this.writeMap(value);
     if (value instanceof Set) return this.writeSet(value);
     if (value instanceof Date) {

@@ -81,6 +81,8 @@ export class Pool {
   private readonly engine: PoolEngine;
   private state: 'running' | 'closed' | 'terminated' = 'running';
   private readonly pending = new Map<string, PendingApplies>();
+  /** Encodes calls that travel alone (those with a timeout or a signal). */
+  private readonly soloEncoder = new ChunkEncoder(true);
   private flushScheduled = false;
   private readonly taskSpeed = new Map<string, { items: number; busyMs: number }>();
 
@@ -178,9 +180,8 @@ export class Pool {
     const call: PendingCall = { job, resolve: resolve as (value: unknown) => void };
     if (job.cancellable) {
       // A call that may be cut short travels alone, so that cancelling it touches nothing else.
-      const encoder = new ChunkEncoder(true);
-      encoder.add(callArgs, 'the arguments');
-      this.submitCalls(ref, encoder.take(), [call]);
+      this.soloEncoder.add(callArgs, 'the arguments');
+      this.submitCalls(ref, this.soloEncoder.take(), [call]);
       return result;
     }
     let group = this.pending.get(ref.name);
@@ -336,15 +337,22 @@ export class Pool {
   /** Sends the `applyAsync` calls gathered in this tick, in batches sized to the task's speed. */
   private flushApplies(): void {
     this.flushScheduled = false;
+    // Groups (and their encoders' buffers) are kept for the next tick: no allocation per call.
     for (const group of this.pending.values()) {
+      const calls = group.calls;
+      if (calls.length === 0) continue;
+      group.calls = [];
       const encoded = group.encoder.take();
-      const size = this.batchSize(group.ref.name, group.calls.length);
-      for (let start = 0; start < group.calls.length; start += size) {
-        const end = Math.min(start + size, group.calls.length);
-        this.submitCalls(group.ref, sliceEncoded(encoded, start, end), group.calls.slice(start, end));
+      const size = this.batchSize(group.ref.name, calls.length);
+      if (size >= calls.length) {
+        this.submitCalls(group.ref, encoded, calls);
+        continue;
+      }
+      for (let start = 0; start < calls.length; start += size) {
+        const end = Math.min(start + size, calls.length);
+        this.submitCalls(group.ref, sliceEncoded(encoded, start, end), calls.slice(start, end));
       }
     }
-    this.pending.clear();
   }
 
   private batchSize(taskName: string, calls: number): number {

@@ -30,8 +30,12 @@ class Unencodable extends Error {
 }
 
 const textEncoder = new TextEncoder();
+const noAttachments: { attachments: unknown[]; transfer: TransferListItem[] } = Object.freeze({
+  attachments: Object.freeze([]) as unknown as unknown[],
+  transfer: Object.freeze([]) as unknown as TransferListItem[],
+});
 const typedArrayKindIndex = new Map<string, number>(typedArrayKinds.map((name, index) => [name, index]));
-const INITIAL_CAPACITY = 1024;
+const INITIAL_CAPACITY = 256;
 /** A buffer grown past this is given back after `finish`, so one big message does not pin memory. */
 const KEEP_CAPACITY = 1024 * 1024;
 
@@ -103,6 +107,7 @@ export class ValueEncoder {
 
   /** Takes the attachments collected so far and clears them. */
   takeAttachments(): { attachments: unknown[]; transfer: TransferListItem[] } {
+    if (this.attachments.length === 0 && this.transfer.length === 0) return noAttachments;
     const taken = { attachments: this.attachments, transfer: this.transfer };
     this.attachments = [];
     this.transfer = [];

@@ -95,6 +95,21 @@ export interface Frame<M extends Message = Message> {
   payload: Uint8Array;
 }
 
+/**
+ * Each message type's fields, in wire order. A header travels as an array
+ * `[type index, ...field values]` rather than as an object: no key strings to encode and
+ * decode on the hot path. Append new message types and new (optional) fields at the end.
+ */
+const schemas = {
+  init: ['taskModules', 'initializer'],
+  run: ['chunk', 'task', 'count', 'spread'],
+  ready: ['error'],
+  results: ['chunk', 'from', 'count', 'errors', 'final', 'busyMs'],
+  chunkFailed: ['chunk', 'error'],
+} as const satisfies { [T in Message['type']]: ReadonlyArray<keyof Extract<Message, { type: T }>> };
+
+const typeNames = Object.keys(schemas) as Array<Message['type']>;
+const typeIndex = new Map<string, number>(typeNames.map((name, index) => [name, index]));
 const headerEncoder = new ValueEncoder();
 
 /**
@@ -107,15 +122,25 @@ const headerEncoder = new ValueEncoder();
  * ```
  */
 export function encodeFrame(message: Message, payload?: Uint8Array): Uint8Array {
-  headerEncoder.write(message, 'message');
+  const index = typeIndex.get(message.type);
+  if (index === undefined) throw new ProtocolError(`Unknown message type '${String(message.type)}'.`);
+  const fields = schemas[message.type] as readonly string[];
+  const tuple = new Array<unknown>(fields.length + 1);
+  tuple[0] = index;
+  for (let i = 0; i < fields.length; i++) tuple[i + 1] = (message as unknown as Record<string, unknown>)[fields[i]!];
+  headerEncoder.write(tuple, () => `the '${message.type}' message`);
+  const headerLength = headerEncoder.length;
   const header = headerEncoder.finish();
   const payloadLength = payload?.length ?? 0;
-  const frame = new Uint8Array(PREFIX_BYTES + header.length + payloadLength);
+  const frame = new Uint8Array(PREFIX_BYTES + headerLength + payloadLength);
   frame[0] = MAGIC;
   frame[1] = PROTOCOL_VERSION;
-  new DataView(frame.buffer).setUint32(2, header.length, true);
+  frame[2] = headerLength & 0xff;
+  frame[3] = (headerLength >>> 8) & 0xff;
+  frame[4] = (headerLength >>> 16) & 0xff;
+  frame[5] = headerLength >>> 24;
   frame.set(header, PREFIX_BYTES);
-  if (payload) frame.set(payload, PREFIX_BYTES + header.length);
+  if (payload) frame.set(payload, PREFIX_BYTES + headerLength);
   return frame;
 }
 
@@ -137,12 +162,17 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         'run the same fanout version on both sides.',
     );
   }
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2, true);
+  const headerLength = (bytes[2]! | (bytes[3]! << 8) | (bytes[4]! << 16)) + bytes[5]! * 0x1000000;
   const payloadStart = PREFIX_BYTES + headerLength;
   if (payloadStart > bytes.length) throw new ProtocolError('Truncated fanout message header.');
-  const message = new ValueDecoder(bytes.subarray(PREFIX_BYTES, payloadStart)).read() as Message;
-  if (typeof message !== 'object' || message === null || typeof message.type !== 'string') {
-    throw new ProtocolError('fanout message header has no type.');
+  const tuple = new ValueDecoder(bytes.subarray(PREFIX_BYTES, payloadStart)).read();
+  const type = Array.isArray(tuple) ? typeNames[tuple[0] as number] : undefined;
+  if (type === undefined) throw new ProtocolError('fanout message header has no known type.');
+  const fields = schemas[type] as readonly string[];
+  const message: Record<string, unknown> = { type };
+  for (let i = 0; i < fields.length; i++) {
+    const value = (tuple as unknown[])[i + 1];
+    if (value !== undefined) message[fields[i]!] = value;
   }
-  return { message, payload: bytes.subarray(payloadStart) };
+  return { message: message as unknown as Message, payload: bytes.subarray(payloadStart) };
 }

@@ -53,22 +53,38 @@ async function initialize(data: { init: Uint8Array; attachments?: unknown[] }): 
   }
 }
 
-// Chunks run strictly one after another, in the order they were sent.
-let queue: Promise<unknown> = initialize(data);
-const failedInit = queue.then(
-  () => false,
-  () => true,
-);
-
-port.on('message', (data: PostedFrame) => {
-  const bytes = new Uint8Array(data instanceof ArrayBuffer ? data : data.frame);
-  const attachments = data instanceof ArrayBuffer ? [] : data.attachments;
-  queue = queue.then(
-    () => {
-      const { message, payload } = decodeFrame(bytes);
-      return runner.run(message as RunMessage, payload, attachments);
-    },
+// Chunks run strictly one after another, in the order they were sent. While nothing is
+// pending, a chunk of synchronous tasks runs straight from the message event, with no promise.
+let pending: Promise<unknown> | undefined = initialize(data).then(
+  () => undefined,
+  () => {
     // After a failed init the worker refuses its chunks; the parent has already been told why.
-    () => failedInit,
-  );
+    initFailed = true;
+  },
+);
+let initFailed = false;
+
+port.on('message', (posted: PostedFrame) => {
+  if (initFailed) return;
+  const bytes = new Uint8Array(posted instanceof ArrayBuffer ? posted : posted.frame);
+  const attachments = posted instanceof ArrayBuffer ? [] : posted.attachments;
+  const runChunk = (): void | Promise<void> => {
+    const { message, payload } = decodeFrame(bytes);
+    return runner.run(message as RunMessage, payload, attachments);
+  };
+  if (pending) {
+    const next: Promise<unknown> = pending.then(() => (initFailed ? undefined : runChunk()));
+    pending = next;
+    void next.then(() => {
+      if (pending === next) pending = undefined;
+    });
+    return;
+  }
+  const running = runChunk();
+  if (running) {
+    pending = running;
+    void running.then(() => {
+      if (pending === running) pending = undefined;
+    });
+  }
 });

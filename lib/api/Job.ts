@@ -17,7 +17,7 @@ export class Job {
   private readonly chunks = new Set<Chunk>();
   private timer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
-  private readonly onAbort = () => this.fail(this.signal!.reason as Error);
+  private onAbort: (() => void) | undefined;
   private ended = false;
 
   constructor(
@@ -32,8 +32,10 @@ export class Job {
         queueMicrotask(() => onFail(limits.signal!.reason as Error));
         return;
       }
-      this.signal = limits.signal;
-      limits.signal.addEventListener('abort', this.onAbort, { once: true });
+      const signal = limits.signal;
+      this.signal = signal;
+      this.onAbort = () => this.fail(signal.reason as Error);
+      signal.addEventListener('abort', this.onAbort, { once: true });
     }
     if (limits.timeout !== undefined) {
       const timeout = limits.timeout;
@@ -98,6 +100,6 @@ export class Job {
   private end(): void {
     this.ended = true;
     clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this.onAbort);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
   }
 }

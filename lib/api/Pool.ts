@@ -8,6 +8,7 @@ import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js'
 import { AsyncResult, type ResultCallbacks } from './AsyncResult.js';
 import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
 import { Job } from './Job.js';
+import { TaskSpeeds } from './TaskSpeeds.js';
 import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
 import { taskRef, type Task } from './task.js';
 import { defaultBackend } from '../backend/backends.js';
@@ -84,7 +85,7 @@ export class Pool {
   /** Encodes calls that travel alone (those with a timeout or a signal). */
   private readonly soloEncoder = new ChunkEncoder(true);
   private flushScheduled = false;
-  private readonly taskSpeed = new Map<string, { items: number; busyMs: number }>();
+  private readonly speeds = new TaskSpeeds();
 
   constructor(processesOrOptions?: number | PoolOptions, backend: Backend = defaultBackend()) {
     const options: PoolOptions =
@@ -357,44 +358,15 @@ export class Pool {
 
   private batchSize(taskName: string, calls: number): number {
     const spread = Math.ceil(calls / (this.processes * 4));
-    const speed = this.taskSpeed.get(taskName);
-    const perItemMs = speed && speed.items > 0 ? speed.busyMs / speed.items : 0;
-    const bySpeed = perItemMs > 0 ? Math.max(1, Math.floor(TARGET_CHUNK_MS / perItemMs)) : 256;
+    const perItemMs = this.speeds.perItemMs(taskName);
+    const bySpeed = perItemMs ? Math.max(1, Math.floor(TARGET_CHUNK_MS / perItemMs)) : 256;
     return Math.max(1, Math.min(spread, bySpeed, MAX_AUTO_CHUNK));
-  }
-
-  private recordSpeed(taskName: string, items: number, busyMs: number): void {
-    const speed = this.taskSpeed.get(taskName);
-    if (speed) {
-      speed.items += items;
-      speed.busyMs += busyMs;
-    } else {
-      this.taskSpeed.set(taskName, { items, busyMs });
-    }
   }
 
   /** Submits one chunk of apply calls; each call's job hears of its own item. */
   private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: PendingCall[]): void {
-    const live = calls.filter((call) => !call.job.done);
-    if (live.length === 0) return;
-    const sink: ChunkSink = {
-      onResults: (from, values, errors, busyMs) => {
-        this.recordSpeed(ref.name, values.length, busyMs);
-        for (let i = 0; i < values.length; i++) {
-          const call = calls[from + i]!;
-          const error = errors.get(from + i);
-          if (error) call.job.fail(error);
-          else {
-            call.job.finish();
-            call.resolve(values[i]);
-          }
-        }
-      },
-      onFailed: (from, to, error) => {
-        for (let i = from; i < to; i++) calls[i]!.job.fail(error);
-      },
-    };
-    const chunk = makeChunk(ref, true, encoded, calls.length, sink);
+    if (calls.every((call) => call.job.done)) return;
+    const chunk = makeChunk(ref, true, encoded, calls.length, new CallBatchSink(this.speeds, ref.name, calls));
     // A batch shared by several calls is never cancelled by one of them.
     if (calls.length === 1) calls[0]!.job.add(chunk);
     this.engine.submit(chunk);
@@ -440,7 +412,7 @@ export class Pool {
       const chunk: Chunk = makeChunk(ref, spread, part.encoded, part.count, {
         onResults: (from, values, errors, busyMs) => {
           if (job.done) return;
-          this.recordSpeed(ref.name, values.length, busyMs);
+          this.speeds.record(ref.name, values.length, busyMs);
           if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
           for (let i = 0; i < values.length; i++) results[part.start + from + i] = values[i] as Awaited<R>;
           received += values.length;
@@ -519,7 +491,7 @@ export class Pool {
       entry.chunk = makeChunk(ref, false, encoder.take(), batch.length, {
         onResults: (from, values, errors, busyMs) => {
           if (job.done) return;
-          this.recordSpeed(ref.name, values.length, busyMs);
+          this.speeds.record(ref.name, values.length, busyMs);
           if (ordered) {
             // A failure is raised when the consumer reaches its position, as Python's imap does.
             for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
@@ -587,9 +559,8 @@ export class Pool {
 
   /** `imap` chunks start at one item (first results come fast) and grow while tasks are quick. */
   private nextImapChunksize(taskName: string, current: number): number {
-    const speed = this.taskSpeed.get(taskName);
-    if (!speed || speed.items === 0) return Math.min(current * 2, MAX_AUTO_CHUNK);
-    const perItemMs = speed.busyMs / speed.items;
+    const perItemMs = this.speeds.perItemMs(taskName);
+    if (perItemMs === undefined) return Math.min(current * 2, MAX_AUTO_CHUNK);
     const target = perItemMs > 0 ? Math.floor((TARGET_CHUNK_MS * 5) / perItemMs) : MAX_AUTO_CHUNK;
     return Math.max(1, Math.min(current * 2, target, MAX_AUTO_CHUNK));
   }
@@ -598,6 +569,35 @@ export class Pool {
 interface PendingCall {
   job: Job;
   resolve: (value: unknown) => void;
+}
+
+/**
+ * Routes the results of a batch of apply calls to each call. A class rather than closures:
+ * this runs for every batch, and class methods cost nothing to create.
+ */
+class CallBatchSink implements ChunkSink {
+  constructor(
+    private readonly speeds: TaskSpeeds,
+    private readonly taskName: string,
+    private readonly calls: PendingCall[],
+  ) {}
+
+  onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void {
+    this.speeds.record(this.taskName, values.length, busyMs);
+    for (let i = 0; i < values.length; i++) {
+      const call = this.calls[from + i]!;
+      const error = errors.size > 0 ? errors.get(from + i) : undefined;
+      if (error) call.job.fail(error);
+      else {
+        call.job.finish();
+        call.resolve(values[i]);
+      }
+    }
+  }
+
+  onFailed(from: number, to: number, error: Error): void {
+    for (let i = from; i < to; i++) this.calls[i]!.job.fail(error);
+  }
 }
 
 interface PendingApplies {

@@ -105,6 +105,20 @@ export class ValueEncoder {
     return bytes;
   }
 
+  /** Appends bytes as they are, with no tag or length (for framing). */
+  writeRaw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buffer.set(bytes, this.position);
+    this.position += bytes.length;
+  }
+
+  /** Drops everything written since the last {@link finish}. */
+  reset(): void {
+    this.position = 0;
+    this.attachments = [];
+    this.transfer = [];
+  }
+
   /** Takes the attachments collected so far and clears them. */
   takeAttachments(): { attachments: unknown[]; transfer: TransferListItem[] } {
     if (this.attachments.length === 0 && this.transfer.length === 0) return noAttachments;

@@ -110,7 +110,10 @@ const schemas = {
 
 const typeNames = Object.keys(schemas) as Array<Message['type']>;
 const typeIndex = new Map<string, number>(typeNames.map((name, index) => [name, index]));
-const headerEncoder = new ValueEncoder();
+const frameEncoder = new ValueEncoder();
+const prefixPlaceholder = new Uint8Array(PREFIX_BYTES);
+/** Payloads up to this size are framed in the encoder's buffer; larger ones in their own. */
+const SINGLE_BUFFER_MAX_PAYLOAD = 64 * 1024;
 
 /**
  * Frames a message with its payload into one byte array.
@@ -128,19 +131,34 @@ export function encodeFrame(message: Message, payload?: Uint8Array): Uint8Array 
   const tuple = new Array<unknown>(fields.length + 1);
   tuple[0] = index;
   for (let i = 0; i < fields.length; i++) tuple[i + 1] = (message as unknown as Record<string, unknown>)[fields[i]!];
-  headerEncoder.write(tuple, () => `the '${message.type}' message`);
-  const headerLength = headerEncoder.length;
-  const header = headerEncoder.finish();
+  // Prefix, header and payload go through one buffer: one allocation per frame. A large
+  // payload is copied once into a frame of its own size instead.
+  const encoder = frameEncoder;
+  encoder.writeRaw(prefixPlaceholder);
+  try {
+    encoder.write(tuple, () => `the '${message.type}' message`);
+  } catch (error) {
+    encoder.reset();
+    throw error;
+  }
+  const headerLength = encoder.length - PREFIX_BYTES;
   const payloadLength = payload?.length ?? 0;
-  const frame = new Uint8Array(PREFIX_BYTES + headerLength + payloadLength);
+  let frame: Uint8Array;
+  if (payloadLength <= SINGLE_BUFFER_MAX_PAYLOAD) {
+    if (payload) encoder.writeRaw(payload);
+    frame = encoder.finish();
+  } else {
+    const head = encoder.finish();
+    frame = new Uint8Array(head.length + payloadLength);
+    frame.set(head);
+    frame.set(payload!, head.length);
+  }
   frame[0] = MAGIC;
   frame[1] = PROTOCOL_VERSION;
   frame[2] = headerLength & 0xff;
   frame[3] = (headerLength >>> 8) & 0xff;
   frame[4] = (headerLength >>> 16) & 0xff;
   frame[5] = headerLength >>> 24;
-  frame.set(header, PREFIX_BYTES);
-  if (payload) frame.set(payload, PREFIX_BYTES + headerLength);
   return frame;
 }
 

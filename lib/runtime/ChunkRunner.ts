@@ -5,6 +5,7 @@ import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { SerializationError } from '../errors.js';
 import { encodeFrame, type ItemError, type RunMessage } from '../codec/protocol.js';
 import { TaskRegistry } from './TaskRegistry.js';
+import { RUNNING_CHUNK, RUNNING_ITEM } from './workerSignals.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
 
 /** Partial results are sent at least this often while a chunk runs (for progress and imap). */
@@ -33,8 +34,8 @@ export class ChunkRunner {
     private readonly send: FrameSink,
     private readonly reviveHandle?: HandleReviver,
     private readonly registry: TaskRegistry = TaskRegistry.current,
-    /** If given, [chunk, item] is written here before each item, for a parent to read after a crash. */
-    private readonly progress?: Int32Array,
+    /** If given, the chunk and item are written here before each item, for a parent to read after a crash. */
+    private readonly signals?: Int32Array,
   ) {}
 
   /**
@@ -65,7 +66,7 @@ export class ChunkRunner {
       partStart: performance.now(),
       sinceClock: 0,
     };
-    if (this.progress) this.progress[0] = message.chunk;
+    if (this.signals) this.signals[RUNNING_CHUNK] = message.chunk;
     return this.runFrom(state, 0);
   }
 
@@ -77,9 +78,9 @@ export class ChunkRunner {
   private runFrom(state: RunState, start: number): void | Promise<void> {
     const { items, fn } = state;
     const spread = state.message.spread;
-    const progress = this.progress;
+    const signals = this.signals;
     for (let index = start; index < items.length; index++) {
-      if (progress) progress[1] = index;
+      if (signals) signals[RUNNING_ITEM] = index;
       let result: unknown;
       try {
         const item = items[index];

@@ -5,6 +5,7 @@ import { RemoteError, WorkerCrashedError } from '../../errors.js';
 import { fromFailureInfo } from '../../runtime/errorInfo.js';
 import { reviveHandle } from '../../runtime/handles.js';
 import { Deque } from '../../util/Deque.js';
+import { receiveFrame, type PostedFrame } from '../../codec/threadTransport.js';
 import { failChunk, sliceChunk } from '../../backend/chunks.js';
 import { LocalWorker, defaultWorkerScript } from './LocalWorker.js';
 
@@ -161,9 +162,8 @@ export class LocalPoolEngine implements PoolEngine {
     this.statistics.workersStarted++;
     this.workers.add(worker);
     const thread = worker.thread;
-    thread.on('message', (data: ArrayBuffer | { frame: ArrayBuffer; attachments: unknown[] }) => {
-      const bytes = new Uint8Array(data instanceof ArrayBuffer ? data : data.frame);
-      const attachments = data instanceof ArrayBuffer ? [] : data.attachments;
+    thread.on('message', (posted: PostedFrame) => {
+      const { bytes, attachments } = receiveFrame(posted);
       const { message, payload } = decodeFrame(bytes);
       this.onMessage(worker, message as ParentBoundMessage, payload, attachments);
     });

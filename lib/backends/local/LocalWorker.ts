@@ -1,6 +1,8 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Chunk } from '../../backend/PoolEngine.js';
 import { encodeFrame, type RunMessage } from '../../codec/protocol.js';
+import { postFrame } from '../../codec/threadTransport.js';
+import { RUNNING_CHUNK, RUNNING_ITEM, createWorkerSignals, wakeWorker } from '../../runtime/workerSignals.js';
 
 /** The script a local worker thread runs: the TypeScript runtime behind its loader bootstrap. */
 export const defaultWorkerScript = new URL('../../runtime/workerBootstrap.mjs', import.meta.url);
@@ -22,10 +24,10 @@ export class LocalWorker {
   /** The number each in-flight chunk was sent under (same order as `inFlight`). */
   readonly inFlightNumbers: number[] = [];
   /**
-   * Written by the thread before each item: [chunk number, item index]. Read after the thread
-   * died, it names the item that was running.
+   * Shared words (see workerSignals.ts): the thread writes which item it is running (read after
+   * it died, they name the item), and the parent wakes the thread when it idles.
    */
-  readonly progress = new Int32Array(new SharedArrayBuffer(8)).fill(-1);
+  readonly signals = createWorkerSignals();
   /** Items of the running chunk whose results came back. */
   reportedOfHead = 0;
   /** Tasks sent to this worker, counted as for `maxTasksPerChild`. */
@@ -47,7 +49,7 @@ export class LocalWorker {
     resourceLimits: ResourceLimits | undefined,
   ) {
     this.thread = new Worker(script, {
-      workerData: { init, attachments: initAttachments, progress: this.progress },
+      workerData: { init, attachments: initAttachments, signals: this.signals },
       resourceLimits,
       // Workers print to the parent's streams, as Python's pool workers share the terminal.
       stdout: false,
@@ -66,10 +68,8 @@ export class LocalWorker {
       count: chunk.count,
       spread: chunk.spread,
     };
-    const frame = encodeFrame(message, chunk.payload);
-    const buffer = frame.buffer as ArrayBuffer;
-    if (chunk.attachments.length === 0) this.thread.postMessage(buffer, [buffer]);
-    else this.thread.postMessage({ frame: buffer, attachments: chunk.attachments }, [buffer, ...chunk.transfer]);
+    postFrame(this.thread, encodeFrame(message, chunk.payload), chunk.attachments, chunk.transfer);
+    wakeWorker(this.signals);
     this.inFlight.push(chunk);
     this.inFlightNumbers.push(number);
     this.tasksAssigned += chunk.taskCount;
@@ -93,7 +93,7 @@ export class LocalWorker {
    * had not started that chunk.
    */
   runningItem(): number {
-    return this.inFlight.length > 0 && this.progress[0] === this.inFlightNumbers[0] ? this.progress[1]! : -1;
+    return this.inFlight.length > 0 && this.signals[RUNNING_CHUNK] === this.inFlightNumbers[0] ? this.signals[RUNNING_ITEM]! : -1;
   }
 
   private nextChunkNumber = 0;

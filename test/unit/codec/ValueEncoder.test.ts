@@ -166,3 +166,14 @@ describe('ValueEncoder / ValueDecoder', () => {
     expect(hex(new Map([[1, 2]]))).toBe('0a0104010000000402000000');
   });
 });
+
+describe('ValueDecoder on a Buffer', () => {
+  it('copies binary values out of the input, even from a pooled Buffer', () => {
+    const encoder = new ValueEncoder();
+    encoder.write(new Uint8Array([1, 2, 3]), 'v');
+    const pooled = Buffer.from(Buffer.from(encoder.finish()).toString('latin1'), 'latin1');
+    const back = new ValueDecoder(pooled).read() as Uint8Array;
+    expect([...back]).toEqual([1, 2, 3]);
+    expect(back.buffer.byteLength).toBe(3);
+  });
+});

@@ -14,7 +14,8 @@ export function formatHelp(table: ReadonlyMap<string, CommandDefinition>, comman
     if (command.options.length > 0) {
       lines.push('Options:');
       const labels = command.options.map(
-        (option) => `  ${option.short ? `-${option.short}, ` : '    '}--${option.name}${option.valueName ? ` ${option.valueName}` : ''}`,
+        (option) =>
+          `  ${option.short ? `-${option.short}, ` : '    '}--${option.name}${option.valueName ? ` ${option.valueName}` : ''}`,
       );
       const width = Math.max(...labels.map((label) => label.length)) + 2;
       command.options.forEach((option, i) => lines.push(`${labels[i]!.padEnd(width)}${option.description}`));

@@ -54,13 +54,14 @@ export function parseRunArguments(args: readonly string[], cwd: string = process
       { command: 'run', value: extra },
     );
   }
-  const file = positionals[0]!;
-  const command: RunCommand = { kind: 'run', ...programFile(file, cwd), programArgs: afterTerminator };
+  // The options first: a bad value is reported even when the file is missing too.
   const backend = values.get('backend');
-  if (backend !== undefined) command.backend = parseBackend(backend as string);
   const processes = values.get('processes');
-  if (processes !== undefined) command.processes = parseProcesses(processes as string);
-  return command;
+  const checked = {
+    ...(backend !== undefined ? { backend: parseBackend(backend as string) } : {}),
+    ...(processes !== undefined ? { processes: parseProcesses(processes as string) } : {}),
+  };
+  return { kind: 'run', ...programFile(positionals[0]!, cwd), ...checked, programArgs: afterTerminator };
 }
 
 function parseBackend(value: string): BackendName {

@@ -6,10 +6,24 @@ import type { HelpCommand, RunCommand } from './CliCommand.js';
 import { parseOptions, type OptionSpec } from './parseOptions.js';
 import { UsageError } from './UsageError.js';
 
-/** The backends `--backend` accepts. */
+/**
+ * The backends `--backend` accepts.
+ *
+ * @example
+ * ```ts
+ * BACKEND_NAMES.includes('aws'); // true
+ * ```
+ */
 export const BACKEND_NAMES: readonly BackendName[] = ['local', 'aws'];
 
-/** The options of `fanout run`. */
+/**
+ * The options of `fanout run`, for its parser and its help.
+ *
+ * @example
+ * ```ts
+ * parseOptions(['job.ts', '-p', '2'], RUN_OPTIONS, 'run').values.get('processes'); // '2'
+ * ```
+ */
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'backend',

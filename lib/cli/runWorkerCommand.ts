@@ -8,7 +8,15 @@ export interface WorkerFleetModule {
   runWorkerFleet(args: string[]): Promise<number | void> | number | void;
 }
 
-/** The module that implements `fanout worker`, written by the aws backend (as TypeScript). */
+/**
+ * The module that implements `fanout worker`, written by the aws backend (as TypeScript; a
+ * compiled `.js` or `.mjs` next to it is found too).
+ *
+ * @example
+ * ```ts
+ * await runWorkerCommand(['--help'], workerFleetModule);
+ * ```
+ */
 export const workerFleetModule = new URL('../backends/aws/WorkerFleet.ts', import.meta.url);
 
 /**

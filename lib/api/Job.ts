@@ -77,11 +77,14 @@ export class Job {
     this.end();
   }
 
-  /** Ends the job with an error: cancels its remaining chunks and reports the error once. */
-  fail(error: Error): void {
+  /**
+   * Ends the job with an error and reports it once. Its remaining chunks are cancelled; running
+   * ones are stopped too unless `interrupt` is false (they finish, their results ignored).
+   */
+  fail(error: Error, interrupt = true): void {
     if (this.ended) return;
     this.end();
-    this.cancelChunks();
+    this.cancelChunks(interrupt);
     this.onFail(error);
   }
 
@@ -89,11 +92,11 @@ export class Job {
   abandon(): void {
     if (this.ended) return;
     this.end();
-    this.cancelChunks();
+    this.cancelChunks(true);
   }
 
-  private cancelChunks(): void {
-    for (const chunk of this.chunks) this.engine.cancel(chunk);
+  private cancelChunks(interrupt: boolean): void {
+    for (const chunk of this.chunks) this.engine.cancel(chunk, interrupt);
     this.chunks.clear();
   }
 

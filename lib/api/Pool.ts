@@ -216,7 +216,10 @@ export class Pool {
     }
   }
 
-  /** Like {@link map}, returning an {@link AsyncResult}. */
+  /**
+   * Like {@link map}, returning an {@link AsyncResult}. Throws `SerializationError` at once if
+   * an item cannot be sent.
+   */
   mapAsync<A, R>(
     task: Task<[A], R>,
     items: Iterable<A>,
@@ -388,14 +391,6 @@ export class Pool {
     this.flushApplies();
     const count = list.length;
     const chunksize = options?.chunksize ?? defaultChunksize(count, this.processes);
-    // Encode everything before sending anything: an item that cannot cross fails the call now.
-    const encoder = new ChunkEncoder(spread);
-    const parts: Array<{ start: number; encoded: EncodedItems; count: number }> = [];
-    for (let start = 0; start < count; start += chunksize) {
-      const end = Math.min(start + chunksize, count);
-      encoder.addAll(list, start, end, start);
-      parts.push({ start, encoded: encoder.take(), count: end - start });
-    }
     const results = new Array<Awaited<R>>(count);
     let remaining = count;
     let resolve!: (value: Array<Awaited<R>>) => void;
@@ -407,29 +402,43 @@ export class Pool {
       resolve(results);
       return result;
     }
-    for (const part of parts) {
-      let received = 0;
-      const chunk: Chunk = makeChunk(ref, spread, part.encoded, part.count, {
-        onResults: (from, values, errors, busyMs) => {
-          if (job.done) return;
-          this.speeds.record(ref.name, values.length, busyMs);
-          if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
-          for (let i = 0; i < values.length; i++) results[part.start + from + i] = values[i] as Awaited<R>;
-          received += values.length;
-          remaining -= values.length;
-          if (received === part.count) job.chunkDone(chunk);
-          if (remaining === 0) {
-            job.finish();
-            resolve(results);
-          }
-        },
+    const onChunkResults = (
+      start: number,
+      from: number,
+      values: unknown[],
+      errors: ReadonlyMap<number, Error>,
+      busyMs: number,
+    ) => {
+      if (job.done) return;
+      this.speeds.record(ref.name, values.length, busyMs);
+      if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
+      for (let i = 0; i < values.length; i++) results[start + from + i] = values[i] as Awaited<R>;
+      remaining -= values.length;
+      if (remaining === 0) {
+        job.finish();
+        resolve(results);
+      }
+    };
+    // Each chunk is sent as soon as it is encoded, so workers start while the rest is encoded.
+    // An item that cannot cross still fails the call here, at submit time; chunks already sent
+    // run to the end (as in Python) and their results are dropped.
+    const encoder = new ChunkEncoder(spread);
+    for (let start = 0; start < count; start += chunksize) {
+      const end = Math.min(start + chunksize, count);
+      try {
+        encoder.addAll(list, start, end, start);
+      } catch (error) {
+        job.fail(error as Error, false);
+        throw error;
+      }
+      const chunk = makeChunk(ref, spread, encoder.take(), end - start, {
+        onResults: (from, values, errors, busyMs) => onChunkResults(start, from, values, errors, busyMs),
         onFailed: (_from, _to, error) => job.fail(error),
       });
       chunk.taskCount = 1;
       job.add(chunk);
+      this.engine.submit(chunk);
     }
-    // Submit after the job knows every chunk, so that a failure can cancel all of them.
-    for (const chunk of job.pendingChunks()) this.engine.submit(chunk);
     return result;
   }
 
@@ -627,7 +636,7 @@ function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: 
     base: 0,
     taskCount: count,
     sink,
-    cancelled: false,
+    control: { cancelled: false, interrupt: false },
   };
 }
 

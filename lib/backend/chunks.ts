@@ -2,7 +2,7 @@ import type { Chunk } from './PoolEngine.js';
 
 /**
  * Items `from .. to - 1` (counted within `chunk`) as a chunk of their own. The slice reports
- * to the same sink with the original indexes, and shares the original's cancellation.
+ * to the same sink with the original indexes, and shares the original's `control`.
  *
  * @example
  * ```ts
@@ -23,13 +23,6 @@ export function sliceChunk(chunk: Chunk, from: number, to: number): Chunk {
     // A batch of calls counts one task per call; a map chunk counts as one task, however split.
     taskCount: chunk.taskCount === chunk.count ? count : chunk.taskCount,
   };
-  Object.defineProperty(slice, 'cancelled', {
-    get: () => chunk.cancelled,
-    set: (value: boolean) => {
-      chunk.cancelled = value;
-    },
-    enumerable: true,
-  });
   return slice;
 }
 
@@ -42,5 +35,5 @@ export function sliceChunk(chunk: Chunk, from: number, to: number): Chunk {
  * ```
  */
 export function failChunk(chunk: Chunk, error: Error): void {
-  if (!chunk.cancelled) chunk.sink.onFailed(chunk.base, chunk.base + chunk.count, error);
+  if (!chunk.control.cancelled) chunk.sink.onFailed(chunk.base, chunk.base + chunk.count, error);
 }

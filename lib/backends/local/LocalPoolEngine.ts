@@ -63,12 +63,14 @@ export class LocalPoolEngine implements PoolEngine {
     this.dispatch();
   }
 
-  cancel(chunk: Chunk): void {
-    chunk.cancelled = true;
+  cancel(chunk: Chunk, interrupt: boolean): void {
+    chunk.control.cancelled = true;
+    chunk.control.interrupt ||= interrupt;
+    if (!interrupt) return;
     for (const worker of [...this.workers]) {
       // A thread cannot be interrupted mid-task: stop it; its other chunks run elsewhere.
-      // (The head may be a part of `chunk` that the engine split off; parts share the flag.)
-      if (worker.inFlight[0]?.cancelled) this.stopWorker(worker, 'cancelled');
+      // (The head may be a slice of `chunk`; slices share its control.)
+      if (worker.inFlight[0]?.control.interrupt) this.stopWorker(worker, 'cancelled');
     }
     // A queued chunk is skipped when dequeued; one sent ahead is stopped when it reaches the head.
   }
@@ -106,7 +108,7 @@ export class LocalPoolEngine implements PoolEngine {
   private dispatch(): void {
     while (this.queue.length > 0) {
       const head = this.queue.peek()!;
-      if (head.cancelled) {
+      if (head.control.cancelled) {
         this.queue.shift();
         continue;
       }
@@ -197,7 +199,7 @@ export class LocalPoolEngine implements PoolEngine {
         this.statistics.busyMs += message.busyMs;
         this.statistics.itemsCompleted += message.count;
         worker.reportedOfHead = message.from + message.count;
-        if (!chunk.cancelled) {
+        if (!chunk.control.cancelled) {
           const values = new ValueDecoder(payload, attachments, reviveHandle).readMany(message.count);
           const errors = new Map<number, Error>();
           for (const [index, itemError] of message.errors) {
@@ -226,7 +228,7 @@ export class LocalPoolEngine implements PoolEngine {
     worker.shiftHead();
     this.statistics.chunksCompleted++;
     const next = worker.inFlight[0];
-    if (next?.cancelled) {
+    if (next?.control.interrupt) {
       this.stopWorker(worker, 'cancelled');
       return;
     }
@@ -256,7 +258,7 @@ export class LocalPoolEngine implements PoolEngine {
 
   /** Puts a chunk back at the front of the queue, unless nobody wants it. */
   private requeue(chunk: Chunk): void {
-    if (!chunk.cancelled && chunk.count > 0) this.queue.unshift(chunk);
+    if (!chunk.control.cancelled && chunk.count > 0) this.queue.unshift(chunk);
   }
 
   private onExit(worker: LocalWorker, code: number): void {

@@ -366,6 +366,7 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     props.workerTimeout ?? Duration.minutes(5),
     1,
     LAMBDA_MAX_TIMEOUT_SECONDS,
+    '15 minutes is the Lambda maximum',
   );
   const minVisibility = 6 * workerTimeoutSeconds;
   const visibilityTimeoutSeconds = seconds(
@@ -373,12 +374,18 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     props.visibilityTimeout ?? Duration.seconds(minVisibility),
     minVisibility,
     MAX_VISIBILITY_SECONDS,
-    ` (at least 6 × workerTimeout = ${minVisibility} s, at most 12 hours)`,
+    'at least 6 × workerTimeout, at most 12 hours, the SQS maximum',
   );
   const batchSize = integerIn('batchSize', props.batchSize ?? 10, 1, 10);
   const maxConcurrency = integerIn('maxConcurrency', props.maxConcurrency ?? 100, 2, 1000);
   const maxReceiveCount = integerIn('maxReceiveCount', props.maxReceiveCount ?? 5, 5, 1000);
-  const retentionSeconds = seconds('retention', props.retention ?? Duration.days(1), 60 * 60, 365 * DAY_SECONDS);
+  const retentionSeconds = seconds(
+    'retention',
+    props.retention ?? Duration.days(1),
+    60 * 60,
+    365 * DAY_SECONDS,
+    'from 1 hour to 365 days',
+  );
 
   if (!Array.isArray(props.taskModules) || props.taskModules.length === 0) {
     throw new InvalidArgumentError(
@@ -433,11 +440,11 @@ function integerIn(prop: string, value: unknown, min: number, max: number): numb
 }
 
 /** A Duration as whole seconds within [min, max]; the error reports the value in seconds. */
-function seconds(prop: string, value: unknown, min: number, max: number, detail = ''): number {
+function seconds(prop: string, value: unknown, min: number, max: number, limits: string): number {
   if (!(value instanceof Duration)) {
     throw new InvalidArgumentError(`Fanout props.${prop}`, value, 'a Duration (from aws-cdk-lib)');
   }
-  if (Token.isUnresolved(value.toSeconds({ integral: false }))) {
+  if (value.isUnresolved()) {
     throw new InvalidArgumentError(`Fanout props.${prop}`, value.toString(), 'a concrete Duration, not a token');
   }
   const s = value.toSeconds({ integral: false });
@@ -445,8 +452,8 @@ function seconds(prop: string, value: unknown, min: number, max: number, detail 
     throw new InvalidArgumentError(
       `Fanout props.${prop} (in seconds)`,
       s,
-      `whole seconds from ${min} to ${max}${detail}`,
-      `Got ${value.toHumanString()}.`,
+      `whole seconds from ${min} to ${max} (${limits})`,
+      `That is ${value.toHumanString()}.`,
     );
   }
   return s;
@@ -458,7 +465,8 @@ function existingFile(prop: string, path: unknown): string {
   }
   const absolute = isAbsolute(path) ? path : resolve(process.cwd(), path);
   if (!existsSync(absolute) || !statSync(absolute).isFile()) {
-    throw new InvalidArgumentError(`Fanout props.${prop}`, path, 'the path of an existing file', `Resolved to ${absolute}.`);
+    const hint = absolute === path ? undefined : `It resolves to ${absolute} (relative paths are from the working directory).`;
+    throw new InvalidArgumentError(`Fanout props.${prop}`, path, 'the path of an existing file', hint);
   }
   return absolute;
 }

@@ -170,6 +170,8 @@ export class Fanout extends Construct {
   public readonly accessLogBucket: s3.Bucket;
   /** The worker Lambda, triggered by the task queue. */
   public readonly workerFunction: NodejsFunction;
+  /** The worker's logs, kept one month. */
+  public readonly workerLogGroup: logs.LogGroup;
   /** The path of the generated bundle entry (imports the task modules, re-exports the handler). */
   public readonly bundleEntry: string;
 
@@ -238,18 +240,18 @@ export class Fanout extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const logGroup = new logs.LogGroup(this, 'WorkerLogs', {
+    this.workerLogGroup = new logs.LogGroup(this, 'WorkerLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
     // An explicit role instead of the default one, which would attach the managed
-    // AWSLambdaBasicExecutionRole (logs:* on every log group of the account).
+    // AWSLambdaBasicExecutionRole (log writes to every log group of the account).
     const role = new iam.Role(this, 'WorkerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'fanout worker: consumes the task queue, reads and writes the job table and payload bucket',
     });
-    logGroup.grantWrite(role);
+    this.workerLogGroup.grantWrite(role);
 
     this.bundleEntry = writeBundleEntry(config);
     this.workerFunction = new NodejsFunction(this, 'Worker', {
@@ -262,7 +264,7 @@ export class Fanout extends Construct {
       memorySize: config.workerMemoryMb,
       timeout: Duration.seconds(config.workerTimeoutSeconds),
       role,
-      logGroup,
+      logGroup: this.workerLogGroup,
       description: 'fanout worker: runs chunks of task calls from the task queue',
       environment: {
         FANOUT_TABLE: this.table.tableName,
@@ -320,6 +322,8 @@ export class Fanout extends Construct {
    * Grants what a fanout client (the program that calls `pool.map`) needs: send chunks to the
    * task queue, read and write the table and payload bucket, and read the dead-letter queue to
    * detect poison chunks of its jobs (and remove them once it has failed the job).
+   * Under cdk-nag, acknowledge AwsSolutions-IAM5 for the S3 action families on the grantee,
+   * as this construct does for its worker role.
    *
    * @example
    * ```ts
@@ -337,6 +341,7 @@ export class Fanout extends Construct {
   /**
    * Grants what a self-hosted worker fleet (`fanout worker` on your own machines or
    * containers) needs: consume the task queue, read and write the table and payload bucket.
+   * Under cdk-nag, acknowledge AwsSolutions-IAM5 for the S3 action families on the grantee.
    *
    * @example
    * ```ts
@@ -465,7 +470,13 @@ function existingFile(prop: string, path: unknown): string {
   }
   const absolute = isAbsolute(path) ? path : resolve(process.cwd(), path);
   if (!existsSync(absolute) || !statSync(absolute).isFile()) {
-    const hint = absolute === path ? undefined : `It resolves to ${absolute} (relative paths are from the working directory).`;
+    // The error message shortens long values: name the full path in the hint.
+    const hint =
+      absolute !== path
+        ? `It resolves to ${absolute} (relative paths are from the working directory).`
+        : path.length > 60
+          ? `The path: ${path}.`
+          : undefined;
     throw new InvalidArgumentError(`Fanout props.${prop}`, path, 'the path of an existing file', hint);
   }
   return absolute;

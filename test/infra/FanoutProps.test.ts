@@ -1,4 +1,6 @@
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
@@ -118,6 +120,11 @@ describe('Fanout props validation', () => {
     );
   });
 
+  it('names the full path of a long missing task module (the value itself is shortened)', () => {
+    const long = `/${'very-long-directory-name/'.repeat(4)}tasks.ts`;
+    expect(errorOf({ taskModules: [long] }).message).toContain(`The path: ${long}.`);
+  });
+
   it('rejects a directory as a task module', () => {
     expect(errorOf({ taskModules: [tmpdir()] }).option).toBe('Fanout props.taskModules[0]');
   });
@@ -129,7 +136,7 @@ describe('Fanout props validation', () => {
   });
 
   it('rejects a project root without a lock file', () => {
-    expect(errorOf({ projectRoot: tmpdir() }).message).toMatch(
+    expect(errorOf({ projectRoot: mkdtempSync(join(tmpdir(), 'fanout-no-lock-')) }).message).toMatch(
       /^Fanout props\.projectRoot must be a directory holding a lock file \(package-lock\.json, yarn\.lock, pnpm-lock\.yaml, bun\.lockb\)/,
     );
   });

@@ -31,7 +31,7 @@ export type FanoutOutputName = (typeof FANOUT_OUTPUTS)[number];
  * import { App } from 'aws-cdk-lib';
  * import { FanoutStack } from './infra/FanoutStack.js';
  *
- * new FanoutStack(new App(), 'Fanout', { taskModules: ['examples/tasks.ts'] });
+ * new FanoutStack(new App(), 'Fanout', { taskModules: ['examples/primeTasks.ts'] });
  * ```
  */
 export class FanoutStack extends Stack {

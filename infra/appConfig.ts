@@ -10,7 +10,7 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  * `FANOUT_TASK_MODULES` names any: the repository's example tasks (paths relative to the
  * repository root).
  */
-export const DEFAULT_TASK_MODULES: readonly string[] = ['examples/tasks.ts'];
+export const DEFAULT_TASK_MODULES: readonly string[] = ['examples/primeTasks.ts', 'examples/seedTasks.ts'];
 
 /** The stack name when neither the `stackName` context nor `FANOUT_STACK` sets one. */
 export const DEFAULT_STACK_NAME = 'Fanout';

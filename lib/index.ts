@@ -49,3 +49,4 @@ import { availableParallelism } from 'node:os';
 export function cpuCount(): number {
   return availableParallelism();
 }
+export { ProgressBar, type ProgressBarOptions, type ProgressStream } from './cli/ProgressBar.js';

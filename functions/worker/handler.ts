@@ -8,7 +8,7 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { isMainThread, workerData } from 'node:worker_threads';
-import { configureWorkerRuntime, processSqsEvent } from '../../lib/backends/aws/workerRuntime.js';
+import { configureWorkerRuntime, processSqsEvent, warmUpWorkerRuntime } from '../../lib/backends/aws/workerRuntime.js';
 import { startWorkerThread } from '../../lib/runtime/startWorkerThread.js';
 
 const inWorkerThread = !isMainThread && (workerData as { fanoutWorker?: unknown } | undefined)?.fanoutWorker === true;
@@ -17,7 +17,11 @@ if (inWorkerThread) startWorkerThread();
 // Run from the TypeScript sources (the local worker fleet), threads use the local backend's
 // script and import task modules by path; bundled, this file is its threads' script.
 const bundled = !/\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
-if (bundled && !inWorkerThread) configureWorkerRuntime({ workerScript: new URL(import.meta.url), tasksByName: true });
+if (bundled && !inWorkerThread) {
+  configureWorkerRuntime({ workerScript: new URL(import.meta.url), tasksByName: true });
+  // Start the threads during the Lambda's init phase; a failure shows again on the first invocation.
+  warmUpWorkerRuntime().catch(() => {});
+}
 
 /**
  * Processes an SQS batch of fanout chunks and reports the records to redeliver.

@@ -17,7 +17,7 @@ export class Job {
   private readonly chunks = new Set<Chunk>();
   private timer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
-  private readonly onAbort = () => this.fail(this.signal!.reason as Error);
+  private onAbort: (() => void) | undefined;
   private ended = false;
 
   constructor(
@@ -32,8 +32,10 @@ export class Job {
         queueMicrotask(() => onFail(limits.signal!.reason as Error));
         return;
       }
-      this.signal = limits.signal;
-      limits.signal.addEventListener('abort', this.onAbort, { once: true });
+      const signal = limits.signal;
+      this.signal = signal;
+      this.onAbort = () => this.fail(signal.reason as Error);
+      signal.addEventListener('abort', this.onAbort, { once: true });
     }
     if (limits.timeout !== undefined) {
       const timeout = limits.timeout;
@@ -75,11 +77,14 @@ export class Job {
     this.end();
   }
 
-  /** Ends the job with an error: cancels its remaining chunks and reports the error once. */
-  fail(error: Error): void {
+  /**
+   * Ends the job with an error and reports it once. Its remaining chunks are cancelled; running
+   * ones are stopped too unless `interrupt` is false (they finish, their results ignored).
+   */
+  fail(error: Error, interrupt = true): void {
     if (this.ended) return;
     this.end();
-    this.cancelChunks();
+    this.cancelChunks(interrupt);
     this.onFail(error);
   }
 
@@ -87,17 +92,17 @@ export class Job {
   abandon(): void {
     if (this.ended) return;
     this.end();
-    this.cancelChunks();
+    this.cancelChunks(true);
   }
 
-  private cancelChunks(): void {
-    for (const chunk of this.chunks) this.engine.cancel(chunk);
+  private cancelChunks(interrupt: boolean): void {
+    for (const chunk of this.chunks) this.engine.cancel(chunk, interrupt);
     this.chunks.clear();
   }
 
   private end(): void {
     this.ended = true;
     clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this.onAbort);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
   }
 }

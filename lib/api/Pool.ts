@@ -8,6 +8,7 @@ import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js'
 import { AsyncResult, type ResultCallbacks } from './AsyncResult.js';
 import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
 import { Job } from './Job.js';
+import { TaskSpeeds } from './TaskSpeeds.js';
 import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
 import { taskRef, type Task } from './task.js';
 import { defaultBackend } from '../backend/backends.js';
@@ -81,8 +82,10 @@ export class Pool {
   private readonly engine: PoolEngine;
   private state: 'running' | 'closed' | 'terminated' = 'running';
   private readonly pending = new Map<string, PendingApplies>();
+  /** Encodes calls that travel alone (those with a timeout or a signal). */
+  private readonly soloEncoder = new ChunkEncoder(true);
   private flushScheduled = false;
-  private readonly taskSpeed = new Map<string, { items: number; busyMs: number }>();
+  private readonly speeds = new TaskSpeeds();
 
   constructor(processesOrOptions?: number | PoolOptions, backend: Backend = defaultBackend()) {
     const options: PoolOptions =
@@ -178,9 +181,8 @@ export class Pool {
     const call: PendingCall = { job, resolve: resolve as (value: unknown) => void };
     if (job.cancellable) {
       // A call that may be cut short travels alone, so that cancelling it touches nothing else.
-      const encoder = new ChunkEncoder(true);
-      encoder.add(callArgs, 'the arguments');
-      this.submitCalls(ref, encoder.take(), [call]);
+      this.soloEncoder.add(callArgs, 'the arguments');
+      this.submitCalls(ref, this.soloEncoder.take(), [call]);
       return result;
     }
     let group = this.pending.get(ref.name);
@@ -214,7 +216,10 @@ export class Pool {
     }
   }
 
-  /** Like {@link map}, returning an {@link AsyncResult}. */
+  /**
+   * Like {@link map}, returning an {@link AsyncResult}. Throws `SerializationError` at once if
+   * an item cannot be sent.
+   */
   mapAsync<A, R>(
     task: Task<[A], R>,
     items: Iterable<A>,
@@ -336,58 +341,37 @@ export class Pool {
   /** Sends the `applyAsync` calls gathered in this tick, in batches sized to the task's speed. */
   private flushApplies(): void {
     this.flushScheduled = false;
+    // Groups (and their encoders' buffers) are kept for the next tick: no allocation per call.
     for (const group of this.pending.values()) {
+      const calls = group.calls;
+      if (calls.length === 0) continue;
+      group.calls = [];
       const encoded = group.encoder.take();
-      const size = this.batchSize(group.ref.name, group.calls.length);
-      for (let start = 0; start < group.calls.length; start += size) {
-        const end = Math.min(start + size, group.calls.length);
-        this.submitCalls(group.ref, sliceEncoded(encoded, start, end), group.calls.slice(start, end));
+      const size = this.batchSize(group.ref.name, calls.length);
+      if (size >= calls.length) {
+        this.submitCalls(group.ref, encoded, calls);
+        continue;
+      }
+      for (let start = 0; start < calls.length; start += size) {
+        const end = Math.min(start + size, calls.length);
+        this.submitCalls(group.ref, sliceEncoded(encoded, start, end), calls.slice(start, end));
       }
     }
-    this.pending.clear();
   }
 
   private batchSize(taskName: string, calls: number): number {
     const spread = Math.ceil(calls / (this.processes * 4));
-    const speed = this.taskSpeed.get(taskName);
-    const perItemMs = speed && speed.items > 0 ? speed.busyMs / speed.items : 0;
-    const bySpeed = perItemMs > 0 ? Math.max(1, Math.floor(TARGET_CHUNK_MS / perItemMs)) : 256;
+    const perItemMs = this.speeds.perItemMs(taskName);
+    const bySpeed = perItemMs ? Math.max(1, Math.floor(TARGET_CHUNK_MS / perItemMs)) : 256;
     return Math.max(1, Math.min(spread, bySpeed, MAX_AUTO_CHUNK));
-  }
-
-  private recordSpeed(taskName: string, items: number, busyMs: number): void {
-    const speed = this.taskSpeed.get(taskName);
-    if (speed) {
-      speed.items += items;
-      speed.busyMs += busyMs;
-    } else {
-      this.taskSpeed.set(taskName, { items, busyMs });
-    }
   }
 
   /** Submits one chunk of apply calls; each call's job hears of its own item. */
   private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: PendingCall[]): void {
-    const live = calls.filter((call) => !call.job.done);
-    if (live.length === 0) return;
-    const sink: ChunkSink = {
-      onResults: (from, values, errors, busyMs) => {
-        this.recordSpeed(ref.name, values.length, busyMs);
-        for (let i = 0; i < values.length; i++) {
-          const call = calls[from + i]!;
-          const error = errors.get(from + i);
-          if (error) call.job.fail(error);
-          else {
-            call.job.finish();
-            call.resolve(values[i]);
-          }
-        }
-      },
-      onFailed: (from, error) => {
-        for (let i = from; i < calls.length; i++) calls[i]!.job.fail(error);
-      },
-    };
-    const chunk = makeChunk(ref, true, encoded, calls.length, sink);
-    for (const call of calls) call.job.add(chunk);
+    if (calls.every((call) => call.job.done)) return;
+    const chunk = makeChunk(ref, true, encoded, calls.length, new CallBatchSink(this.speeds, ref.name, calls));
+    // A batch shared by several calls is never cancelled by one of them.
+    if (calls.length === 1) calls[0]!.job.add(chunk);
     this.engine.submit(chunk);
   }
 
@@ -407,14 +391,6 @@ export class Pool {
     this.flushApplies();
     const count = list.length;
     const chunksize = options?.chunksize ?? defaultChunksize(count, this.processes);
-    // Encode everything before sending anything: an item that cannot cross fails the call now.
-    const encoder = new ChunkEncoder(spread);
-    const parts: Array<{ start: number; encoded: EncodedItems; count: number }> = [];
-    for (let start = 0; start < count; start += chunksize) {
-      const end = Math.min(start + chunksize, count);
-      encoder.addAll(list, start, end, start);
-      parts.push({ start, encoded: encoder.take(), count: end - start });
-    }
     const results = new Array<Awaited<R>>(count);
     let remaining = count;
     let resolve!: (value: Array<Awaited<R>>) => void;
@@ -426,29 +402,43 @@ export class Pool {
       resolve(results);
       return result;
     }
-    for (const part of parts) {
-      let received = 0;
-      const chunk: Chunk = makeChunk(ref, spread, part.encoded, part.count, {
-        onResults: (from, values, errors, busyMs) => {
-          if (job.done) return;
-          this.recordSpeed(ref.name, values.length, busyMs);
-          if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
-          for (let i = 0; i < values.length; i++) results[part.start + from + i] = values[i] as Awaited<R>;
-          received += values.length;
-          remaining -= values.length;
-          if (received === part.count) job.chunkDone(chunk);
-          if (remaining === 0) {
-            job.finish();
-            resolve(results);
-          }
-        },
-        onFailed: (_from, error) => job.fail(error),
+    const onChunkResults = (
+      start: number,
+      from: number,
+      values: unknown[],
+      errors: ReadonlyMap<number, Error>,
+      busyMs: number,
+    ) => {
+      if (job.done) return;
+      this.speeds.record(ref.name, values.length, busyMs);
+      if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
+      for (let i = 0; i < values.length; i++) results[start + from + i] = values[i] as Awaited<R>;
+      remaining -= values.length;
+      if (remaining === 0) {
+        job.finish();
+        resolve(results);
+      }
+    };
+    // Each chunk is sent as soon as it is encoded, so workers start while the rest is encoded.
+    // An item that cannot cross still fails the call here, at submit time; chunks already sent
+    // run to the end (as in Python) and their results are dropped.
+    const encoder = new ChunkEncoder(spread);
+    for (let start = 0; start < count; start += chunksize) {
+      const end = Math.min(start + chunksize, count);
+      try {
+        encoder.addAll(list, start, end, start);
+      } catch (error) {
+        job.fail(error as Error, false);
+        throw error;
+      }
+      const chunk = makeChunk(ref, spread, encoder.take(), end - start, {
+        onResults: (from, values, errors, busyMs) => onChunkResults(start, from, values, errors, busyMs),
+        onFailed: (_from, _to, error) => job.fail(error),
       });
       chunk.taskCount = 1;
       job.add(chunk);
+      this.engine.submit(chunk);
     }
-    // Submit after the job knows every chunk, so that a failure can cancel all of them.
-    for (const chunk of job.pendingChunks()) this.engine.submit(chunk);
     return result;
   }
 
@@ -510,15 +500,20 @@ export class Pool {
       entry.chunk = makeChunk(ref, false, encoder.take(), batch.length, {
         onResults: (from, values, errors, busyMs) => {
           if (job.done) return;
-          this.recordSpeed(ref.name, values.length, busyMs);
-          if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
-          if (ordered) for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
-          else readyValues.push(...values);
+          this.speeds.record(ref.name, values.length, busyMs);
+          if (ordered) {
+            // A failure is raised when the consumer reaches its position, as Python's imap does.
+            for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
+            for (const [index, error] of errors) (entry.errors ??= new Map()).set(index, error);
+          } else {
+            if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
+            readyValues.push(...values);
+          }
           entry.received += values.length;
           if (entry.received === entry.count) job.chunkDone(entry.chunk);
           notify();
         },
-        onFailed: (_from, error) => job.fail(error),
+        onFailed: (_from, _to, error) => job.fail(error),
       });
       entry.chunk.taskCount = 1;
       outstanding.push(entry);
@@ -539,6 +534,9 @@ export class Pool {
           while (outstanding.length > 0) {
             const head = outstanding[0]!;
             while (head.yielded < head.received) {
+              const error = head.errors?.get(head.yielded);
+              if (error) job.fail(error);
+              if (failure) throw failure;
               const value = head.values[head.yielded];
               head.values[head.yielded++] = undefined;
               yield value;
@@ -570,9 +568,8 @@ export class Pool {
 
   /** `imap` chunks start at one item (first results come fast) and grow while tasks are quick. */
   private nextImapChunksize(taskName: string, current: number): number {
-    const speed = this.taskSpeed.get(taskName);
-    if (!speed || speed.items === 0) return Math.min(current * 2, MAX_AUTO_CHUNK);
-    const perItemMs = speed.busyMs / speed.items;
+    const perItemMs = this.speeds.perItemMs(taskName);
+    if (perItemMs === undefined) return Math.min(current * 2, MAX_AUTO_CHUNK);
     const target = perItemMs > 0 ? Math.floor((TARGET_CHUNK_MS * 5) / perItemMs) : MAX_AUTO_CHUNK;
     return Math.max(1, Math.min(current * 2, target, MAX_AUTO_CHUNK));
   }
@@ -583,6 +580,35 @@ interface PendingCall {
   resolve: (value: unknown) => void;
 }
 
+/**
+ * Routes the results of a batch of apply calls to each call. A class rather than closures:
+ * this runs for every batch, and class methods cost nothing to create.
+ */
+class CallBatchSink implements ChunkSink {
+  constructor(
+    private readonly speeds: TaskSpeeds,
+    private readonly taskName: string,
+    private readonly calls: PendingCall[],
+  ) {}
+
+  onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void {
+    this.speeds.record(this.taskName, values.length, busyMs);
+    for (let i = 0; i < values.length; i++) {
+      const call = this.calls[from + i]!;
+      const error = errors.size > 0 ? errors.get(from + i) : undefined;
+      if (error) call.job.fail(error);
+      else {
+        call.job.finish();
+        call.resolve(values[i]);
+      }
+    }
+  }
+
+  onFailed(from: number, to: number, error: Error): void {
+    for (let i = from; i < to; i++) this.calls[i]!.job.fail(error);
+  }
+}
+
 interface PendingApplies {
   ref: TaskRef;
   encoder: ChunkEncoder;
@@ -591,6 +617,7 @@ interface PendingApplies {
 
 interface ImapChunk {
   chunk: Chunk;
+  errors?: Map<number, Error>;
   values: unknown[];
   received: number;
   yielded: number;
@@ -609,7 +636,7 @@ function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: 
     base: 0,
     taskCount: count,
     sink,
-    cancelled: false,
+    control: { cancelled: false, interrupt: false },
   };
 }
 

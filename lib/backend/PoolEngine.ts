@@ -11,8 +11,8 @@ export interface ChunkSink {
    * `busyMs` is the time the worker spent on them.
    */
   onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void;
-  /** Every item from `from` to the chunk's end failed with `error` (the chunk is over). */
-  onFailed(from: number, error: Error): void;
+  /** Items `from .. to - 1` failed with `error`, without results. */
+  onFailed(from: number, to: number, error: Error): void;
 }
 
 /**
@@ -35,8 +35,16 @@ export interface Chunk {
   /** How many tasks this chunk counts as for `maxTasksPerChild` (1 for a map chunk, as Python). */
   taskCount: number;
   sink: ChunkSink;
-  /** Set by the pool when nobody wants the results any more. */
+  /** Shared by a chunk and every slice the engine makes of it. */
+  control: ChunkControl;
+}
+
+/** Whether a chunk is still wanted: shared by reference between a chunk and its slices. */
+export interface ChunkControl {
+  /** Nobody wants the results any more: drop the chunk if queued, ignore its results. */
   cancelled: boolean;
+  /** Stop the chunk if it is running (on the local backend, by stopping its worker). */
+  interrupt: boolean;
 }
 
 /** Counters an engine keeps, for progress reports and summaries. */
@@ -68,8 +76,11 @@ export interface PoolEngine {
   readonly processes: number;
   /** Queues a chunk; its sink hears of its results. */
   submit(chunk: Chunk): void;
-  /** The pool no longer wants this chunk's results: drop it if queued, stop it if running. */
-  cancel(chunk: Chunk): void;
+  /**
+   * The pool no longer wants this chunk's results: drop it if queued; if it is running, stop
+   * it when `interrupt` is true, or let it finish and ignore its results.
+   */
+  cancel(chunk: Chunk, interrupt: boolean): void;
   /** Runs what was submitted, then lets the workers go. */
   close(): void;
   /** Resolves when, after `close()` or `terminate()`, every worker is gone. */

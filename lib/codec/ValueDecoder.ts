@@ -4,6 +4,8 @@ import { Tag, typedArrayKinds } from './tags.js';
 /** Re-binds a handle on the receiving side: see `HandleDescriptor`. */
 export type HandleReviver = (kind: string, state: unknown, attachments: unknown[]) => unknown;
 
+const uint8ArraySlice = Uint8Array.prototype.slice;
+
 const standardErrors: Record<string, ErrorConstructor> = {
   Error,
   TypeError,
@@ -98,7 +100,8 @@ export class ValueDecoder {
     const length = this.varuint();
     const end = this.position + length;
     if (end > this.bytes.length) this.fail('truncated bytes');
-    const copy = this.bytes.slice(this.position, end);
+    // Uint8Array's slice (a copy) even when the input is a Buffer, whose slice is a view.
+    const copy = uint8ArraySlice.call(this.bytes, this.position, end) as Uint8Array;
     this.position = end;
     return copy;
   }

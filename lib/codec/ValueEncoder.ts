@@ -30,8 +30,12 @@ class Unencodable extends Error {
 }
 
 const textEncoder = new TextEncoder();
+const noAttachments: { attachments: unknown[]; transfer: TransferListItem[] } = Object.freeze({
+  attachments: Object.freeze([]) as unknown as unknown[],
+  transfer: Object.freeze([]) as unknown as TransferListItem[],
+});
 const typedArrayKindIndex = new Map<string, number>(typedArrayKinds.map((name, index) => [name, index]));
-const INITIAL_CAPACITY = 1024;
+const INITIAL_CAPACITY = 256;
 /** A buffer grown past this is given back after `finish`, so one big message does not pin memory. */
 const KEEP_CAPACITY = 1024 * 1024;
 
@@ -101,8 +105,23 @@ export class ValueEncoder {
     return bytes;
   }
 
+  /** Appends bytes as they are, with no tag or length (for framing). */
+  writeRaw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buffer.set(bytes, this.position);
+    this.position += bytes.length;
+  }
+
+  /** Drops everything written since the last {@link finish}. */
+  reset(): void {
+    this.position = 0;
+    this.attachments = [];
+    this.transfer = [];
+  }
+
   /** Takes the attachments collected so far and clears them. */
   takeAttachments(): { attachments: unknown[]; transfer: TransferListItem[] } {
+    if (this.attachments.length === 0 && this.transfer.length === 0) return noAttachments;
     const taken = { attachments: this.attachments, transfer: this.transfer };
     this.attachments = [];
     this.transfer = [];
@@ -229,9 +248,9 @@ export class ValueEncoder {
     }
     this.seen.set(value, this.nextReference++);
     if (Array.isArray(value)) return this.writeArray(value);
+    if (typeof (value as Partial<Handle>)[toHandle] === 'function') return this.writeHandle(value as Handle);
     const prototype = Object.getPrototypeOf(value);
     if (prototype === Object.prototype || prototype === null) return this.writeProperties(value);
-    if (typeof (value as Partial<Handle>)[toHandle] === 'function') return this.writeHandle(value as Handle);
     if (value instanceof Map) return this.writeMap(value);
     if (value instanceof Set) return this.writeSet(value);
     if (value instanceof Date) {

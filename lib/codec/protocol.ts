@@ -125,7 +125,26 @@ export interface Frame<M extends Message = Message> {
   payload: Uint8Array;
 }
 
-const headerEncoder = new ValueEncoder();
+/**
+ * Each message type's fields, in wire order. A header travels as an array
+ * `[type index, ...field values]` rather than as an object: no key strings to encode and
+ * decode on the hot path. Append new message types and new (optional) fields at the end.
+ */
+const schemas = {
+  init: ['taskModules', 'initializer'],
+  run: ['chunk', 'task', 'count', 'spread'],
+  ready: ['error'],
+  results: ['chunk', 'from', 'count', 'errors', 'final', 'busyMs'],
+  chunkFailed: ['chunk', 'error'],
+  jobChunk: ['job', 'chunk', 'task', 'count', 'spread', 'expiresAt', 'payloadKey', 'setup'],
+} as const satisfies { [T in Message['type']]: ReadonlyArray<keyof Extract<Message, { type: T }>> };
+
+const typeNames = Object.keys(schemas) as Array<Message['type']>;
+const typeIndex = new Map<string, number>(typeNames.map((name, index) => [name, index]));
+const frameEncoder = new ValueEncoder();
+const prefixPlaceholder = new Uint8Array(PREFIX_BYTES);
+/** Payloads up to this size are framed in the encoder's buffer; larger ones in their own. */
+const SINGLE_BUFFER_MAX_PAYLOAD = 64 * 1024;
 
 /**
  * Frames a message with its payload into one byte array.
@@ -137,15 +156,40 @@ const headerEncoder = new ValueEncoder();
  * ```
  */
 export function encodeFrame(message: Message, payload?: Uint8Array): Uint8Array {
-  headerEncoder.write(message, 'message');
-  const header = headerEncoder.finish();
+  const index = typeIndex.get(message.type);
+  if (index === undefined) throw new ProtocolError(`Unknown message type '${String(message.type)}'.`);
+  const fields = schemas[message.type] as readonly string[];
+  const tuple = new Array<unknown>(fields.length + 1);
+  tuple[0] = index;
+  for (let i = 0; i < fields.length; i++) tuple[i + 1] = (message as unknown as Record<string, unknown>)[fields[i]!];
+  // Prefix, header and payload go through one buffer: one allocation per frame. A large
+  // payload is copied once into a frame of its own size instead.
+  const encoder = frameEncoder;
+  encoder.writeRaw(prefixPlaceholder);
+  try {
+    encoder.write(tuple, () => `the '${message.type}' message`);
+  } catch (error) {
+    encoder.reset();
+    throw error;
+  }
+  const headerLength = encoder.length - PREFIX_BYTES;
   const payloadLength = payload?.length ?? 0;
-  const frame = new Uint8Array(PREFIX_BYTES + header.length + payloadLength);
+  let frame: Uint8Array;
+  if (payloadLength <= SINGLE_BUFFER_MAX_PAYLOAD) {
+    if (payload) encoder.writeRaw(payload);
+    frame = encoder.finish();
+  } else {
+    const head = encoder.finish();
+    frame = new Uint8Array(head.length + payloadLength);
+    frame.set(head);
+    frame.set(payload!, head.length);
+  }
   frame[0] = MAGIC;
   frame[1] = PROTOCOL_VERSION;
-  new DataView(frame.buffer).setUint32(2, header.length, true);
-  frame.set(header, PREFIX_BYTES);
-  if (payload) frame.set(payload, PREFIX_BYTES + header.length);
+  frame[2] = headerLength & 0xff;
+  frame[3] = (headerLength >>> 8) & 0xff;
+  frame[4] = (headerLength >>> 16) & 0xff;
+  frame[5] = headerLength >>> 24;
   return frame;
 }
 
@@ -167,12 +211,17 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         'run the same fanout version on both sides.',
     );
   }
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2, true);
+  const headerLength = (bytes[2]! | (bytes[3]! << 8) | (bytes[4]! << 16)) + bytes[5]! * 0x1000000;
   const payloadStart = PREFIX_BYTES + headerLength;
   if (payloadStart > bytes.length) throw new ProtocolError('Truncated fanout message header.');
-  const message = new ValueDecoder(bytes.subarray(PREFIX_BYTES, payloadStart)).read() as Message;
-  if (typeof message !== 'object' || message === null || typeof message.type !== 'string') {
-    throw new ProtocolError('fanout message header has no type.');
+  const tuple = new ValueDecoder(bytes.subarray(PREFIX_BYTES, payloadStart)).read();
+  const type = Array.isArray(tuple) ? typeNames[tuple[0] as number] : undefined;
+  if (type === undefined) throw new ProtocolError('fanout message header has no known type.');
+  const fields = schemas[type] as readonly string[];
+  const message: Record<string, unknown> = { type };
+  for (let i = 0; i < fields.length; i++) {
+    const value = (tuple as unknown[])[i + 1];
+    if (value !== undefined) message[fields[i]!] = value;
   }
-  return { message, payload: bytes.subarray(payloadStart) };
+  return { message: message as unknown as Message, payload: bytes.subarray(payloadStart) };
 }

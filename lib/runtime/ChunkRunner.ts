@@ -5,6 +5,7 @@ import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { SerializationError } from '../errors.js';
 import { encodeFrame, type ItemError, type RunMessage } from '../codec/protocol.js';
 import { TaskRegistry } from './TaskRegistry.js';
+import { RUNNING_CHUNK, RUNNING_ITEM } from './workerSignals.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
 
 /** Partial results are sent at least this often while a chunk runs (for progress and imap). */
@@ -33,65 +34,131 @@ export class ChunkRunner {
     private readonly send: FrameSink,
     private readonly reviveHandle?: HandleReviver,
     private readonly registry: TaskRegistry = TaskRegistry.current,
+    /** If given, the chunk and item are written here before each item, for a parent to read after a crash. */
+    private readonly signals?: Int32Array,
   ) {}
 
-  /** Runs one chunk. Never rejects: every failure is reported as a frame. */
-  async run(message: RunMessage, payload: Uint8Array, attachments: unknown[] = []): Promise<void> {
-    let fn: (...args: unknown[]) => unknown;
+  /**
+   * Runs one chunk. Returns a promise only if some task was asynchronous (or its module had to
+   * be imported), so that a chunk of synchronous tasks costs no promise at all. Never rejects:
+   * every failure is reported as a frame.
+   */
+  run(message: RunMessage, payload: Uint8Array, attachments: unknown[] = []): void | Promise<void> {
+    const entry = this.registry.get(message.task.name);
+    if (!entry) {
+      return this.registry.resolve(message.task).then(
+        () => this.run(message, payload, attachments),
+        (error: unknown) => this.sendChunkFailed(message, error),
+      );
+    }
     let items: unknown[];
     try {
-      fn = (await this.registry.resolve(message.task)).fn as (...args: unknown[]) => unknown;
       items = new ValueDecoder(payload, attachments, this.reviveHandle).readMany(message.count);
     } catch (error) {
-      this.send(encodeFrame({ type: 'chunkFailed', chunk: message.chunk, error: toFailureInfo(error) }), [], []);
-      return;
+      return this.sendChunkFailed(message, error);
     }
-    const encoder = this.encoder;
-    const spread = message.spread;
-    let errors: Array<[number, ItemError]> = [];
-    let from = 0;
-    let partStart = performance.now();
-    let lastFlush = partStart;
-    let sinceClock = 0;
-    const flush = (end: number, final: boolean) => {
-      const now = performance.now();
-      const { attachments: resultAttachments, transfer } = encoder.takeAttachments();
-      const frame = encodeFrame(
-        { type: 'results', chunk: message.chunk, from, count: end - from, errors, final, busyMs: now - partStart },
-        encoder.finish(),
-      );
-      this.send(frame, resultAttachments, transfer);
-      from = end;
-      errors = [];
-      partStart = lastFlush = now;
+    const state: RunState = {
+      message,
+      fn: entry.fn as (...args: unknown[]) => unknown,
+      items,
+      errors: [],
+      from: 0,
+      partStart: performance.now(),
+      sinceClock: 0,
     };
-    for (let index = 0; index < items.length; index++) {
+    if (this.signals) this.signals[RUNNING_CHUNK] = message.chunk;
+    return this.runFrom(state, 0);
+  }
+
+  private sendChunkFailed(message: RunMessage, error: unknown): void {
+    this.send(encodeFrame({ type: 'chunkFailed', chunk: message.chunk, error: toFailureInfo(error) }), [], []);
+  }
+
+  /** Runs items from `start` on, synchronously until a task returns a promise. */
+  private runFrom(state: RunState, start: number): void | Promise<void> {
+    const { items, fn } = state;
+    const spread = state.message.spread;
+    const signals = this.signals;
+    for (let index = start; index < items.length; index++) {
+      if (signals) signals[RUNNING_ITEM] = index;
       let result: unknown;
-      let wasAsync = false;
       try {
         const item = items[index];
         result = spread ? fn(...(item as unknown[])) : fn(item);
-        if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-          wasAsync = true;
-          result = await result;
-        }
       } catch (thrown) {
-        errors.push([index, { remote: toRemoteErrorInfo(thrown) }]);
-        encoder.write(undefined, '');
+        this.recordError(state, index, thrown);
         continue;
       }
-      try {
-        encoder.write(result, `the result of task '${message.task.name}' for item ${index}`);
-      } catch (error) {
-        if (!(error instanceof SerializationError)) throw error;
-        errors.push([index, { failure: toFailureInfo(error) }]);
-        encoder.write(undefined, '');
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        return this.awaitItem(state, index, result as PromiseLike<unknown>);
       }
-      if ((wasAsync || ++sinceClock >= CLOCK_EVERY_ITEMS) && index + 1 < items.length) {
-        sinceClock = 0;
-        if (performance.now() - lastFlush >= FLUSH_INTERVAL_MS) flush(index + 1, false);
-      }
+      this.recordResult(state, index, result);
+      if (++state.sinceClock >= CLOCK_EVERY_ITEMS) this.maybeFlush(state, index + 1);
     }
-    flush(items.length, true);
+    this.flush(state, items.length, true);
   }
+
+  private async awaitItem(state: RunState, index: number, pending: PromiseLike<unknown>): Promise<void> {
+    try {
+      this.recordResult(state, index, await pending);
+    } catch (thrown) {
+      this.recordError(state, index, thrown);
+    }
+    this.maybeFlush(state, index + 1);
+    return this.runFrom(state, index + 1);
+  }
+
+  private recordResult(state: RunState, index: number, result: unknown): void {
+    try {
+      this.encoder.write(result, () => `the result of task '${state.message.task.name}' for item ${index}`);
+    } catch (error) {
+      if (!(error instanceof SerializationError)) throw error;
+      state.errors.push([index, { failure: toFailureInfo(error) }]);
+      this.encoder.write(undefined, '');
+    }
+  }
+
+  private recordError(state: RunState, index: number, thrown: unknown): void {
+    state.errors.push([index, { remote: toRemoteErrorInfo(thrown) }]);
+    this.encoder.write(undefined, '');
+  }
+
+  /** Sends the results so far if the last part went out long enough ago. */
+  private maybeFlush(state: RunState, end: number): void {
+    state.sinceClock = 0;
+    if (end < state.items.length && performance.now() - state.partStart >= FLUSH_INTERVAL_MS) this.flush(state, end, false);
+  }
+
+  private flush(state: RunState, end: number, final: boolean): void {
+    const now = performance.now();
+    const { attachments, transfer } = this.encoder.takeAttachments();
+    const frame = encodeFrame(
+      {
+        type: 'results',
+        chunk: state.message.chunk,
+        from: state.from,
+        count: end - state.from,
+        errors: state.errors,
+        final,
+        busyMs: now - state.partStart,
+      },
+      this.encoder.finish(),
+    );
+    this.send(frame, attachments, transfer);
+    state.from = end;
+    state.errors = [];
+    state.partStart = now;
+  }
+}
+
+/** A chunk in progress. */
+interface RunState {
+  message: RunMessage;
+  fn: (...args: unknown[]) => unknown;
+  items: unknown[];
+  errors: Array<[number, ItemError]>;
+  /** First item of the part not yet sent. */
+  from: number;
+  partStart: number;
+  sinceClock: number;
 }

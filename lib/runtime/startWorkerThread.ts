@@ -1,15 +1,14 @@
 import type { TransferListItem } from 'node:worker_threads';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { decodeFrame, encodeFrame, type InitMessage, type RunMessage } from '../codec/protocol.js';
 import { ValueDecoder } from '../codec/ValueDecoder.js';
 import { InitializerError } from '../errors.js';
 import { ChunkRunner } from './ChunkRunner.js';
+import { postFrame, receiveFrame, type PostedFrame } from '../codec/threadTransport.js';
 import { TaskRegistry } from './TaskRegistry.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
 import { reviveHandle } from './handles.js';
-
-/** What the parent posts: a frame alone, or a frame with the attachments of its handles. */
-export type PostedFrame = ArrayBuffer | { frame: ArrayBuffer; attachments: unknown[] };
+import { WAKE_COUNTER } from './workerSignals.js';
 
 /**
  * The runtime of a worker thread: receives frames from the parent, runs chunks one after
@@ -27,12 +26,11 @@ export function startWorkerThread(): void {
   const port = parentPort;
 
   function post(frame: Uint8Array, attachments: unknown[], transfer: TransferListItem[]): void {
-    const buffer = frame.buffer as ArrayBuffer;
-    if (attachments.length === 0) port.postMessage(buffer, [buffer]);
-    else port.postMessage({ frame: buffer, attachments }, [buffer, ...transfer]);
+    postFrame(port, frame, attachments, transfer);
   }
 
-  const runner = new ChunkRunner(post, reviveHandle);
+  const data = workerData as { init: Uint8Array; attachments?: unknown[]; signals?: Int32Array };
+  const runner = new ChunkRunner(post, reviveHandle, undefined, data.signals);
 
   async function initialize(data: { init: Uint8Array; attachments?: unknown[] }): Promise<void> {
     const { message, payload } = decodeFrame(data.init);
@@ -58,23 +56,62 @@ export function startWorkerThread(): void {
     }
   }
 
-  // Chunks run strictly one after another, in the order they were sent.
-  let queue: Promise<unknown> = initialize(workerData as { init: Uint8Array; attachments?: unknown[] });
-  const failedInit = queue.then(
-    () => false,
-    () => true,
-  );
-
-  port.on('message', (data: PostedFrame) => {
-    const bytes = new Uint8Array(data instanceof ArrayBuffer ? data : data.frame);
-    const attachments = data instanceof ArrayBuffer ? [] : data.attachments;
-    queue = queue.then(
-      () => {
-        const { message, payload } = decodeFrame(bytes);
-        return runner.run(message as RunMessage, payload, attachments);
-      },
+  // Chunks run strictly one after another, in the order they were sent. While nothing is
+  // pending, a chunk of synchronous tasks runs straight from the message, with no promise.
+  let initFailed = false;
+  const initialized: Promise<unknown> = initialize(data).then(
+    () => {
+      if (pending === initialized) pending = undefined;
+    },
+    () => {
       // After a failed init the worker refuses its chunks; the parent has already been told why.
-      () => failedInit,
-    );
+      initFailed = true;
+    },
+  );
+  let pending: Promise<unknown> | undefined = initialized;
+
+  /** Runs (or queues) one posted chunk. Returns true if it left asynchronous work pending. */
+  function handle(posted: PostedFrame): boolean {
+    if (initFailed) return false;
+    const { bytes, attachments } = receiveFrame(posted);
+    const runChunk = (): void | Promise<void> => {
+      const { message, payload } = decodeFrame(bytes);
+      return runner.run(message as RunMessage, payload, attachments);
+    };
+    const running = pending ? pending.then(() => (initFailed ? undefined : runChunk())) : runChunk();
+    if (!running) return false;
+    pending = running;
+    void running.then(() => {
+      if (pending === running) pending = undefined;
+    });
+    return true;
+  }
+
+  /** How long an idle worker blocks waiting for the next chunk before it returns to its event loop. */
+  const IDLE_BLOCK_MS = 5;
+
+  /**
+   * After a synchronous chunk, block briefly on the wake counter instead of returning to the
+   * event loop: the next chunk is then taken at once, without an event-loop wake-up (several µs).
+   * Timers and I/O of tasks wait at most IDLE_BLOCK_MS; asynchronous work never blocks here.
+   */
+  function idle(): void {
+    const signals = data.signals;
+    if (!signals) return;
+    const deadline = performance.now() + IDLE_BLOCK_MS;
+    for (;;) {
+      const seen = Atomics.load(signals, WAKE_COUNTER);
+      let received = receiveMessageOnPort(port);
+      while (received !== undefined) {
+        if (handle(received.message as PostedFrame)) return;
+        received = receiveMessageOnPort(port);
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0 || Atomics.wait(signals, WAKE_COUNTER, seen, remaining) === 'timed-out') return;
+    }
+  }
+
+  port.on('message', (posted: PostedFrame) => {
+    if (!handle(posted)) idle();
   });
 }

@@ -33,16 +33,29 @@ export function awsContext(config: AwsConfig): { context: Context; counter: Requ
 
 /** A running in-process worker fleet (the real worker handler); `stop()` resolves to its summary. */
 export interface TestFleet {
+  /** Resolves once the fleet's threads are up and it polls (rejects if it failed to start). */
+  ready: Promise<void>;
   stop(): Promise<WorkerFleetSummary>;
 }
 
 /** Starts a worker fleet in this process, with a short long-poll so that it stops quickly. */
 export function startFleet(config: AwsConfig, options: Omit<WorkerFleetOptions, 'config' | 'signal'> = {}): TestFleet {
   const controller = new AbortController();
-  const running = runWorkerFleet({ handler, threads: 2, waitTimeSeconds: 2, ...options, config, signal: controller.signal });
+  let onReady!: () => void;
+  const started = new Promise<void>((resolve) => (onReady = resolve));
+  const running = runWorkerFleet({
+    handler,
+    threads: 2,
+    waitTimeSeconds: 2,
+    ...options,
+    config,
+    signal: controller.signal,
+    onReady,
+  });
   // Surface a fleet that fails to start (rather than an unhandled rejection).
   running.catch(() => {});
   return {
+    ready: Promise.race([started, running.then(() => {})]),
     stop() {
       controller.abort();
       return running;

@@ -112,7 +112,7 @@ export class AwsPoolEngine implements PoolEngine {
 
   submit(chunk: Chunk): void {
     const refusal = this.broken ?? this.terminatedWith;
-    if (refusal) return chunk.sink.onFailed(chunk.base, refusal);
+    if (refusal) return chunk.sink.onFailed(chunk.base, chunk.base + chunk.count, refusal);
     const parts = this.split(chunk);
     this.partsOf.set(chunk, parts);
     this.outbox.push(...parts);
@@ -123,8 +123,9 @@ export class AwsPoolEngine implements PoolEngine {
     }
   }
 
-  cancel(chunk: Chunk): void {
-    chunk.cancelled = true;
+  /** Running chunks cannot be interrupted on a remote worker: `interrupt` or not, they are marked cancelled. */
+  cancel(chunk: Chunk, _interrupt: boolean): void {
+    chunk.control.cancelled = true;
     const parts = this.partsOf.get(chunk);
     if (!parts) return;
     this.partsOf.delete(chunk);
@@ -221,7 +222,7 @@ export class AwsPoolEngine implements PoolEngine {
     const expiresAt = this.expiresAt();
     const entries: Array<{ part: Part; entry: SendMessageBatchRequestEntry; bytes: number }> = [];
     await forEachLimited(parts, SEND_CONCURRENCY, async (part) => {
-      if (part.chunk.cancelled) return;
+      if (part.chunk.control.cancelled) return;
       const message: JobChunkMessage = {
         type: 'jobChunk',
         job: this.run,
@@ -301,7 +302,7 @@ export class AwsPoolEngine implements PoolEngine {
 
   private markSent(part: Part): void {
     if (part.state !== 'sending') return;
-    if (part.chunk.cancelled || part.dropped) {
+    if (part.chunk.control.cancelled || part.dropped) {
       // Cancelled while in flight: mark it in the table so that the worker skips it.
       part.state = 'done';
       this.queueCancel(part.number);
@@ -370,7 +371,7 @@ export class AwsPoolEngine implements PoolEngine {
   private async deliver(connection: Connection, part: Part, record: ChunkRecord): Promise<void> {
     part.state = 'done';
     const chunk = part.chunk;
-    if (chunk.cancelled || record.status === 'cancelled') return;
+    if (chunk.control.cancelled || record.status === 'cancelled') return;
     if (record.status === 'dead') {
       return this.failChunk(
         chunk,
@@ -426,7 +427,7 @@ export class AwsPoolEngine implements PoolEngine {
     for (const part of later) this.dropPart(part);
     const remaining = parts.filter((part) => part.state !== 'done');
     if (remaining.length === 0) this.partsOf.delete(chunk);
-    if (!chunk.cancelled) chunk.sink.onFailed(chunk.base + from, error);
+    if (!chunk.control.cancelled) chunk.sink.onFailed(chunk.base + from, chunk.base + chunk.count, error);
     if (notify) this.afterChange();
   }
 

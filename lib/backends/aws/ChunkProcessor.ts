@@ -5,6 +5,7 @@ import { encodeFrame, type ItemError, type JobChunkMessage, type JobSetup, type 
 import { ValueEncoder } from '../../codec/ValueEncoder.js';
 import { RemoteError, SerializationError, WorkerCrashedError } from '../../errors.js';
 import { toFailureInfo } from '../../runtime/errorInfo.js';
+import { warmUpTask } from '../../runtime/warmUpTask.js';
 import { LocalPoolEngine } from '../local/LocalPoolEngine.js';
 import { defaultWorkerScript } from '../local/LocalWorker.js';
 import type { AwsClients } from './AwsClients.js';
@@ -120,6 +121,29 @@ export class ChunkProcessor {
     return { batchItemFailures: failures };
   }
 
+  /**
+   * Starts the worker threads of pools without special setup now, so that the first chunk does
+   * not wait for them (a Lambda's init phase, a fleet's start-up). Resolves when they are ready.
+   */
+  async warmUp(): Promise<void> {
+    const engine = this.engineFor(setupKey(undefined), undefined);
+    const ref = this.taskRef({ name: warmUpTask.taskName, ...(warmUpTask.module ? { module: warmUpTask.module } : {}) });
+    const payload = new ValueEncoder();
+    payload.write(0, 'warm-up');
+    const bytes = payload.finish();
+    const message: JobChunkMessage = {
+      type: 'jobChunk',
+      job: 'warm-up',
+      chunk: 0,
+      task: ref,
+      count: 1,
+      spread: false,
+      expiresAt: 0,
+    };
+    // One chunk per thread, submitted together: the engine starts a thread for each.
+    await Promise.all(Array.from({ length: this.options.threads }, () => runChunk(engine, ref, message, bytes)));
+  }
+
   /** Counters of the work done so far. */
   stats(): ChunkProcessorStats {
     return { ...this.statistics };
@@ -227,7 +251,7 @@ function runChunk(engine: LocalPoolEngine, task: TaskRef, message: JobChunkMessa
       transfer: [],
       base: 0,
       taskCount: 1,
-      cancelled: false,
+      control: { cancelled: false, interrupt: false },
       sink: {
         onResults(from, partValues, partErrors, partBusyMs) {
           for (let i = 0; i < partValues.length; i++) values[from + i] = partValues[i];
@@ -237,7 +261,7 @@ function runChunk(engine: LocalPoolEngine, task: TaskRef, message: JobChunkMessa
           if (received === message.count)
             resolve({ kind: 'results', frame: encodeResults(message, values, errors, busyMs), busyMs });
         },
-        onFailed(_from, error) {
+        onFailed(_from, _to, error) {
           if (error instanceof WorkerCrashedError) return resolve({ kind: 'crashed', error });
           const frame = encodeFrame({ type: 'chunkFailed', chunk: message.chunk, error: toFailureInfo(error) });
           resolve({ kind: 'failed', frame, busyMs });

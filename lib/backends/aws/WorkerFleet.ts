@@ -14,7 +14,13 @@ import { AwsClients } from './AwsClients.js';
 import { resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
 import type { ChunkProcessorStats } from './ChunkProcessor.js';
 import { RequestCounter, type RequestCounts } from './RequestCounter.js';
-import { closeWorkerRuntime, configureWorkerRuntime, processSqsEvent, workerRuntimeStats } from './workerRuntime.js';
+import {
+  closeWorkerRuntime,
+  configureWorkerRuntime,
+  processSqsEvent,
+  warmUpWorkerRuntime,
+  workerRuntimeStats,
+} from './workerRuntime.js';
 
 /** A Lambda-style handler of SQS batches (the worker Lambda's `handler`). */
 export type SqsBatchHandler = (event: SQSEvent, context: LambdaContext) => Promise<SQSBatchResponse | void>;
@@ -43,6 +49,8 @@ export interface WorkerFleetOptions {
   handleSignals?: boolean;
   /** Counts the fleet's AWS requests (polling and processing). @default a counter of its own */
   counter?: RequestCounter;
+  /** Called once the threads are up and polling starts. */
+  onReady?: () => void;
   /** Where progress lines go. @default nowhere */
   log?: (line: string) => void;
 }
@@ -110,6 +118,8 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
     );
     const queueArn = attributes.Attributes?.QueueArn ?? config.queueUrl;
     const timeoutMs = 1000 * (visibilityTimeout ?? Number(attributes.Attributes?.VisibilityTimeout ?? 30));
+    // Threads start before the first poll: the first chunk does not wait for them.
+    await warmUpWorkerRuntime();
     log(`fanout worker: polling ${config.queueUrl} with ${concurrency} pollers and ${threads} threads`);
 
     const poll = async (): Promise<void> => {
@@ -166,7 +176,9 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
         }
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, poll));
+    const polling = Promise.all(Array.from({ length: concurrency }, poll));
+    options.onReady?.();
+    await polling;
     return { ...summary, processor: await workerRuntimeStats(), requests: counter.snapshot() };
   } finally {
     options.signal?.removeEventListener('abort', onStop);

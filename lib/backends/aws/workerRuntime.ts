@@ -74,6 +74,19 @@ export async function processSqsEvent(event: SQSEvent): Promise<SQSBatchResponse
   }
 }
 
+/**
+ * Starts the worker threads now rather than on the first batch (see {@link ChunkProcessor.warmUp}).
+ *
+ * @example
+ * ```ts
+ * await warmUpWorkerRuntime(); // before polling
+ * ```
+ */
+export async function warmUpWorkerRuntime(): Promise<void> {
+  processor ??= createProcessor();
+  await (await processor).processor.warmUp();
+}
+
 /** What the worker runtime of this process has done (undefined before its first batch). */
 export async function workerRuntimeStats(): Promise<ChunkProcessorStats | undefined> {
   if (!processor) return undefined;

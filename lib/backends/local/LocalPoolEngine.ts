@@ -5,6 +5,8 @@ import { RemoteError, WorkerCrashedError } from '../../errors.js';
 import { fromFailureInfo } from '../../runtime/errorInfo.js';
 import { reviveHandle } from '../../runtime/handles.js';
 import { Deque } from '../../util/Deque.js';
+import { receiveFrame, type PostedFrame } from '../../codec/threadTransport.js';
+import { failChunk, sliceChunk } from '../../backend/chunks.js';
 import { LocalWorker, defaultWorkerScript } from './LocalWorker.js';
 
 /** Chunks sent ahead to a worker, so it never waits for the parent between chunks. */
@@ -55,18 +57,20 @@ export class LocalPoolEngine implements PoolEngine {
   }
 
   submit(chunk: Chunk): void {
-    if (this.broken) return chunk.sink.onFailed(chunk.base, this.broken);
-    if (this.terminatedWith) return chunk.sink.onFailed(chunk.base, this.terminatedWith);
+    if (this.broken) return failChunk(chunk, this.broken);
+    if (this.terminatedWith) return failChunk(chunk, this.terminatedWith);
     this.queue.push(chunk);
     this.dispatch();
   }
 
-  cancel(chunk: Chunk): void {
-    chunk.cancelled = true;
+  cancel(chunk: Chunk, interrupt: boolean): void {
+    chunk.control.cancelled = true;
+    chunk.control.interrupt ||= interrupt;
+    if (!interrupt) return;
     for (const worker of [...this.workers]) {
       // A thread cannot be interrupted mid-task: stop it; its other chunks run elsewhere.
-      // (The head may be a part of `chunk` that the engine split off; parts share the flag.)
-      if (worker.inFlight[0]?.cancelled) this.stopWorker(worker, 'cancelled');
+      // (The head may be a slice of `chunk`; slices share its control.)
+      if (worker.inFlight[0]?.control.interrupt) this.stopWorker(worker, 'cancelled');
     }
     // A queued chunk is skipped when dequeued; one sent ahead is stopped when it reaches the head.
   }
@@ -85,7 +89,7 @@ export class LocalPoolEngine implements PoolEngine {
   async terminate(error: Error): Promise<void> {
     this.closed = true;
     this.terminatedWith ??= error;
-    for (const chunk of this.queue.drain()) if (!chunk.cancelled) chunk.sink.onFailed(chunk.base, error);
+    for (const chunk of this.queue.drain()) failChunk(chunk, error);
     for (const worker of [...this.workers]) this.stopWorker(worker, error);
     await Promise.all(this.exited);
   }
@@ -104,7 +108,7 @@ export class LocalPoolEngine implements PoolEngine {
   private dispatch(): void {
     while (this.queue.length > 0) {
       const head = this.queue.peek()!;
-      if (head.cancelled) {
+      if (head.control.cancelled) {
         this.queue.shift();
         continue;
       }
@@ -114,9 +118,9 @@ export class LocalPoolEngine implements PoolEngine {
       const budget = this.options.maxTasksPerChild;
       if (budget !== undefined && head.taskCount > 1 && worker.tasksAssigned + head.taskCount > budget) {
         // Split a batch of calls so that the worker gets no more tasks than it may run.
-        const [first, rest] = splitChunk(head, budget - worker.tasksAssigned);
-        this.queue.unshift(rest);
-        this.sendTo(worker, first);
+        const fits = budget - worker.tasksAssigned;
+        this.queue.unshift(sliceChunk(head, fits, head.count));
+        this.sendTo(worker, sliceChunk(head, 0, fits));
       } else {
         this.sendTo(worker, head);
       }
@@ -160,9 +164,8 @@ export class LocalPoolEngine implements PoolEngine {
     this.statistics.workersStarted++;
     this.workers.add(worker);
     const thread = worker.thread;
-    thread.on('message', (data: ArrayBuffer | { frame: ArrayBuffer; attachments: unknown[] }) => {
-      const bytes = new Uint8Array(data instanceof ArrayBuffer ? data : data.frame);
-      const attachments = data instanceof ArrayBuffer ? [] : data.attachments;
+    thread.on('message', (posted: PostedFrame) => {
+      const { bytes, attachments } = receiveFrame(posted);
       const { message, payload } = decodeFrame(bytes);
       this.onMessage(worker, message as ParentBoundMessage, payload, attachments);
     });
@@ -196,7 +199,7 @@ export class LocalPoolEngine implements PoolEngine {
         this.statistics.busyMs += message.busyMs;
         this.statistics.itemsCompleted += message.count;
         worker.reportedOfHead = message.from + message.count;
-        if (!chunk.cancelled) {
+        if (!chunk.control.cancelled) {
           const values = new ValueDecoder(payload, attachments, reviveHandle).readMany(message.count);
           const errors = new Map<number, Error>();
           for (const [index, itemError] of message.errors) {
@@ -214,7 +217,7 @@ export class LocalPoolEngine implements PoolEngine {
       case 'chunkFailed': {
         const chunk = worker.inFlight[0];
         if (!chunk) return;
-        if (!chunk.cancelled) chunk.sink.onFailed(chunk.base, fromFailureInfo(message.error, chunk.task.name));
+        failChunk(chunk, fromFailureInfo(message.error, chunk.task.name));
         this.finishHead(worker);
         return;
       }
@@ -222,11 +225,10 @@ export class LocalPoolEngine implements PoolEngine {
   }
 
   private finishHead(worker: LocalWorker): void {
-    worker.inFlight.shift();
-    worker.reportedOfHead = 0;
+    worker.shiftHead();
     this.statistics.chunksCompleted++;
     const next = worker.inFlight[0];
-    if (next?.cancelled) {
+    if (next?.control.interrupt) {
       this.stopWorker(worker, 'cancelled');
       return;
     }
@@ -237,71 +239,80 @@ export class LocalPoolEngine implements PoolEngine {
     this.dispatch();
   }
 
-  /** Stops a worker on purpose. Its unfinished chunks are requeued, or failed with `error`. */
+  /**
+   * Stops a worker on purpose. Its unfinished chunks are requeued (from the first item without
+   * a result), or failed with `error`.
+   */
   private stopWorker(worker: LocalWorker, reason: 'cancelled' | 'retired' | Error): void {
     if (worker.stopping) return;
     worker.stopping = true;
-    const unfinished = worker.inFlight.splice(0);
-    if (reason instanceof Error) {
-      for (const chunk of unfinished)
-        if (!chunk.cancelled) chunk.sink.onFailed(chunk.base + (chunk === unfinished[0] ? worker.reportedOfHead : 0), reason);
-    } else {
-      this.requeue(unfinished, worker.reportedOfHead);
-    }
+    const reported = worker.reportedOfHead;
+    const unfinished = worker.takeInFlight();
+    unfinished.forEach((chunk, i) => {
+      const rest = i === 0 ? sliceChunk(chunk, reported, chunk.count) : chunk;
+      if (reason instanceof Error) failChunk(rest, reason);
+      else this.requeue(rest);
+    });
     void worker.thread.terminate();
   }
 
-  /** Puts chunks back at the front of the queue, the first one from item `startAt` on. */
-  private requeue(chunks: Chunk[], startAt: number): void {
-    for (let i = chunks.length - 1; i >= 0; i--) {
-      let chunk = chunks[i]!;
-      if (chunk.cancelled) continue;
-      if (i === 0 && startAt > 0) {
-        if (startAt >= chunk.count) continue;
-        chunk = splitChunk(chunk, startAt)[1];
-      }
-      this.queue.unshift(chunk);
-    }
+  /** Puts a chunk back at the front of the queue, unless nobody wants it. */
+  private requeue(chunk: Chunk): void {
+    if (!chunk.control.cancelled && chunk.count > 0) this.queue.unshift(chunk);
   }
 
   private onExit(worker: LocalWorker, code: number): void {
     this.workers.delete(worker);
-    if (!worker.stopping) {
-      // The thread died on its own: blame the item that was running, rerun the rest.
-      worker.stopping = true;
-      if (!worker.ready && !this.broken) this.failedStarts++;
-      const [running, ...notStarted] = worker.inFlight.splice(0);
-      const cause = worker.lastError;
-      if (running) {
-        const failedAt = worker.reportedOfHead;
-        const reason = describeExit(code, cause);
-        if (!running.cancelled) {
-          const error = new WorkerCrashedError(
-            `The worker running task '${running.task.name}' (item ${running.base + failedAt} of its chunk) died: ${reason}. ` +
-              'The worker was replaced.',
-            { taskName: running.task.name, exitCode: code, cause },
-          );
-          running.sink.onFailed(running.base + failedAt, error);
-        }
-        this.requeue(notStarted, 0);
-      }
-      if (this.failedStarts >= MAX_FAILED_STARTS && !this.broken) {
-        this.breakPool(
-          new WorkerCrashedError(`Workers keep dying before they are ready (${describeExit(code, cause)}); the pool gave up.`, {
-            exitCode: code,
-            cause,
-          }),
-        );
-      }
-    }
+    if (!worker.stopping) this.onCrash(worker, code);
     if (!this.closed || this.queue.length > 0) this.dispatch();
     else if (this.workers.size === 0) this.notifyDrain();
+  }
+
+  /**
+   * The thread died on its own: the item it was running fails with WorkerCrashedError; every
+   * other unfinished item (including ones whose results died with the thread) runs again.
+   */
+  private onCrash(worker: LocalWorker, code: number): void {
+    worker.stopping = true;
+    if (!worker.ready && !this.broken) this.failedStarts++;
+    const cause = worker.lastError;
+    const reason = describeExit(code, cause);
+    const runningItem = worker.runningItem();
+    const reported = worker.reportedOfHead;
+    const [running, ...notStarted] = worker.takeInFlight();
+    // Requeued in reverse, so that they run again in their original order.
+    for (const chunk of notStarted.reverse()) this.requeue(chunk);
+    if (running) {
+      if (runningItem >= reported) {
+        this.requeue(sliceChunk(running, runningItem + 1, running.count));
+        const item = running.base + runningItem;
+        failChunk(
+          sliceChunk(running, runningItem, runningItem + 1),
+          new WorkerCrashedError(
+            `The worker running task '${running.task.name}' (item ${item} of its chunk) died: ${reason}. The worker was replaced.`,
+            { taskName: running.task.name, exitCode: code, cause },
+          ),
+        );
+        this.requeue(sliceChunk(running, reported, runningItem));
+      } else {
+        // It died before starting the chunk (a timer of an earlier task): run it again.
+        this.requeue(sliceChunk(running, reported, running.count));
+      }
+    }
+    if (this.failedStarts >= MAX_FAILED_STARTS && !this.broken) {
+      this.breakPool(
+        new WorkerCrashedError(`Workers keep dying before they are ready (${reason}); the pool gave up.`, {
+          exitCode: code,
+          cause,
+        }),
+      );
+    }
   }
 
   /** The workers cannot start: fail everything, now and from now on. */
   private breakPool(error: Error): void {
     this.broken = error;
-    for (const chunk of this.queue.drain()) if (!chunk.cancelled) chunk.sink.onFailed(chunk.base, error);
+    for (const chunk of this.queue.drain()) failChunk(chunk, error);
     for (const worker of [...this.workers]) this.stopWorker(worker, error);
   }
 
@@ -320,37 +331,4 @@ function describeExit(code: number, cause: Error | undefined): string {
     return `uncaught ${cause.name}: ${cause.message}`;
   }
   return `it exited with code ${code}`;
-}
-
-/** Splits a chunk after its first `count` items. */
-function splitChunk(chunk: Chunk, count: number): [Chunk, Chunk] {
-  const at = chunk.boundaries[count]!;
-  const first: Chunk = {
-    ...chunk,
-    count,
-    payload: chunk.payload.subarray(0, at),
-    boundaries: chunk.boundaries.subarray(0, count + 1),
-    taskCount: chunk.taskCount === chunk.count ? count : chunk.taskCount,
-  };
-  const rest: Chunk = {
-    ...chunk,
-    count: chunk.count - count,
-    payload: chunk.payload.subarray(at),
-    boundaries: chunk.boundaries.subarray(count).map((offset) => offset - at),
-    base: chunk.base + count,
-    taskCount: chunk.taskCount === chunk.count ? chunk.count - count : chunk.taskCount,
-  };
-  // Both halves answer to the same cancellation as the original.
-  return [linkCancellation(first, chunk), linkCancellation(rest, chunk)];
-}
-
-function linkCancellation(part: Chunk, original: Chunk): Chunk {
-  Object.defineProperty(part, 'cancelled', {
-    get: () => original.cancelled,
-    set: (value: boolean) => {
-      original.cancelled = value;
-    },
-    enumerable: true,
-  });
-  return part;
 }

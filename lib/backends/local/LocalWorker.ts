@@ -1,6 +1,8 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Chunk } from '../../backend/PoolEngine.js';
 import { encodeFrame, type RunMessage } from '../../codec/protocol.js';
+import { postFrame } from '../../codec/threadTransport.js';
+import { RUNNING_CHUNK, RUNNING_ITEM, createWorkerSignals, wakeWorker } from '../../runtime/workerSignals.js';
 
 /** The script a local worker thread runs: the TypeScript runtime behind its loader bootstrap. */
 export const defaultWorkerScript = new URL('../../runtime/workerBootstrap.mjs', import.meta.url);
@@ -19,6 +21,13 @@ export class LocalWorker {
   readonly thread: Worker;
   /** Chunks sent and not finished, in the order sent; the first is running. */
   readonly inFlight: Chunk[] = [];
+  /** The number each in-flight chunk was sent under (same order as `inFlight`). */
+  readonly inFlightNumbers: number[] = [];
+  /**
+   * Shared words (see workerSignals.ts): the thread writes which item it is running (read after
+   * it died, they name the item), and the parent wakes the thread when it idles.
+   */
+  readonly signals = createWorkerSignals();
   /** Items of the running chunk whose results came back. */
   reportedOfHead = 0;
   /** Tasks sent to this worker, counted as for `maxTasksPerChild`. */
@@ -41,7 +50,7 @@ export class LocalWorker {
   ) {
     this.thread = new Worker(script, {
       // `fanoutWorker` lets a script that is also something else (a Lambda bundle) know its role.
-      workerData: { fanoutWorker: true, init, attachments: initAttachments },
+      workerData: { fanoutWorker: true, init, attachments: initAttachments, signals: this.signals },
       resourceLimits,
       // Workers print to the parent's streams, as Python's pool workers share the terminal.
       stdout: false,
@@ -52,20 +61,40 @@ export class LocalWorker {
 
   /** Posts a chunk to the thread. */
   send(chunk: Chunk): void {
+    const number = this.nextChunkNumber++;
     const message: RunMessage = {
       type: 'run',
-      chunk: this.nextChunkNumber++,
+      chunk: number,
       task: chunk.task,
       count: chunk.count,
       spread: chunk.spread,
     };
-    const frame = encodeFrame(message, chunk.payload);
-    const buffer = frame.buffer as ArrayBuffer;
-    if (chunk.attachments.length === 0) this.thread.postMessage(buffer, [buffer]);
-    else this.thread.postMessage({ frame: buffer, attachments: chunk.attachments }, [buffer, ...chunk.transfer]);
-    if (this.inFlight.length === 0) this.reportedOfHead = 0;
+    postFrame(this.thread, encodeFrame(message, chunk.payload), chunk.attachments, chunk.transfer);
+    wakeWorker(this.signals);
     this.inFlight.push(chunk);
+    this.inFlightNumbers.push(number);
     this.tasksAssigned += chunk.taskCount;
+  }
+
+  /** Forgets the running chunk (its results are all in). */
+  shiftHead(): void {
+    this.inFlight.shift();
+    this.inFlightNumbers.shift();
+    this.reportedOfHead = 0;
+  }
+
+  /** Takes every in-flight chunk away (the thread is gone or going). */
+  takeInFlight(): Chunk[] {
+    this.inFlightNumbers.length = 0;
+    return this.inFlight.splice(0);
+  }
+
+  /**
+   * The index of the item of the running chunk that the thread had started last, or -1 if it
+   * had not started that chunk.
+   */
+  runningItem(): number {
+    return this.inFlight.length > 0 && this.signals[RUNNING_CHUNK] === this.inFlightNumbers[0] ? this.signals[RUNNING_ITEM]! : -1;
   }
 
   private nextChunkNumber = 0;

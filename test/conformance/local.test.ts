@@ -1,0 +1,4 @@
+import { getContext } from 'fanout';
+import { definePoolConformance } from './poolConformance.js';
+
+definePoolConformance('local', { context: () => getContext('local') });

@@ -1,0 +1,143 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { Fanout, type FanoutProps } from '../../infra/Fanout.js';
+import { InvalidArgumentError } from '../../lib/errors.js';
+import { FIXTURE_HANDLER, FIXTURE_TASKS, newApp } from './fixtures/synth.js';
+
+/** Builds a Fanout in a fresh stack; every prop is checked before any resource (or bundle) is made. */
+function build(props: Partial<FanoutProps>): Fanout {
+  return new Fanout(new Stack(newApp(), 'Props'), 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER, ...props });
+}
+
+function errorOf(props: Partial<FanoutProps>): InvalidArgumentError {
+  try {
+    build(props);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).code).toBe('ERR_INVALID_ARGUMENT');
+    return error as InvalidArgumentError;
+  }
+  throw new Error(`no error for ${JSON.stringify(props)}`);
+}
+
+describe('Fanout props validation', () => {
+  it.each([
+    [{ workerMemoryMb: 127 }, 'Fanout props.workerMemoryMb must be an integer from 128 to 10240; got 127 (number).'],
+    [{ workerMemoryMb: 10_241 }, 'Fanout props.workerMemoryMb must be an integer from 128 to 10240; got 10241 (number).'],
+    [{ workerMemoryMb: 1769.5 }, 'Fanout props.workerMemoryMb must be an integer from 128 to 10240; got 1769.5 (number).'],
+    [{ batchSize: 0 }, 'Fanout props.batchSize must be an integer from 1 to 10; got 0 (number).'],
+    [{ batchSize: 11 }, 'Fanout props.batchSize must be an integer from 1 to 10; got 11 (number).'],
+    [{ maxConcurrency: 1 }, 'Fanout props.maxConcurrency must be an integer from 2 to 1000; got 1 (number).'],
+    [{ maxConcurrency: 1001 }, 'Fanout props.maxConcurrency must be an integer from 2 to 1000; got 1001 (number).'],
+    [{ maxReceiveCount: 4 }, 'Fanout props.maxReceiveCount must be an integer from 5 to 1000; got 4 (number).'],
+    [{ maxReceiveCount: 1001 }, 'Fanout props.maxReceiveCount must be an integer from 5 to 1000; got 1001 (number).'],
+  ] as [Partial<FanoutProps>, string][])('rejects %o', (props, message) => {
+    const error = errorOf(props);
+    expect(error.message).toBe(message);
+    expect(error.option).toBe(`Fanout props.${Object.keys(props)[0]}`);
+  });
+
+  it('rejects a number where a count is expected as a string', () => {
+    expect(errorOf({ batchSize: '5' as unknown as number }).message).toBe(
+      "Fanout props.batchSize must be an integer from 1 to 10; got '5' (string).",
+    );
+  });
+
+  it.each([
+    [
+      { workerTimeout: Duration.seconds(901) },
+      /^Fanout props\.workerTimeout \(in seconds\) must be whole seconds from 1 to 900 .*got 901 \(number\)\. That is 15 minutes 1 second\.$/,
+    ],
+    [
+      { workerTimeout: Duration.millis(1500) },
+      /^Fanout props\.workerTimeout \(in seconds\) must be whole seconds from 1 to 900 .*got 1\.5 \(number\)/,
+    ],
+    [
+      { workerTimeout: Duration.seconds(0) },
+      /^Fanout props\.workerTimeout \(in seconds\) must be whole seconds from 1 to 900 .*got 0 \(number\)/,
+    ],
+    [
+      { retention: Duration.minutes(59) },
+      /^Fanout props\.retention \(in seconds\) must be whole seconds from 3600 to 31536000 \(from 1 hour to 365 days\); got 3540 \(number\)/,
+    ],
+    [
+      { retention: Duration.days(366) },
+      /^Fanout props\.retention \(in seconds\) must be whole seconds from 3600 to 31536000 .*got 31622400 \(number\)/,
+    ],
+  ] as [Partial<FanoutProps>, RegExp][])('rejects a duration out of range: %o', (props, message) => {
+    expect(errorOf(props).message).toMatch(message);
+  });
+
+  it('rejects a visibility timeout under 6 × the worker timeout, naming the floor', () => {
+    const error = errorOf({ workerTimeout: Duration.minutes(10), visibilityTimeout: Duration.minutes(59) });
+    expect(error.message).toBe(
+      'Fanout props.visibilityTimeout (in seconds) must be whole seconds from 3600 to 43200 ' +
+        '(at least 6 × workerTimeout, at most 12 hours, the SQS maximum); got 3540 (number). That is 59 minutes.',
+    );
+  });
+
+  it('rejects a visibility timeout over 12 hours', () => {
+    expect(errorOf({ visibilityTimeout: Duration.seconds(43_201) }).message).toMatch(/from 1800 to 43200 .*got 43201 \(number\)/);
+  });
+
+  it('accepts the bounds: 6 × the worker timeout and 12 hours', () => {
+    expect(() =>
+      build({ workerTimeout: Duration.seconds(1), visibilityTimeout: Duration.seconds(6), retention: Duration.hours(1) }),
+    ).not.toThrow();
+    expect(() => build({ visibilityTimeout: Duration.hours(12), retention: Duration.days(365) })).not.toThrow();
+  });
+
+  it('rejects a duration that is not a Duration', () => {
+    expect(errorOf({ workerTimeout: 300 as unknown as Duration }).message).toBe(
+      'Fanout props.workerTimeout must be a Duration (from aws-cdk-lib); got 300 (number).',
+    );
+  });
+
+  it('rejects an architecture other than arm64 and x86_64', () => {
+    expect(errorOf({ architecture: lambda.Architecture.custom('riscv64', 'linux/riscv64') }).message).toBe(
+      "Fanout props.architecture must be Architecture.ARM_64 or Architecture.X86_64; got 'riscv64' (string).",
+    );
+  });
+
+  it('rejects no task modules', () => {
+    expect(errorOf({ taskModules: [] }).message).toBe(
+      'Fanout props.taskModules must be a non-empty array of paths of task modules; got an array of length 0. ' +
+        'The worker imports them to register your tasks.',
+    );
+    expect(errorOf({ taskModules: undefined }).option).toBe('Fanout props.taskModules');
+  });
+
+  it('rejects a task module that does not exist, saying where a relative path resolves', () => {
+    const error = errorOf({ taskModules: [FIXTURE_TASKS, 'no/such/tasks.ts'] });
+    expect(error.option).toBe('Fanout props.taskModules[1]');
+    expect(error.message).toBe(
+      "Fanout props.taskModules[1] must be the path of an existing file; got 'no/such/tasks.ts' (string). " +
+        `It resolves to ${process.cwd()}/no/such/tasks.ts (relative paths are from the working directory).`,
+    );
+  });
+
+  it('names the full path of a long missing task module (the value itself is shortened)', () => {
+    const long = `/${'very-long-directory-name/'.repeat(4)}tasks.ts`;
+    expect(errorOf({ taskModules: [long] }).message).toContain(`The path: ${long}.`);
+  });
+
+  it('rejects a directory as a task module', () => {
+    expect(errorOf({ taskModules: [tmpdir()] }).option).toBe('Fanout props.taskModules[0]');
+  });
+
+  it('rejects a handler entry that does not exist', () => {
+    expect(errorOf({ entry: '/no/such/handler.ts' }).message).toBe(
+      "Fanout props.entry must be the path of an existing file; got '/no/such/handler.ts' (string).",
+    );
+  });
+
+  it('rejects a project root without a lock file', () => {
+    expect(errorOf({ projectRoot: mkdtempSync(join(tmpdir(), 'fanout-no-lock-')) }).message).toMatch(
+      /^Fanout props\.projectRoot must be a directory holding a lock file \(package-lock\.json, yarn\.lock, pnpm-lock\.yaml, bun\.lockb\)/,
+    );
+  });
+});

@@ -1,0 +1,105 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FANOUT_OUTPUTS, FanoutStack } from '../../infra/FanoutStack.js';
+import { FIXTURE_HANDLER, FIXTURE_TASKS, newApp } from './fixtures/synth.js';
+
+/** Every acknowledgment (rule id → reason) recorded on the construct tree under `scope`. */
+function acknowledgments(scope: IConstruct): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const construct of scope.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        found.set(`${construct.node.path} ${id.replace(/^annotation::/i, '')}`, reason);
+      }
+    }
+  }
+  return found;
+}
+
+describe('FanoutStack', () => {
+  let app: App;
+  let stack: FanoutStack;
+  let template: Template;
+
+  beforeAll(() => {
+    app = newApp();
+    // As infra/app.ts registers it: synthesis fails on any unacknowledged AwsSolutions error.
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    stack = new FanoutStack(app, 'MyFanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER });
+    template = Template.fromStack(stack);
+  });
+
+  it('has exactly the outputs the client reads, exported under the stack name', () => {
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([...FANOUT_OUTPUTS].sort());
+    const id = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
+    const { fanout } = stack;
+    const expected = {
+      QueueUrl: { Ref: id(fanout.queue) },
+      DeadLetterQueueUrl: { Ref: id(fanout.deadLetterQueue) },
+      TableName: { Ref: id(fanout.table) },
+      BucketName: { Ref: id(fanout.bucket) },
+      WorkerFunctionName: { Ref: id(fanout.workerFunction) },
+      Region: { Ref: 'AWS::Region' },
+    };
+    for (const name of FANOUT_OUTPUTS) {
+      template.hasOutput(name, { Value: expected[name], Export: { Name: `MyFanout-${name}` } });
+    }
+  });
+
+  it('passes construct props through', () => {
+    const app2 = newApp();
+    const custom = new FanoutStack(app2, 'Sized', {
+      taskModules: [FIXTURE_TASKS],
+      entry: FIXTURE_HANDLER,
+      workerMemoryMb: 5307,
+      description: 'custom',
+    });
+    const sized = Template.fromStack(custom);
+    sized.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 5307 });
+    expect(sized.toJSON().Description).toBe('custom');
+  });
+
+  it('passes cdk-nag AwsSolutions with no unacknowledged errors or warnings', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
+    expect(report.success).toBe(true);
+    // And the synthesis the app runs, with the plugin registered, succeeds.
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('has no CDK warnings or errors', () => {
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('acknowledges only reviewed cdk-nag rules, each with a reason', () => {
+    const acks = acknowledgments(stack);
+    const bucketId = stack.getLogicalId(stack.fanout.bucket.node.defaultChild as s3.CfnBucket);
+    expect([...acks.keys()].sort()).toEqual(
+      [
+        'MyFanout/Fanout/AccessLogBucket AwsSolutions-S1',
+        'MyFanout/Fanout/Worker AwsSolutions-L1',
+        ...['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map(
+          (action) => `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Action::${action}]`,
+        ),
+        `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+      ].sort(),
+    );
+    for (const reason of acks.values()) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  it('the same check does report a non-compliant resource (so the zero above means something)', () => {
+    const control = new App();
+    Validations.of(control).addPlugins(new AwsSolutionsChecks(control));
+    const bare = new Stack(control, 'Control');
+    new s3.Bucket(bare, 'Bare');
+    const rules = new AwsSolutionsChecks().validateScope(bare).violations.map((violation) => violation.ruleName);
+    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
+    expect(() => control.synth()).toThrow(/AwsSolutions-S1|Validation failed/);
+  });
+});

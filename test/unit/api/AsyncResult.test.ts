@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { AsyncResult } from '../../../lib/api/AsyncResult.js';
+import { AsyncResult, settle } from '../../../lib/api/AsyncResult.js';
 import { InvalidArgumentError, TimeoutError, ValueError } from '../../../lib/errors.js';
 
 function pending<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const result = new AsyncResult<T>((res, rej) => ((resolve = res), (reject = rej)));
-  return { result, resolve, reject };
+  const result = new AsyncResult<T>();
+  return { result, resolve: (value: T) => result[settle](true, value), reject: (error: Error) => result[settle](false, error) };
 }
 
 describe('AsyncResult', () => {
@@ -47,10 +45,10 @@ describe('AsyncResult', () => {
 
   it('runs the callback for a value and the errorCallback for an error', async () => {
     const seen: unknown[] = [];
-    const ok = new AsyncResult<number>((resolve) => resolve(3), { callback: (v) => seen.push(v) });
-    const bad = new AsyncResult<number>((_resolve, reject) => reject(new Error('no')), {
-      errorCallback: (e) => seen.push(e.message),
-    });
+    const ok = new AsyncResult<number>({ callback: (v) => seen.push(v) });
+    const bad = new AsyncResult<number>({ errorCallback: (e) => seen.push(e.message) });
+    ok[settle](true, 3);
+    bad[settle](false, new Error('no'));
     await ok.wait();
     await bad.wait();
     expect(seen).toEqual([3, 'no']);

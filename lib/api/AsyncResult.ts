@@ -9,7 +9,17 @@ export interface ResultCallbacks<R> {
   errorCallback?: (error: Error) => void;
 }
 
-type State<R> = { kind: 'pending' } | { kind: 'fulfilled'; value: R } | { kind: 'rejected'; error: Error };
+/** Settles an {@link AsyncResult}; kept off the public surface. */
+export const settle: unique symbol = Symbol('settle');
+
+/** Something a job settles when it ends: an AsyncResult, or an iterator's state. */
+export interface Settleable {
+  [settle](ok: boolean, valueOrError: unknown): void;
+}
+
+const PENDING = 0;
+const FULFILLED = 1;
+const REJECTED = 2;
 
 /**
  * The result of work submitted with `applyAsync`, `mapAsync` or `starmapAsync`, as Python's
@@ -27,55 +37,66 @@ type State<R> = { kind: 'pending' } | { kind: 'fulfilled'; value: R } | { kind: 
  * result.successful();    // true
  * ```
  */
-export class AsyncResult<R> implements PromiseLike<R> {
-  private state: State<R> = { kind: 'pending' };
-  private readonly settled: Promise<void>;
-  private markSettled!: () => void;
+export class AsyncResult<R> implements PromiseLike<R>, Settleable {
+  private state = PENDING;
+  private outcome: unknown;
+  /** Called once when the result settles; created only when somebody waits. */
+  private listeners: Array<() => void> | undefined;
 
-  /**
-   * `executor` receives the functions that settle this result (once; later calls are ignored).
-   */
-  constructor(
-    executor: (resolve: (value: R) => void, reject: (error: Error) => void) => void,
-    private readonly callbacks: ResultCallbacks<R> = {},
-  ) {
-    this.settled = new Promise<void>((resolve) => (this.markSettled = resolve));
-    executor(
-      (value) => this.settle({ kind: 'fulfilled', value }),
-      (error) => this.settle({ kind: 'rejected', error }),
-    );
-  }
+  constructor(private readonly callbacks?: ResultCallbacks<R>) {}
 
   /**
    * The value, once ready. Rejects with the work's error, or with {@link TimeoutError} when
    * `timeout` ms pass first (the work itself goes on, as in Python).
    */
-  async get(timeout?: number): Promise<R> {
-    checkTimeout('AsyncResult.get(timeout)', timeout);
-    if (this.state.kind === 'pending' && !(await this.waitFor(timeout))) {
-      throw new TimeoutError(`The result was not ready within ${String(timeout)} ms.`, timeout!);
+  get(timeout?: number): Promise<R> {
+    try {
+      checkTimeout('AsyncResult.get(timeout)', timeout);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    const state = this.state as Exclude<State<R>, { kind: 'pending' }>;
-    if (state.kind === 'rejected') throw state.error;
-    return state.value;
+    if (this.state === FULFILLED) return Promise.resolve(this.outcome as R);
+    if (this.state === REJECTED) return Promise.reject(this.outcome as Error);
+    return new Promise<R>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      if (timeout !== undefined) {
+        timer = setTimeout(() => reject(new TimeoutError(`The result was not ready within ${timeout} ms.`, timeout)), timeout);
+      }
+      this.listen(() => {
+        clearTimeout(timer);
+        if (this.state === FULFILLED) resolve(this.outcome as R);
+        else reject(this.outcome as Error);
+      });
+    });
   }
 
   /** Waits until the result is ready or `timeout` ms pass; resolves to {@link ready}(). */
-  async wait(timeout?: number): Promise<boolean> {
-    checkTimeout('AsyncResult.wait(timeout)', timeout);
-    if (this.state.kind !== 'pending') return true;
-    return this.waitFor(timeout);
+  wait(timeout?: number): Promise<boolean> {
+    try {
+      checkTimeout('AsyncResult.wait(timeout)', timeout);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (this.state !== PENDING) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      if (timeout !== undefined) timer = setTimeout(() => resolve(false), timeout);
+      this.listen(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   /** True once the work has finished, successfully or not. */
   ready(): boolean {
-    return this.state.kind !== 'pending';
+    return this.state !== PENDING;
   }
 
   /** True if the work finished without error. Throws {@link ValueError} if it is not ready. */
   successful(): boolean {
-    if (this.state.kind === 'pending') throw new ValueError('The result is not ready yet; successful() needs a finished result.');
-    return this.state.kind === 'fulfilled';
+    if (this.state === PENDING) throw new ValueError('The result is not ready yet; successful() needs a finished result.');
+    return this.state === FULFILLED;
   }
 
   then<T1 = R, T2 = never>(
@@ -85,31 +106,27 @@ export class AsyncResult<R> implements PromiseLike<R> {
     return this.get().then(onFulfilled, onRejected);
   }
 
-  private async waitFor(timeout: number | undefined): Promise<boolean> {
-    if (timeout === undefined) {
-      await this.settled;
-      return true;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout)));
+  /** @internal Settles the result once; later calls are ignored. */
+  [settle](ok: boolean, valueOrError: unknown): void {
+    if (this.state !== PENDING) return;
+    this.state = ok ? FULFILLED : REJECTED;
+    this.outcome = valueOrError;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const listener of listeners) listener();
+    const callbacks = this.callbacks;
+    if (!callbacks) return;
     try {
-      return await Promise.race([this.settled.then(() => true), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private settle(state: Exclude<State<R>, { kind: 'pending' }>): void {
-    if (this.state.kind !== 'pending') return;
-    this.state = state;
-    this.markSettled();
-    try {
-      if (state.kind === 'fulfilled') this.callbacks.callback?.(state.value);
-      else this.callbacks.errorCallback?.(state.error);
+      if (ok) callbacks.callback?.(valueOrError as R);
+      else callbacks.errorCallback?.(valueOrError as Error);
     } catch (error) {
       process.nextTick(() => {
         throw error;
       });
     }
+  }
+
+  private listen(listener: () => void): void {
+    (this.listeners ??= []).push(listener);
   }
 }

@@ -1,47 +1,62 @@
 import type { Chunk, PoolEngine } from '../backend/PoolEngine.js';
 import { TimeoutError } from '../errors.js';
+import { settle, type Settleable } from './AsyncResult.js';
+
+/** How a job may be cut short. */
+export interface JobLimits {
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
 
 /**
  * One call's work (an `apply`, a `map`, an `imap`): its chunks, and its end — by success,
- * failure, timeout or abort — after which its remaining chunks are cancelled and timers and
- * listeners released. Written once for every backend.
+ * failure, timeout or abort — after which its remaining chunks are cancelled, timers and
+ * listeners released, and its outcome settled once. Written once for every backend.
  *
  * @example
  * ```ts
- * const job = new Job(engine, 'map of square', { timeout: 1000 }, (error) => reject(error));
+ * const job = new Job(engine, result, { timeout: 1000 }, 'map', 'square');
  * job.add(chunk);
- * job.finish();
+ * job.succeed(values);
  * ```
  */
 export class Job {
-  private readonly chunks = new Set<Chunk>();
+  private chunks: Set<Chunk> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
   private ended = false;
 
+  /** `kind` and `taskName` name the call in a timeout's message (`map of task 'square'`). */
   constructor(
     private readonly engine: PoolEngine,
-    description: string,
-    limits: { timeout?: number | undefined; signal?: AbortSignal | undefined },
-    private readonly onFail: (error: Error) => void,
+    private readonly outcome: Settleable,
+    limits: JobLimits | undefined,
+    kind: string,
+    taskName: string,
   ) {
-    if (limits.signal) {
-      if (limits.signal.aborted) {
+    if (!limits) return;
+    const signal = limits.signal;
+    if (signal) {
+      if (signal.aborted) {
         this.ended = true;
-        queueMicrotask(() => onFail(limits.signal!.reason as Error));
+        queueMicrotask(() => outcome[settle](false, signal.reason));
         return;
       }
-      const signal = limits.signal;
       this.signal = signal;
       this.onAbort = () => this.fail(signal.reason as Error);
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
-    if (limits.timeout !== undefined) {
-      const timeout = limits.timeout;
+    const timeout = limits.timeout;
+    if (timeout !== undefined) {
       this.timer = setTimeout(
         () =>
-          this.fail(new TimeoutError(`The ${description} did not finish within ${timeout} ms; its work was cancelled.`, timeout)),
+          this.fail(
+            new TimeoutError(
+              `The ${kind} of task '${taskName}' did not finish within ${timeout} ms; its work was cancelled.`,
+              timeout,
+            ),
+          ),
         timeout,
       );
     }
@@ -57,24 +72,21 @@ export class Job {
     return this.timer !== undefined || this.signal !== undefined;
   }
 
-  /** Tracks a chunk submitted for this job. */
+  /** Tracks a chunk submitted for this job, to cancel it if the job ends early. */
   add(chunk: Chunk): void {
-    this.chunks.add(chunk);
-  }
-
-  /** The chunks added and not yet done, in the order added. */
-  pendingChunks(): Chunk[] {
-    return [...this.chunks];
+    (this.chunks ??= new Set()).add(chunk);
   }
 
   /** The chunk's results are all in. */
   chunkDone(chunk: Chunk): void {
-    this.chunks.delete(chunk);
+    this.chunks?.delete(chunk);
   }
 
-  /** Ends the job successfully. */
-  finish(): void {
+  /** Ends the job successfully with `value`. */
+  succeed(value: unknown): void {
+    if (this.ended) return;
     this.end();
+    this.outcome[settle](true, value);
   }
 
   /**
@@ -85,7 +97,7 @@ export class Job {
     if (this.ended) return;
     this.end();
     this.cancelChunks(interrupt);
-    this.onFail(error);
+    this.outcome[settle](false, error);
   }
 
   /** Ends the job because nobody wants its results (an iterator left early). */
@@ -96,13 +108,14 @@ export class Job {
   }
 
   private cancelChunks(interrupt: boolean): void {
+    if (!this.chunks) return;
     for (const chunk of this.chunks) this.engine.cancel(chunk, interrupt);
-    this.chunks.clear();
+    this.chunks = undefined;
   }
 
   private end(): void {
     this.ended = true;
-    clearTimeout(this.timer);
-    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
   }
 }

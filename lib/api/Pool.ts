@@ -5,9 +5,9 @@ import type { Backend } from '../backend/Backend.js';
 import type { Chunk, ChunkSink, PoolEngine, PoolStats } from '../backend/PoolEngine.js';
 import type { TaskRef } from '../codec/protocol.js';
 import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js';
-import { AsyncResult, type ResultCallbacks } from './AsyncResult.js';
+import { AsyncResult, settle, type ResultCallbacks, type Settleable } from './AsyncResult.js';
 import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
-import { Job } from './Job.js';
+import { Job, type JobLimits } from './Job.js';
 import { TaskSpeeds } from './TaskSpeeds.js';
 import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
 import { taskRef, type Task } from './task.js';
@@ -174,12 +174,9 @@ export class Pool {
     }
     const limits = checkCallOptions('pool.applyAsync', options);
     this.checkRunning();
-    let resolve!: (value: Awaited<R>) => void;
-    let reject!: (error: Error) => void;
-    const result = new AsyncResult<Awaited<R>>((res, rej) => ((resolve = res), (reject = rej)), options);
-    const job = new Job(this.engine, `call of task '${ref.name}'`, limits, reject);
-    const call: PendingCall = { job, resolve: resolve as (value: unknown) => void };
-    if (job.cancellable) {
+    const result = new AsyncResult<Awaited<R>>(options?.callback || options?.errorCallback ? options : undefined);
+    const call = new Job(this.engine, result, limits, 'call', ref.name);
+    if (call.cancellable) {
       // A call that may be cut short travels alone, so that cancelling it touches nothing else.
       this.soloEncoder.add(callArgs, 'the arguments');
       this.submitCalls(ref, this.soloEncoder.take(), [call]);
@@ -367,11 +364,11 @@ export class Pool {
   }
 
   /** Submits one chunk of apply calls; each call's job hears of its own item. */
-  private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: PendingCall[]): void {
-    if (calls.every((call) => call.job.done)) return;
+  private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: Job[]): void {
+    if (calls.every((call) => call.done)) return;
     const chunk = makeChunk(ref, true, encoded, calls.length, new CallBatchSink(this.speeds, ref.name, calls));
     // A batch shared by several calls is never cancelled by one of them.
-    if (calls.length === 1) calls[0]!.job.add(chunk);
+    if (calls.length === 1) calls[0]!.add(chunk);
     this.engine.submit(chunk);
   }
 
@@ -393,13 +390,10 @@ export class Pool {
     const chunksize = options?.chunksize ?? defaultChunksize(count, this.processes);
     const results = new Array<Awaited<R>>(count);
     let remaining = count;
-    let resolve!: (value: Array<Awaited<R>>) => void;
-    let reject!: (error: Error) => void;
-    const result = new AsyncResult<Array<Awaited<R>>>((res, rej) => ((resolve = res), (reject = rej)), options);
-    const job = new Job(this.engine, `${where.replace(/Async$/, '')} of task '${ref.name}'`, limits, reject);
+    const result = new AsyncResult<Array<Awaited<R>>>(options?.callback || options?.errorCallback ? options : undefined);
+    const job = new Job(this.engine, result, limits, where.replace(/^pool\.|Async$/g, ''), ref.name);
     if (count === 0) {
-      job.finish();
-      resolve(results);
+      job.succeed(results);
       return result;
     }
     const onChunkResults = (
@@ -414,10 +408,7 @@ export class Pool {
       if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
       for (let i = 0; i < values.length; i++) results[start + from + i] = values[i] as Awaited<R>;
       remaining -= values.length;
-      if (remaining === 0) {
-        job.finish();
-        resolve(results);
-      }
+      if (remaining === 0) job.succeed(results);
     };
     // Each chunk is sent as soon as it is encoded, so workers start while the rest is encoded.
     // An item that cannot cross still fails the call here, at submit time; chunks already sent
@@ -465,10 +456,14 @@ export class Pool {
       wake = undefined;
       resolve?.();
     };
-    const job = new Job(this.engine, `${where} of task '${ref.name}'`, limits, (error) => {
-      failure = error;
-      notify();
-    });
+    const outcome: Settleable = {
+      [settle](ok, error) {
+        if (ok) return;
+        failure = error as Error;
+        notify();
+      },
+    };
+    const job = new Job(this.engine, outcome, limits, where.replace(/^pool\./, ''), ref.name);
     const outstanding: ImapChunk[] = [];
     const readyValues: unknown[] = [];
     let sourceDone = false;
@@ -559,7 +554,7 @@ export class Pool {
           await new Promise<void>((resolve) => (wake = resolve));
         }
       }
-      job.finish();
+      job.succeed(undefined);
     } finally {
       job.abandon();
       await source.return?.();
@@ -575,11 +570,6 @@ export class Pool {
   }
 }
 
-interface PendingCall {
-  job: Job;
-  resolve: (value: unknown) => void;
-}
-
 /**
  * Routes the results of a batch of apply calls to each call. A class rather than closures:
  * this runs for every batch, and class methods cost nothing to create.
@@ -588,31 +578,27 @@ class CallBatchSink implements ChunkSink {
   constructor(
     private readonly speeds: TaskSpeeds,
     private readonly taskName: string,
-    private readonly calls: PendingCall[],
+    private readonly calls: Job[],
   ) {}
 
   onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void {
     this.speeds.record(this.taskName, values.length, busyMs);
     for (let i = 0; i < values.length; i++) {
-      const call = this.calls[from + i]!;
       const error = errors.size > 0 ? errors.get(from + i) : undefined;
-      if (error) call.job.fail(error);
-      else {
-        call.job.finish();
-        call.resolve(values[i]);
-      }
+      if (error) this.calls[from + i]!.fail(error);
+      else this.calls[from + i]!.succeed(values[i]);
     }
   }
 
   onFailed(from: number, to: number, error: Error): void {
-    for (let i = from; i < to; i++) this.calls[i]!.job.fail(error);
+    for (let i = from; i < to; i++) this.calls[i]!.fail(error);
   }
 }
 
 interface PendingApplies {
   ref: TaskRef;
   encoder: ChunkEncoder;
-  calls: PendingCall[];
+  calls: Job[];
 }
 
 interface ImapChunk {
@@ -658,15 +644,15 @@ function defaultChunksize(count: number, processes: number): number {
   return Math.max(1, Math.ceil(count / (processes * 4)));
 }
 
-function checkCallOptions(where: string, options: (CallOptions & ResultCallbacks<never>) | undefined): CallOptions {
-  checkTimeout(`${where}(..., options): timeout`, options?.timeout);
-  checkSignal(`${where}(..., options): signal`, options?.signal);
-  checkFunction(`${where}(..., options): callback`, options?.callback);
-  checkFunction(`${where}(..., options): errorCallback`, options?.errorCallback);
-  return {
-    ...(options?.timeout !== undefined ? { timeout: options.timeout } : {}),
-    ...(options?.signal ? { signal: options.signal } : {}),
-  };
+/** Checks a call's options; returns its limits, or undefined when it has none (the common case). */
+function checkCallOptions(where: string, options: (CallOptions & ResultCallbacks<never>) | undefined): JobLimits | undefined {
+  if (options === undefined) return undefined;
+  checkTimeout(`${where}(..., options): timeout`, options.timeout);
+  checkSignal(`${where}(..., options): signal`, options.signal);
+  checkFunction(`${where}(..., options): callback`, options.callback);
+  checkFunction(`${where}(..., options): errorCallback`, options.errorCallback);
+  if (options.timeout === undefined && options.signal === undefined) return undefined;
+  return { timeout: options.timeout, signal: options.signal };
 }
 
 function toArray(items: unknown, option: string): unknown[] {

@@ -5,6 +5,8 @@ import { Tag, typedArrayKinds } from './tags.js';
 export type HandleReviver = (kind: string, state: unknown, attachments: unknown[]) => unknown;
 
 const uint8ArraySlice = Uint8Array.prototype.slice;
+const float64Scratch = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64Scratch.buffer);
 
 const standardErrors: Record<string, ErrorConstructor> = {
   Error,
@@ -27,16 +29,13 @@ const standardErrors: Record<string, ErrorConstructor> = {
  */
 export class ValueDecoder {
   private position = 0;
-  private readonly view: DataView;
   private references: unknown[] = [];
 
   constructor(
     private readonly bytes: Uint8Array,
     private readonly attachments: unknown[] = [],
     private readonly reviveHandle?: HandleReviver,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  ) {}
 
   /** True when every value has been read. */
   get done(): boolean {
@@ -71,6 +70,14 @@ export class ValueDecoder {
       shift += 7;
       if (shift > 35) this.fail('length too long');
     }
+  }
+
+  /** Reads 8 little-endian bytes as a float64 (bounds already checked). */
+  private float64(): number {
+    const at = this.position;
+    for (let i = 0; i < 8; i++) float64Bytes[i] = this.bytes[at + i]!;
+    this.position = at + 8;
+    return float64Scratch[0]!;
   }
 
   private text(): string {
@@ -112,15 +119,14 @@ export class ValueDecoder {
     switch (tag) {
       case Tag.Int32: {
         if (this.position + 4 > this.bytes.length) this.fail('truncated number');
-        const value = this.view.getInt32(this.position, true);
-        this.position += 4;
-        return value;
+        const bytes = this.bytes;
+        const at = this.position;
+        this.position = at + 4;
+        return bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
       }
       case Tag.Float64: {
         if (this.position + 8 > this.bytes.length) this.fail('truncated number');
-        const value = this.view.getFloat64(this.position, true);
-        this.position += 8;
-        return value;
+        return this.float64();
       }
       case Tag.String:
         return this.text();
@@ -167,8 +173,7 @@ export class ValueDecoder {
       }
       case Tag.Date: {
         if (this.position + 8 > this.bytes.length) this.fail('truncated date');
-        const date = new Date(this.view.getFloat64(this.position, true));
-        this.position += 8;
+        const date = new Date(this.float64());
         this.references.push(date);
         return date;
       }

@@ -30,6 +30,11 @@ class Unencodable extends Error {
 }
 
 const textEncoder = new TextEncoder();
+/** Little-endian float64 bytes through a scratch array (no DataView per buffer). */
+const float64Scratch = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64Scratch.buffer);
+/** Objects per value tracked by linear scan before switching to a Map. */
+const LINEAR_REFERENCE_LIMIT = 16;
 const noAttachments: { attachments: unknown[]; transfer: TransferListItem[] } = Object.freeze({
   attachments: Object.freeze([]) as unknown as unknown[],
   transfer: Object.freeze([]) as unknown as TransferListItem[],
@@ -57,10 +62,13 @@ const KEEP_CAPACITY = 1024 * 1024;
  */
 export class ValueEncoder {
   private buffer = new Uint8Array(INITIAL_CAPACITY);
-  private view = new DataView(this.buffer.buffer);
   private position = 0;
-  private seen = new Map<object, number>();
-  private nextReference = 0;
+  /**
+   * Objects written so far in the current value, for cycles and shared references. Most
+   * values hold a few objects, where a linear scan beats a Map; past that a Map takes over.
+   */
+  private seenList: object[] = [];
+  private seenMap: Map<object, number> | undefined;
   /** Resources collected from handles since the last {@link finish}. */
   attachments: unknown[] = [];
   transfer: TransferListItem[] = [];
@@ -90,9 +98,9 @@ export class ValueEncoder {
       }
       throw error;
     } finally {
-      if (this.nextReference !== 0) {
-        this.seen.clear();
-        this.nextReference = 0;
+      if (this.seenList.length !== 0) {
+        this.seenList.length = 0;
+        this.seenMap = undefined;
       }
     }
   }
@@ -132,7 +140,6 @@ export class ValueEncoder {
     const next = new Uint8Array(capacity);
     next.set(this.buffer.subarray(0, Math.min(this.position, capacity)));
     this.buffer = next;
-    this.view = new DataView(next.buffer);
   }
 
   private ensure(bytes: number): void {
@@ -156,7 +163,8 @@ export class ValueEncoder {
 
   private float64(value: number): void {
     this.ensure(8);
-    this.view.setFloat64(this.position, value, true);
+    float64Scratch[0] = value;
+    this.buffer.set(float64Bytes, this.position);
     this.position += 8;
   }
 
@@ -199,9 +207,14 @@ export class ValueEncoder {
       case 'number':
         if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
           this.ensure(5);
-          this.buffer[this.position++] = Tag.Int32;
-          this.view.setInt32(this.position, value, true);
-          this.position += 4;
+          const buffer = this.buffer;
+          let position = this.position;
+          buffer[position++] = Tag.Int32;
+          buffer[position++] = value & 0xff;
+          buffer[position++] = (value >> 8) & 0xff;
+          buffer[position++] = (value >> 16) & 0xff;
+          buffer[position++] = (value >> 24) & 0xff;
+          this.position = position;
         } else {
           this.byte(Tag.Float64);
           this.float64(value);
@@ -236,8 +249,8 @@ export class ValueEncoder {
   }
 
   private writeObject(value: object): void {
-    const reference = this.seen.get(value);
-    if (reference !== undefined) {
+    const reference = this.findReference(value);
+    if (reference !== -1) {
       this.byte(Tag.BackReference);
       this.varuint(reference);
       return;
@@ -246,7 +259,7 @@ export class ValueEncoder {
       this.writeValue(value.valueOf());
       return;
     }
-    this.seen.set(value, this.nextReference++);
+    this.remember(value);
     if (Array.isArray(value)) return this.writeArray(value);
     if (typeof (value as Partial<Handle>)[toHandle] === 'function') return this.writeHandle(value as Handle);
     const prototype = Object.getPrototypeOf(value);
@@ -280,6 +293,22 @@ export class ValueEncoder {
     }
     // Class instances travel as their own enumerable properties, as structured clone does.
     this.writeProperties(value);
+  }
+
+  /** The reference number of an object already written in this value, or -1. */
+  private findReference(value: object): number {
+    if (this.seenMap) return this.seenMap.get(value) ?? -1;
+    return this.seenList.indexOf(value);
+  }
+
+  private remember(value: object): void {
+    const list = this.seenList;
+    if (this.seenMap) this.seenMap.set(value, list.length);
+    else if (list.length === LINEAR_REFERENCE_LIMIT) {
+      this.seenMap = new Map(list.map((object, index) => [object, index]));
+      this.seenMap.set(value, list.length);
+    }
+    list.push(value);
   }
 
   private writeArray(value: unknown[]): void {

@@ -49,3 +49,11 @@ export type TypedArrayKind = (typeof typedArrayKinds)[number];
 
 /** The symbol by which an object says how it crosses a boundary as a handle (see {@link Handle}). */
 export const toHandle: unique symbol = Symbol.for('fanout.toHandle') as never;
+
+/**
+ * The format is little-endian; numbers are read and written through typed arrays in the
+ * platform's byte order, which is little-endian on every platform Node.js supports today.
+ */
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('fanout: this platform is big-endian; the fanout codec supports little-endian platforms only.');
+}

@@ -319,7 +319,8 @@ describe('Fanout construct with default props', () => {
       ],
     } as SQSEvent;
     const response = await handler(event);
-    expect(response.knownTasks).toEqual(['add', 'addOne', 'sleep', 'square']);
+    const fixtureTasks = Object.values(await import('../fixtures/tasks.js')).map((task) => task.taskName);
+    expect(response.knownTasks).toEqual(fixtureTasks.sort());
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'unknown' }]);
   });
 });

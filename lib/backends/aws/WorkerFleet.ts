@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -94,13 +95,22 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
   const counter = options.counter ?? new RequestCounter();
   const clients = new AwsClients(config, counter);
   const log = options.log ?? (() => {});
+  // Stopping lets each long poll end by itself: an aborted receive can still take messages on
+  // the server side and hide them for the visibility timeout. A second signal aborts at once.
   const stop = new AbortController();
-  const onStop = () => stop.abort();
+  const hardStop = new AbortController();
+  const onStop = () => {
+    if (stop.signal.aborted) hardStop.abort();
+    else {
+      stop.abort();
+      log(`fanout worker: stopping after the current polls (up to ${waitTimeSeconds} s)`);
+    }
+  };
   if (options.signal?.aborted) stop.abort();
   options.signal?.addEventListener('abort', onStop, { once: true });
   if (options.handleSignals) {
-    process.once('SIGINT', onStop);
-    process.once('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
   }
   configureWorkerRuntime({ config, threads, counter });
   const handler: SqsBatchHandler = options.handler ?? ((event) => processSqsEvent(event));
@@ -135,7 +145,7 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
               MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'ApproximateFirstReceiveTimestamp'],
               MessageAttributeNames: ['All'],
             }),
-            { abortSignal: stop.signal },
+            { abortSignal: hardStop.signal },
           );
         } catch (error) {
           if (stop.signal.aborted) return;
@@ -145,6 +155,22 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
         }
         const messages = received.Messages ?? [];
         if (messages.length === 0) continue;
+        if (stop.signal.aborted) {
+          // Received while stopping: hand them back at once rather than after the visibility timeout.
+          await clients.sqs
+            .send(
+              new ChangeMessageVisibilityBatchCommand({
+                QueueUrl: config.queueUrl,
+                Entries: messages.map((message, index) => ({
+                  Id: String(index),
+                  ReceiptHandle: message.ReceiptHandle!,
+                  VisibilityTimeout: 0,
+                })),
+              }),
+            )
+            .catch(() => {});
+          return;
+        }
         summary.messagesReceived += messages.length;
         const event: SQSEvent = { Records: messages.map((message) => toRecord(message, queueArn, config.region)) };
         const started = performance.now();

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context as LambdaContext, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../errors.js';
 import { TaskRegistry } from '../../runtime/TaskRegistry.js';
@@ -85,7 +86,113 @@ export interface WorkerFleetSummary {
  * console.log(await fleet);
  * ```
  */
-export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<WorkerFleetSummary> {
+export function runWorkerFleet(options?: WorkerFleetOptions): Promise<WorkerFleetSummary>;
+/**
+ * `fanout worker [options]`: runs a fleet with the command-line arguments (see
+ * {@link WORKER_FLEET_USAGE}) until SIGINT/SIGTERM, and resolves to the exit code.
+ */
+export function runWorkerFleet(args: string[]): Promise<number>;
+export function runWorkerFleet(optionsOrArgs: WorkerFleetOptions | string[] = {}): Promise<WorkerFleetSummary | number> {
+  return Array.isArray(optionsOrArgs) ? runFromCommandLine(optionsOrArgs) : runFleet(optionsOrArgs);
+}
+
+/** The options of `fanout worker`. */
+export const WORKER_FLEET_USAGE = `Usage: fanout worker [options]
+
+Runs aws-backend workers on this machine: polls the task queue like Lambda's SQS event source
+and runs the chunks on worker threads. Configuration comes from the environment (FANOUT_STACK,
+or FANOUT_QUEUE_URL, FANOUT_TABLE, FANOUT_BUCKET, AWS_REGION and emulator endpoints; npm run
+emulator prints them). Stops on Ctrl-C after the current polls (a second Ctrl-C stops at once).
+
+Options:
+  --threads N              worker threads running tasks (default: the machine's parallelism)
+  --concurrency N          batches processed at once (default: 2 x threads)
+  --batch-size N           messages per batch, 1-10 (default: 10)
+  --wait-time S            long-poll wait in seconds, 0-20 (default: 20)
+  --visibility-timeout S   visibility timeout of received messages (default: the queue's)
+  --tasks MODULE           a task module to import first (repeatable)
+  --quiet                  no progress lines
+  --help                   this text`;
+
+/**
+ * Reads `fanout worker`'s arguments into fleet options. Throws InvalidArgumentError naming a bad
+ * option; `help` is true for `--help`.
+ *
+ * @example
+ * ```ts
+ * parseWorkerFleetArgs(['--threads', '2']); // { options: { threads: 2, ... }, help: false }
+ * ```
+ */
+export function parseWorkerFleetArgs(args: string[]): { options: WorkerFleetOptions; help: boolean } {
+  let parsed: ReturnType<typeof parseWorkerArgs>;
+  try {
+    parsed = parseWorkerArgs(args);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      'fanout worker: arguments',
+      args.join(' '),
+      'the options below',
+      `${(error as Error).message}\n\n${WORKER_FLEET_USAGE}`,
+    );
+  }
+  const values = parsed.values;
+  const number = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const result = Number(value);
+    if (!Number.isInteger(result)) throw new InvalidArgumentError(`fanout worker: --${name}`, value, 'a whole number');
+    return result;
+  };
+  const options: WorkerFleetOptions = {
+    tasks: values.tasks ?? [],
+    handleSignals: true,
+    ...(values.quiet ? {} : { log: (line: string) => console.error(line) }),
+  };
+  const threads = number('threads', values.threads);
+  const concurrency = number('concurrency', values.concurrency);
+  const batchSize = number('batch-size', values['batch-size']);
+  const waitTimeSeconds = number('wait-time', values['wait-time']);
+  const visibilityTimeout = number('visibility-timeout', values['visibility-timeout']);
+  if (threads !== undefined) options.threads = threads;
+  if (concurrency !== undefined) options.concurrency = concurrency;
+  if (batchSize !== undefined) options.batchSize = batchSize;
+  if (waitTimeSeconds !== undefined) options.waitTimeSeconds = waitTimeSeconds;
+  if (visibilityTimeout !== undefined) options.visibilityTimeout = visibilityTimeout;
+  return { options, help: values.help === true };
+}
+
+function parseWorkerArgs(args: string[]) {
+  return parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      threads: { type: 'string' },
+      concurrency: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'wait-time': { type: 'string' },
+      'visibility-timeout': { type: 'string' },
+      tasks: { type: 'string', multiple: true },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+}
+
+async function runFromCommandLine(args: string[]): Promise<number> {
+  const { options, help } = parseWorkerFleetArgs(args);
+  if (help) {
+    console.log(WORKER_FLEET_USAGE);
+    return 0;
+  }
+  const summary = await runFleet(options);
+  options.log?.(
+    `fanout worker: ${summary.messagesReceived} messages, ${summary.invocations} batches, ` +
+      `${summary.messagesFailed} handed back for redelivery, ${summary.requests.total} AWS requests`,
+  );
+  return 0;
+}
+
+async function runFleet(options: WorkerFleetOptions): Promise<WorkerFleetSummary> {
   const threads = checkCount('runWorkerFleet(options): threads', options.threads, 1, 256) ?? availableParallelism();
   const concurrency = checkCount('runWorkerFleet(options): concurrency', options.concurrency, 1, 1000) ?? threads * 2;
   const batchSize = checkCount('runWorkerFleet(options): batchSize', options.batchSize, 1, 10) ?? 10;

@@ -2,11 +2,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RemoteError } from 'fanout';
+import { RemoteError, type Context } from 'fanout';
 import type { AwsConfig } from '../../lib/backends/aws/AwsConfig.js';
 import { add, square } from '../fixtures/tasks.js';
 import { awsFail, awsLogged } from '../fixtures/awsTasks.js';
+import { workerRuntimeStats } from '../../lib/backends/aws/workerRuntime.js';
 import { awsContext, chunkRecords, provisionForTest, startFleet, type TestFleet } from './awsHarness.js';
+
+/** A map of `items` with chunks of seven items, on a pool of its own. */
+async function pool2Map(context: Context, items: number[]): Promise<number[]> {
+  await using pool = new context.Pool(8);
+  return pool.map(square, items, { chunksize: 7 });
+}
+
+/** The in-process fleet's processor counters. */
+async function fleetStats() {
+  const stats = await workerRuntimeStats();
+  if (!stats) throw new Error('the fleet has not started');
+  return stats;
+}
 
 describe('aws backend on the emulators: Pool', () => {
   let config: AwsConfig;
@@ -15,6 +29,7 @@ describe('aws backend on the emulators: Pool', () => {
   beforeAll(async () => {
     config = await provisionForTest('pool');
     fleet = startFleet(config);
+    await fleet.ready;
   });
 
   afterAll(async () => {
@@ -34,6 +49,8 @@ describe('aws backend on the emulators: Pool', () => {
     const records = [...(await chunkRecords(config)).values()];
     expect(records.every((record) => record.count === 1 && record.status === 'ok')).toBe(true);
     expect(records.length).toBeGreaterThanOrEqual(stats.chunksCompleted);
+    // Again with many small chunks (1,429 messages): results arrive out of order, in many polls.
+    expect(await pool2Map(context, items)).toEqual(items.map((x) => x * x));
     const requests = counter.snapshot().requests;
     expect(requests['SQS.SendMessageBatch']).toBeGreaterThan(0);
     expect(stats.requests?.['DynamoDB.Query']).toBeGreaterThan(0);
@@ -64,20 +81,24 @@ describe('aws backend on the emulators: Pool', () => {
     const log = join(dir, 'runs.log');
     const { context } = awsContext(config);
     await using pool = new context.Pool(2);
+    const retriedBefore = (await fleetStats()).chunksRetried;
     const error = await pool.apply(awsFail, [3]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     const remote = error as RemoteError;
     expect(remote.remoteMessage).toBe('no good: 3');
     expect(remote.remoteProperties.code).toBe('E_NO_GOOD');
     expect(remote.remoteStack).toContain('awsTasks.ts');
-    // A map whose one item throws fails with that item's error; the others ran once each.
-    const mapped = await pool
-      .starmap(awsLogged, [
+    // A map whose item throws fails with that item's error; the other items ran once each.
+    const mapError = await pool.map(awsFail, [5, 6], { chunksize: 2 }).catch((e: unknown) => e);
+    expect((mapError as RemoteError).remoteMessage).toBe('no good: 5');
+    expect(
+      await pool.starmap(awsLogged, [
         [log, 1, 0],
         [log, 2, 0],
-      ])
-      .then((values) => values);
-    expect(mapped).toEqual([2, 4]);
+      ]),
+    ).toEqual([2, 4]);
     expect(readFileSync(log, 'utf8').trim().split('\n').sort()).toEqual(['1', '2']);
+    // Task errors are results: nothing was handed back for redelivery.
+    expect((await fleetStats()).chunksRetried).toBe(retriedBefore);
   }, 60_000);
 });

@@ -18,7 +18,7 @@ import {
   decodeChunkBody,
 } from './chunkMessages.js';
 import type { AwsConnection } from './connectAws.js';
-import type { RequestCounter } from './RequestCounter.js';
+import { RequestCounter } from './RequestCounter.js';
 import type { ChunkRecord, ResultTable } from './ResultTable.js';
 
 /** First look for results this soon after sending; then back off while nothing new comes. */
@@ -97,7 +97,8 @@ export class AwsPoolEngine implements PoolEngine {
   constructor(
     options: PoolEngineOptions,
     private readonly loadConfig: () => Promise<AwsConfig>,
-    private readonly counter?: RequestCounter,
+    /** Counts the pool's AWS requests (several pools may share one). */
+    private readonly counter: RequestCounter = new RequestCounter(),
   ) {
     this.processes = options.processes;
     const setup: JobSetup = { taskModules: options.taskModules };
@@ -161,7 +162,7 @@ export class AwsPoolEngine implements PoolEngine {
   }
 
   stats(): PoolStats {
-    return { ...this.statistics, ...(this.counter ? { requests: this.counter.snapshot().requests } : {}) };
+    return { ...this.statistics, requests: this.counter.snapshot().requests };
   }
 
   /** Splits a chunk whose payload is over a message's billing unit, keeping items whole. */

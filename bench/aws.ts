@@ -104,6 +104,25 @@ export async function runAwsBench(options: AwsBenchOptions = {}): Promise<AwsBen
       ...requestRows('map, 1 item per chunk', single, single.items),
     );
 
+    const latencies: number[] = [];
+    await measureMap(config, { threads, concurrency }, async (pool) => {
+      await pool.apply(benchSquare, [0]);
+      for (let i = 0; i < 40; i++) {
+        const begin = performance.now();
+        await pool.apply(benchSquare, [i]);
+        latencies.push(performance.now() - begin);
+      }
+      return latencies.length;
+    });
+    latencies.sort((a, b) => a - b);
+    rows.push({
+      benchmark: 'apply, one call at a time',
+      metric: 'round trip p50',
+      value: round(latencies[latencies.length >> 1]!, 1),
+      unit: 'ms',
+      note: `p90 ${round(latencies[Math.floor(latencies.length * 0.9)]!, 1)} ms: send, a worker's receive, run and put, the client's next poll`,
+    });
+
     const tiny = await measureMap(config, { threads, concurrency }, async (pool) => {
       const items = Array.from({ length: tinyItems }, (_, i) => i);
       await pool.map(benchSquare, items);

@@ -50,7 +50,11 @@ export class Barrier {
     checkOptions('new Barrier(parties, options)', options, ['action', 'timeout']);
     const action = options?.action;
     if (action !== undefined && typeof action !== 'function') {
-      throw new InvalidArgumentError('new Barrier(parties, options): action', action, 'a function (a task made by task() to cross to workers)');
+      throw new InvalidArgumentError(
+        'new Barrier(parties, options): action',
+        action,
+        'a function (a task made by task() to cross to workers)',
+      );
     }
     checkTimeout('new Barrier(parties, options): timeout', options?.timeout);
     this.action = action;

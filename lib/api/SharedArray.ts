@@ -37,7 +37,12 @@ export class SharedArray<T extends Typecode = Typecode> {
   /**
    * `sizeOrItems`: a length (elements start at zero) or the initial elements (any iterable).
    */
-  constructor(typecode: T, sizeOrItems: number | Iterable<ElementOf<T>>, options?: SharedOptions, backend: Backend = defaultBackend()) {
+  constructor(
+    typecode: T,
+    sizeOrItems: number | Iterable<ElementOf<T>>,
+    options?: SharedOptions,
+    backend: Backend = defaultBackend(),
+  ) {
     checkTypecode('new SharedArray(typecode)', typecode);
     let items: ReadonlyArray<ElementOf<T>> | number;
     if (typeof sizeOrItems === 'number') {
@@ -50,7 +55,11 @@ export class SharedArray<T extends Typecode = Typecode> {
       list.forEach((item, index) => checkElement(typecode, `new SharedArray(typecode, items): item ${index}`, item));
       items = list;
     } else {
-      throw new InvalidArgumentError('new SharedArray(typecode, sizeOrItems)', sizeOrItems, 'a length, or an iterable of initial elements');
+      throw new InvalidArgumentError(
+        'new SharedArray(typecode, sizeOrItems)',
+        sizeOrItems,
+        'a length, or an iterable of initial elements',
+      );
     }
     this.lock = lockFromOptions('new SharedArray(typecode, sizeOrItems, options)', options, backend);
     this.impl = syncBackendOf(backend, 'SharedArray').createSharedMemory(typecode, items);

@@ -55,7 +55,12 @@ export function acquireTimeout(where: string, options: AcquireOptions | undefine
   checkTimeout(`${where}(options): timeout`, options?.timeout);
   if (!block) {
     if (options?.timeout !== undefined) {
-      throw new InvalidArgumentError(`${where}(options): timeout`, options.timeout, 'undefined when block is false', 'A non-blocking acquire cannot have a timeout.');
+      throw new InvalidArgumentError(
+        `${where}(options): timeout`,
+        options.timeout,
+        'undefined when block is false',
+        'A non-blocking acquire cannot have a timeout.',
+      );
     }
     return 0;
   }

@@ -74,12 +74,7 @@ export function checkElement<T extends Typecode>(typecode: T, where: string, val
         : info.kind === 'int' && typeof value === 'bigint'
           ? `Typecode '${typecode}' holds numbers: write Number(${value}).`
           : undefined;
-    throw new InvalidArgumentError(
-      `${where} for typecode '${typecode}' (${info.cType})`,
-      value,
-      describeRange(typecode),
-      hint,
-    );
+    throw new InvalidArgumentError(`${where} for typecode '${typecode}' (${info.cType})`, value, describeRange(typecode), hint);
   }
 }
 
@@ -88,7 +83,9 @@ export function isElement(typecode: Typecode, value: unknown): boolean {
   const info = typecodeInfo[typecode];
   switch (info.kind) {
     case 'int':
-      return typeof value === 'number' && Number.isInteger(value) && value >= (info.min as number) && value <= (info.max as number);
+      return (
+        typeof value === 'number' && Number.isInteger(value) && value >= (info.min as number) && value <= (info.max as number)
+      );
     case 'bigint':
       return typeof value === 'bigint' && value >= (info.min as bigint) && value <= (info.max as bigint);
     case 'float':

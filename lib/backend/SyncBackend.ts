@@ -113,7 +113,9 @@ export interface SyncBackend {
 export function syncBackendOf(backend: Backend, what: string): SyncBackend {
   const sync = backend.sync;
   if (!sync) {
-    throw new NotSupportedError(`The '${backend.name}' backend does not provide ${what} (it has no synchronisation primitives yet).`);
+    throw new NotSupportedError(
+      `The '${backend.name}' backend does not provide ${what} (it has no synchronisation primitives yet).`,
+    );
   }
   return sync;
 }

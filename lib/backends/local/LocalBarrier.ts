@@ -148,11 +148,14 @@ export class LocalBarrier implements BarrierImpl {
       const left = remaining(deadline);
       if (left === 0) {
         this.breakBarrier();
-        throw new BrokenBarrierError(`The barrier timed out after ${String(timeoutMs)} ms waiting for all ${this.parties} parties, and is now broken.`);
+        throw new BrokenBarrierError(
+          `The barrier timed out after ${String(timeoutMs)} ms waiting for all ${this.parties} parties, and is now broken.`,
+        );
       }
       await this.condition.wait(left);
     }
-    if (this.state < 0) throw new BrokenBarrierError('The barrier was broken (aborted, reset, or a party timed out) while waiting.');
+    if (this.state < 0)
+      throw new BrokenBarrierError('The barrier was broken (aborted, reset, or a party timed out) while waiting.');
   }
 
   /** The last party to leave a drained or reset barrier makes it ready for the next round. */

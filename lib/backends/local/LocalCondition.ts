@@ -51,7 +51,8 @@ export class LocalCondition implements ConditionImpl {
 
   async wait(timeoutMs: number | undefined): Promise<boolean> {
     const lock = this.lock;
-    if (!lock.isMine()) throw new RuntimeError('cannot wait on un-acquired lock: acquire the Condition (its lock) before wait().');
+    if (!lock.isMine())
+      throw new RuntimeError('cannot wait on un-acquired lock: acquire the Condition (its lock) before wait().');
     const slots = this.slots;
     // The slot is claimed while the lock is held, so every notify() that follows the release sees it.
     const slot = this.claimSlot();

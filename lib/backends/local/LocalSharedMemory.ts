@@ -99,7 +99,11 @@ export class LocalSharedMemory<T extends Typecode = Typecode> implements SharedM
   static fromHandle<T extends Typecode>(kind: string, typecode: T, attachments: unknown[]): LocalSharedMemory<T> {
     const buffer = sharedWords(kind, attachments, 0, 0);
     if (buffer.byteLength % typecodeInfo[typecode].bytes !== 0) {
-      throw new InvalidArgumentError(`the shared memory of a '${kind}'`, buffer.byteLength, `a multiple of ${typecodeInfo[typecode].bytes} bytes`);
+      throw new InvalidArgumentError(
+        `the shared memory of a '${kind}'`,
+        buffer.byteLength,
+        `a multiple of ${typecodeInfo[typecode].bytes} bytes`,
+      );
     }
     return new LocalSharedMemory(typecode, buffer);
   }

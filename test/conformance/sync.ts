@@ -36,6 +36,7 @@ import {
   echo,
   failingAction,
   holdLockFor,
+  holdLockUntil,
   holdSemaphore,
   lockedIncrements,
   negate,
@@ -108,14 +109,16 @@ export function defineSyncConformance(contextName: BackendName): void {
       it('waits without blocking the event loop until a worker releases it', async () => {
         const lock = new mp.Lock();
         const held = new mp.Event();
-        const holding = pool.apply(holdLockFor, [lock, held, 200]);
+        const letGo = new mp.Event();
+        const holding = pool.apply(holdLockUntil, [lock, held, letGo]);
         expect(await held.wait(LONG)).toBe(true);
         expect(await lock.acquire({ block: false })).toBe(false);
-        let ticks = 0;
-        const ticker = setInterval(() => ticks++, 1);
-        expect(await lock.acquire({ timeout: LONG })).toBe(true);
-        clearInterval(ticker);
-        expect(ticks).toBeGreaterThan(0);
+        const acquiring = lock.acquire({ timeout: LONG });
+        // The event loop keeps running while the acquire waits: this timer fires before it ends.
+        await pause(10);
+        expect(await settledWithin(acquiring, 0)).toBe(false);
+        await letGo.set();
+        expect(await acquiring).toBe(true);
         await holding;
         await lock.release();
       });
@@ -433,6 +436,20 @@ export function defineSyncConformance(contextName: BackendName): void {
         await expect(small.set(1.5)).rejects.toThrow(InvalidArgumentError);
         await expect(small.set('1' as never)).rejects.toThrow(/typecode 'i'/);
         expect(await small.add(-5)).toBe(-5);
+      });
+
+      it("each access waits while another thread holds the Value's lock, as Python's synchronized wrapper", async () => {
+        const value = new mp.Value('i', 0);
+        const held = new mp.Event();
+        const letGo = new mp.Event();
+        const holding = pool.apply(holdLockUntil, [value.getLock(), held, letGo]);
+        expect(await held.wait(LONG)).toBe(true);
+        const setting = value.set(5);
+        expect(await settledWithin(setting, 20)).toBe(false);
+        await letGo.set();
+        await setting;
+        await holding;
+        expect(await value.get()).toBe(5);
       });
 
       it(

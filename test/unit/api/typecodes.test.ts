@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'fanout';
-import { checkDelta, checkElement, checkTypecode, isElement, typecodeInfo, typecodes, zeroOf } from '../../../lib/api/typecodes.js';
+import {
+  checkDelta,
+  checkElement,
+  checkTypecode,
+  isElement,
+  typecodeInfo,
+  typecodes,
+  zeroOf,
+} from '../../../lib/api/typecodes.js';
 
 describe('typecodes', () => {
   it("accepts each integer typecode's bounds and refuses one past them", () => {

@@ -52,7 +52,6 @@ export type { SharedOptions } from './api/synchronized.js';
 export type { AcquireOptions, Acquirable } from './api/acquire.js';
 export { withLock } from './api/withLock.js';
 export { typecodes, type Typecode, type ElementOf } from './api/typecodes.js';
-export { currentOwner, beginProcessIdentity, type OwnerIdentity } from './runtime/ownerIdentity.js';
 import './backends/local/localHandles.js';
 
 import { availableParallelism } from 'node:os';

@@ -9,7 +9,14 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 
-/** The typecodes fanout's shared memory supports. */
+/**
+ * The typecodes fanout's shared memory supports.
+ *
+ * @example
+ * ```ts
+ * typecodes.includes('d'); // true
+ * ```
+ */
 export const typecodes = ['b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'f', 'd'] as const;
 
 /** One of Python's typecodes: `'i'` (32-bit signed), `'d'` (double), ... */
@@ -32,6 +39,14 @@ export interface TypecodeInfo {
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
+/**
+ * Size, C type and range of each typecode.
+ *
+ * @example
+ * ```ts
+ * typecodeInfo.B; // { cType: 'unsigned char', bytes: 1, kind: 'int', min: 0, max: 255 }
+ * ```
+ */
 export const typecodeInfo: Readonly<Record<Typecode, TypecodeInfo>> = {
   b: { cType: 'signed char', bytes: 1, kind: 'int', min: -128, max: 127 },
   B: { cType: 'unsigned char', bytes: 1, kind: 'int', min: 0, max: 255 },

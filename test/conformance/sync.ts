@@ -27,6 +27,8 @@ import {
   type Pool,
 } from 'fanout';
 import {
+  addToItem,
+  addToKept,
   arrayAdds,
   atomicAdds,
   barrierWait,
@@ -38,6 +40,7 @@ import {
   holdLockFor,
   holdLockUntil,
   holdSemaphore,
+  keepValue,
   lockedIncrements,
   negate,
   notifyAllTask,
@@ -573,6 +576,25 @@ export function defineSyncConformance(contextName: BackendName): void {
         await lock.release();
         await valueBack.add(1);
         expect(await value.get()).toBe(42);
+      });
+
+      it('primitives travel in map items and in a pool initializer', async () => {
+        const counter = new mp.Value('i', 0);
+        const results = await pool.map(
+          addToItem,
+          Array.from({ length: 200 }, () => ({ value: counter })),
+          { chunksize: 7 },
+        );
+        expect(results.length).toBe(200);
+        expect(await counter.get()).toBe(200);
+        const kept = new mp.Value('i', 0);
+        const initialized = new mp.Pool({ processes: 2, initializer: keepValue, initargs: [kept] });
+        try {
+          await Promise.all(Array.from({ length: 10 }, (_, i) => initialized.apply(addToKept, [i + 1])));
+        } finally {
+          await initialized.terminate();
+        }
+        expect(await kept.get()).toBe(55);
       });
 
       it('a barrier whose action is a plain function cannot cross to a worker', async () => {

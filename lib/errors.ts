@@ -320,31 +320,36 @@ export class IndexError extends FanoutError {
 }
 
 /**
- * An object of one backend was used with another backend: for example a local `Lock` given to a
- * `Condition` of the aws context, or arriving in a worker of another backend.
+ * A shared object (a Queue, a Pipe end, a Lock...) of one backend was passed to work of another
+ * backend, where it cannot exist: a local queue lives in this machine's memory.
  *
  * @example
  * ```ts
- * new (getContext('aws').Condition)(new Lock()); // BackendMismatchError
+ * const q = new Queue(); // local
+ * new (getContext('aws').Process)({ target: f, args: [q] }).start(); // throws BackendMismatchError
  * ```
  */
 export class BackendMismatchError extends FanoutError {
-  readonly expectedBackend: string;
-  readonly actualBackend: string;
+  readonly objectBackend: string;
+  readonly targetBackend: string;
 
-  constructor(message: string, expectedBackend: string, actualBackend: string) {
-    super('ERR_BACKEND_MISMATCH', message);
-    this.expectedBackend = expectedBackend;
-    this.actualBackend = actualBackend;
+  constructor(what: string, objectBackend: string, targetBackend: string) {
+    super(
+      'ERR_BACKEND_MISMATCH',
+      `A ${what} of the '${objectBackend}' backend cannot be sent to work on the '${targetBackend}' backend. ` +
+        `Create it from the same context: getContext('${targetBackend}').`,
+    );
+    this.objectBackend = objectBackend;
+    this.targetBackend = targetBackend;
   }
 }
 
 /**
- * The backend does not provide this feature (yet).
+ * The backend does not offer this feature (yet).
  *
  * @example
  * ```ts
- * new (getContext('aws').Lock)(); // NotSupportedError if the aws backend has no locks
+ * new (getContext('aws').Pipe)(); // throws NotSupportedError if the aws backend has no pipes
  * ```
  */
 export class NotSupportedError extends FanoutError {

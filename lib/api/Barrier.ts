@@ -7,6 +7,7 @@ import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
 import { TaskRegistry } from '../runtime/TaskRegistry.js';
 import { checkOptions, checkTimeout } from './checks.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { isTask, taskRef } from './task.js';
 
 /** Options of {@link Barrier}. */
@@ -117,6 +118,7 @@ export class Barrier {
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget('Barrier', this.impl.backend);
     if (this.action !== undefined && this.actionRef === undefined) {
       throw new SerializationError(
         'a Barrier',

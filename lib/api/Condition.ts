@@ -6,6 +6,7 @@ import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { BackendMismatchError, InvalidArgumentError } from '../errors.js';
 import { acquireWith, holdLock, type AcquireOptions } from './acquire.js';
 import { checkTimeout } from './checks.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { Lock } from './Lock.js';
 import { RLock } from './RLock.js';
 
@@ -43,10 +44,9 @@ export class Condition {
     }
     if (lock !== undefined && lock.impl.backend !== backend.name) {
       throw new BackendMismatchError(
-        `new Condition(lock): the lock belongs to the '${lock.impl.backend}' backend, the Condition to '${backend.name}'. ` +
-          'Create both from the same context.',
-        backend.name,
+        `${lock instanceof Lock ? 'Lock' : 'RLock'} given to a Condition`,
         lock.impl.backend,
+        backend.name,
       );
     }
     this.lock = lock ?? new RLock(backend);
@@ -127,6 +127,7 @@ export class Condition {
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget('Condition', this.impl.backend);
     const described = this.impl.describe();
     return { ...described, state: { lock: this.lock } };
   }

@@ -3,6 +3,7 @@ import { defaultBackend } from '../backend/backends.js';
 import { syncBackendOf, type EventImpl } from '../backend/SyncBackend.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { checkTimeout } from './checks.js';
 
 /**
@@ -56,6 +57,7 @@ export class Event {
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget('Event', this.impl.backend);
     return this.impl.describe();
   }
 }

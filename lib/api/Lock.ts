@@ -3,6 +3,7 @@ import { defaultBackend } from '../backend/backends.js';
 import { syncBackendOf, type LockImpl } from '../backend/SyncBackend.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { acquireWith, holdLock, type AcquireOptions } from './acquire.js';
 
 const DONE = Promise.resolve();
@@ -75,6 +76,7 @@ export class Lock {
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget('Lock', this.impl.backend);
     return this.impl.describe();
   }
 }

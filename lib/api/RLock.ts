@@ -3,6 +3,7 @@ import { defaultBackend } from '../backend/backends.js';
 import { syncBackendOf, type LockImpl } from '../backend/SyncBackend.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { acquireWith, holdLock, type AcquireOptions } from './acquire.js';
 
 const DONE = Promise.resolve();
@@ -71,6 +72,7 @@ export class RLock {
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget('RLock', this.impl.backend);
     return this.impl.describe();
   }
 }

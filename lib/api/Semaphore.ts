@@ -4,6 +4,7 @@ import { syncBackendOf, type SemaphoreImpl } from '../backend/SyncBackend.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { InvalidArgumentError } from '../errors.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { acquireWith, holdLock, type AcquireOptions } from './acquire.js';
 
 const DONE = Promise.resolve();
@@ -48,7 +49,7 @@ export class Semaphore {
    * pass first.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    return acquireWith(this.impl, options, `${this.constructor.name}.acquire`);
+    return acquireWith(this.impl, options, `${this.kindName()}.acquire`);
   }
 
   /**
@@ -58,7 +59,7 @@ export class Semaphore {
   release(n = 1): Promise<void> {
     try {
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-        throw new InvalidArgumentError(`${this.constructor.name}.release(n)`, n, 'a whole number ≥ 1');
+        throw new InvalidArgumentError(`${this.kindName()}.release(n)`, n, 'a whole number ≥ 1');
       }
       const done = this.impl.release(n);
       return done === undefined ? DONE : done;
@@ -74,10 +75,16 @@ export class Semaphore {
 
   /** Takes one unit and returns a disposable that gives it back, for `await using`. */
   hold(options?: AcquireOptions): Promise<AsyncDisposable> {
-    return holdLock(this, options, this.constructor.name);
+    return holdLock(this, options, this.kindName());
+  }
+
+  /** 'Semaphore' or 'BoundedSemaphore', for messages (subclasses made by a context have no name). */
+  private kindName(): string {
+    return this.impl.maxValue === undefined ? 'Semaphore' : 'BoundedSemaphore';
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget(this.kindName(), this.impl.backend);
     return this.impl.describe();
   }
 }

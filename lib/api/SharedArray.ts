@@ -6,6 +6,7 @@ import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { IndexError, InvalidArgumentError, RuntimeError } from '../errors.js';
 import type { Lock } from './Lock.js';
 import type { RLock } from './RLock.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { lockFromOptions, synchronized, type SharedOptions } from './synchronized.js';
 import { checkDelta, checkElement, checkTypecode, type ElementOf, type Typecode } from './typecodes.js';
 
@@ -115,6 +116,7 @@ export class SharedArray<T extends Typecode = Typecode> {
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget('SharedArray', this.impl.backend);
     const described = this.impl.describe();
     return {
       ...described,

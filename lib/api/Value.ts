@@ -6,6 +6,7 @@ import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { RuntimeError } from '../errors.js';
 import type { Lock } from './Lock.js';
 import type { RLock } from './RLock.js';
+import { checkHandleTarget } from './handleTarget.js';
 import { lockFromOptions, synchronized, type SharedOptions } from './synchronized.js';
 import { checkDelta, checkElement, checkTypecode, zeroOf, type ElementOf, type Typecode } from './typecodes.js';
 
@@ -81,6 +82,7 @@ export class Value<T extends Typecode = Typecode> {
   }
 
   [toHandle](): HandleDescriptor {
+    checkHandleTarget('Value', this.impl.backend);
     const described = this.impl.describe();
     return {
       ...described,

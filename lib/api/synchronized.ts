@@ -29,10 +29,9 @@ export function lockFromOptions(where: string, options: SharedOptions | undefine
   }
   if (lock.impl.backend !== backend.name) {
     throw new BackendMismatchError(
-      `${where}: the lock belongs to the '${lock.impl.backend}' backend, the shared memory to '${backend.name}'. ` +
-        'Create both from the same context.',
-      backend.name,
+      `${lock instanceof Lock ? 'Lock' : 'RLock'} given to ${where}`,
       lock.impl.backend,
+      backend.name,
     );
   }
   return lock;

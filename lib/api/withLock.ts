@@ -20,6 +20,6 @@ export async function withLock<R>(lock: Acquirable, fn: () => R | Promise<R>, op
     throw new InvalidArgumentError('withLock(lock, fn): lock', lock, 'a Lock, RLock, Semaphore, BoundedSemaphore or Condition');
   }
   if (typeof fn !== 'function') throw new InvalidArgumentError('withLock(lock, fn): fn', fn, 'a function');
-  await using _held = await holdLock(lock, options, lock.constructor?.name ?? 'lock');
+  await using _held = await holdLock(lock, options, lock.constructor.name || 'lock');
   return await fn();
 }

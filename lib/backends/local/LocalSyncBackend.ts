@@ -32,11 +32,7 @@ export class LocalSyncBackend implements SyncBackend {
 
   createCondition(lock: LockImpl): LocalCondition {
     if (!(lock instanceof LocalLock)) {
-      throw new BackendMismatchError(
-        `A Condition of the local backend needs a Lock or RLock of the local backend; this one belongs to the '${lock.backend}' backend.`,
-        'local',
-        lock.backend,
-      );
+      throw new BackendMismatchError('lock given to a Condition', lock.backend, 'local');
     }
     return LocalCondition.create(lock);
   }

@@ -1,4 +1,4 @@
-import { BackendMismatchError } from '../../errors.js';
+import { ProtocolError } from '../../errors.js';
 
 /**
  * The SharedArrayBuffer a local object's handle carries at `attachments[index]`, checked. A
@@ -13,15 +13,13 @@ import { BackendMismatchError } from '../../errors.js';
 export function sharedWords(kind: string, attachments: unknown[], index: number, minWords: number): SharedArrayBuffer {
   const buffer = attachments[index];
   if (!(buffer instanceof SharedArrayBuffer)) {
-    throw new BackendMismatchError(
+    throw new ProtocolError(
       `A '${kind}' object arrived without its shared memory. Objects of the local backend (made by new Lock(), ` +
         "getContext('local')...) work only in threads of the local backend; use the context of the backend that runs the task.",
-      'local',
-      'another backend',
     );
   }
   if (buffer.byteLength < minWords * 4) {
-    throw new BackendMismatchError(`A '${kind}' object arrived with shared memory of the wrong size.`, 'local', 'unknown');
+    throw new ProtocolError(`A '${kind}' object arrived with shared memory of the wrong size.`);
   }
   return buffer;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackendMismatchError, RuntimeError, ValueError } from 'fanout';
+import { ProtocolError, RuntimeError, ValueError } from 'fanout';
 import { LocalLock } from '../../../../lib/backends/local/LocalLock.js';
 import { beginProcessIdentity } from '../../../../lib/runtime/ownerIdentity.js';
 
@@ -74,7 +74,7 @@ describe('LocalLock (non-recursive)', () => {
   });
 
   it('refuses a handle that arrived without its shared memory', () => {
-    expect(() => LocalLock.fromHandle(false, [])).toThrow(BackendMismatchError);
+    expect(() => LocalLock.fromHandle(false, [])).toThrow(ProtocolError);
     expect(() => LocalLock.fromHandle(false, [new ArrayBuffer(20)])).toThrow(/without its shared memory/);
   });
 });

@@ -268,3 +268,92 @@ export function describeValue(value: unknown): string {
       return `an object of type ${(value as object).constructor?.name ?? 'Object'}`;
   }
 }
+
+/**
+ * An operation was called in a state that does not allow it, as Python's `RuntimeError`: for
+ * example releasing an `RLock` this thread does not own, or `Condition.wait()` without holding
+ * the condition's lock.
+ *
+ * @example
+ * ```ts
+ * await new RLock().release(); // RuntimeError: cannot release un-acquired lock
+ * ```
+ */
+export class RuntimeError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_RUNTIME', message);
+  }
+}
+
+/**
+ * A `Barrier` is broken (aborted, reset, or a waiter timed out) or was broken while waiting,
+ * as Python's `threading.BrokenBarrierError`.
+ *
+ * @example
+ * ```ts
+ * await barrier.wait(100).catch((e) => e.code); // 'ERR_BROKEN_BARRIER' when not all parties arrive
+ * ```
+ */
+export class BrokenBarrierError extends FanoutError {
+  constructor(message = 'The barrier is broken: it was aborted or reset, or a party timed out.') {
+    super('ERR_BROKEN_BARRIER', message);
+  }
+}
+
+/**
+ * An index is outside a shared array, as Python's `IndexError`. Carries the index and the length.
+ *
+ * @example
+ * ```ts
+ * await new SharedArray('i', 3).get(5); // IndexError: index 5 is out of range for a SharedArray of length 3
+ * ```
+ */
+export class IndexError extends FanoutError {
+  readonly index: number;
+  readonly length: number;
+
+  constructor(message: string, index: number, length: number) {
+    super('ERR_INDEX', message);
+    this.index = index;
+    this.length = length;
+  }
+}
+
+/**
+ * A shared object (a Queue, a Pipe end, a Lock...) of one backend was passed to work of another
+ * backend, where it cannot exist: a local queue lives in this machine's memory.
+ *
+ * @example
+ * ```ts
+ * const q = new Queue(); // local
+ * new (getContext('aws').Process)({ target: f, args: [q] }).start(); // throws BackendMismatchError
+ * ```
+ */
+export class BackendMismatchError extends FanoutError {
+  readonly objectBackend: string;
+  readonly targetBackend: string;
+
+  constructor(what: string, objectBackend: string, targetBackend: string) {
+    super(
+      'ERR_BACKEND_MISMATCH',
+      `A ${what} of the '${objectBackend}' backend cannot be sent to work on the '${targetBackend}' backend. ` +
+        `Create it from the same context: getContext('${targetBackend}').`,
+    );
+    this.objectBackend = objectBackend;
+    this.targetBackend = targetBackend;
+  }
+}
+
+/**
+ * The backend does not offer this feature (yet).
+ *
+ * @example
+ * ```ts
+ * new (getContext('aws').Pipe)(); // throws NotSupportedError if the aws backend has no pipes
+ * ```
+ */
+export class NotSupportedError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_NOT_SUPPORTED', message);
+  }
+}

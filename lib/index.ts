@@ -33,7 +33,26 @@ export {
   TimeoutError,
   InitializerError,
   ProtocolError,
+  RuntimeError,
+  BrokenBarrierError,
+  IndexError,
+  BackendMismatchError,
+  NotSupportedError,
 } from './errors.js';
+export { Lock } from './api/Lock.js';
+export { RLock } from './api/RLock.js';
+export { Semaphore } from './api/Semaphore.js';
+export { BoundedSemaphore } from './api/BoundedSemaphore.js';
+export { Event } from './api/Event.js';
+export { Condition } from './api/Condition.js';
+export { Barrier, type BarrierOptions } from './api/Barrier.js';
+export { Value } from './api/Value.js';
+export { SharedArray, SharedArray as Array } from './api/SharedArray.js';
+export type { SharedOptions } from './api/synchronized.js';
+export type { AcquireOptions, Acquirable } from './api/acquire.js';
+export { withLock } from './api/withLock.js';
+export { typecodes, type Typecode, type ElementOf } from './api/typecodes.js';
+import './backends/local/localHandles.js';
 
 import { availableParallelism } from 'node:os';
 

@@ -83,7 +83,9 @@ export class Pool {
   private state: 'running' | 'closed' | 'terminated' = 'running';
   private readonly pending = new Map<string, PendingApplies>();
   /** Encodes calls that travel alone (those with a timeout or a signal). */
-  private readonly soloEncoder = new ChunkEncoder(true);
+  private readonly soloEncoder: ChunkEncoder;
+  /** The backend this pool runs on: shared objects of other backends cannot be sent to it. */
+  private readonly backendName: string;
   private flushScheduled = false;
   private readonly speeds = new TaskSpeeds();
 
@@ -103,10 +105,12 @@ export class Pool {
       throw new InvalidArgumentError('new Pool(options): initializer', undefined, 'a task when initargs is given');
     }
     this.processes = options.processes ?? backend.defaultProcesses();
+    this.backendName = backend.name;
+    this.soloEncoder = new ChunkEncoder(true, this.backendName);
     let initializer: ({ task: TaskRef } & EncodedItems) | undefined;
     if (options.initializer !== undefined) {
       const ref = taskRef(options.initializer, 'new Pool(options): initializer');
-      const encoder = new ChunkEncoder(true);
+      const encoder = new ChunkEncoder(true, this.backendName);
       encoder.add(options.initargs ?? [], 'initargs');
       const encoded = encoder.take();
       initializer = { task: ref, ...encoded };
@@ -184,7 +188,7 @@ export class Pool {
     }
     let group = this.pending.get(ref.name);
     if (!group) {
-      group = { ref, encoder: new ChunkEncoder(true), calls: [] };
+      group = { ref, encoder: new ChunkEncoder(true, this.backendName), calls: [] };
       this.pending.set(ref.name, group);
     }
     group.encoder.add(callArgs, 'the arguments');
@@ -413,7 +417,7 @@ export class Pool {
     // Each chunk is sent as soon as it is encoded, so workers start while the rest is encoded.
     // An item that cannot cross still fails the call here, at submit time; chunks already sent
     // run to the end (as in Python) and their results are dropped.
-    const encoder = new ChunkEncoder(spread);
+    const encoder = new ChunkEncoder(spread, this.backendName);
     for (let start = 0; start < count; start += chunksize) {
       const end = Math.min(start + chunksize, count);
       try {
@@ -469,7 +473,7 @@ export class Pool {
     let sourceDone = false;
     let nextIndex = 0;
     let chunksize = options?.chunksize ?? 1;
-    const encoder = new ChunkEncoder(false);
+    const encoder = new ChunkEncoder(false, this.backendName);
 
     const submitNext = async (): Promise<boolean> => {
       const batch: unknown[] = [];

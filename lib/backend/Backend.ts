@@ -1,4 +1,5 @@
 import type { PoolEngine, PoolEngineOptions } from './PoolEngine.js';
+import type { SyncBackend } from './SyncBackend.js';
 
 /** The names of the backends fanout ships. */
 export type BackendName = 'local' | 'aws';
@@ -17,4 +18,6 @@ export interface Backend {
   /** How many workers a pool gets when `processes` is not given. */
   defaultProcesses(): number;
   createPoolEngine(options: PoolEngineOptions): PoolEngine;
+  /** Locks, semaphores, events, conditions, barriers and shared values; absent if unsupported. */
+  readonly sync?: SyncBackend;
 }

@@ -15,6 +15,8 @@ import { TaskRegistry } from './TaskRegistry.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
 import { reviveHandle } from './handles.js';
 import { WAKE_COUNTER } from './workerSignals.js';
+// Re-binding of the local primitives (locks, values...) passed to tasks.
+import '../backends/local/localHandles.js';
 
 if (!parentPort) throw new Error('fanout: workerThread.ts must run in a worker thread.');
 const port = parentPort;

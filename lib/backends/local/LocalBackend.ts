@@ -3,6 +3,7 @@ import type { Backend } from '../../backend/Backend.js';
 import type { PoolEngine, PoolEngineOptions } from '../../backend/PoolEngine.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { LocalPoolEngine } from './LocalPoolEngine.js';
+import { LocalSyncBackend } from './LocalSyncBackend.js';
 
 /**
  * The embedded default backend: worker threads on this machine.
@@ -14,6 +15,7 @@ import { LocalPoolEngine } from './LocalPoolEngine.js';
  */
 export class LocalBackend implements Backend {
   readonly name = 'local' as const;
+  readonly sync = new LocalSyncBackend();
 
   /** `FANOUT_PROCESSES` if set (the CLI's `--processes`), else the available parallelism. */
   defaultProcesses(): number {

@@ -8,6 +8,7 @@ import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js'
 import { AsyncResult, settle, type ResultCallbacks, type Settleable } from './AsyncResult.js';
 import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
 import { Job, type JobLimits } from './Job.js';
+import { Deque } from '../util/Deque.js';
 import { TaskSpeeds } from './TaskSpeeds.js';
 import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
 import { taskRef, type Task } from './task.js';
@@ -469,23 +470,15 @@ export class Pool {
     };
     const job = new Job(this.engine, outcome, limits, where.replace(/^pool\./, ''), ref.name);
     const outstanding: ImapChunk[] = [];
-    const readyValues: unknown[] = [];
+    const readyValues = new Deque<unknown>();
+    const isAsyncSource = Symbol.asyncIterator in (items as object);
     let sourceDone = false;
+    let stopped = false;
     let nextIndex = 0;
     let chunksize = options?.chunksize ?? 1;
     const encoder = new ChunkEncoder(false, this.backendName);
 
-    const submitNext = async (): Promise<boolean> => {
-      const batch: unknown[] = [];
-      while (batch.length < chunksize) {
-        const next = await source.next();
-        if (next.done) {
-          sourceDone = true;
-          break;
-        }
-        batch.push(next.value);
-      }
-      if (batch.length === 0) return false;
+    const submit = (batch: unknown[]): void => {
       const firstIndex = nextIndex;
       nextIndex += batch.length;
       encoder.addAll(batch, 0, batch.length, firstIndex);
@@ -506,7 +499,7 @@ export class Pool {
             for (const [index, error] of errors) (entry.errors ??= new Map()).set(index, error);
           } else {
             if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
-            readyValues.push(...values);
+            for (const value of values) readyValues.push(value);
           }
           entry.received += values.length;
           if (entry.received === entry.count) job.chunkDone(entry.chunk);
@@ -519,14 +512,40 @@ export class Pool {
       job.add(entry.chunk);
       this.engine.submit(entry.chunk);
       if (options?.chunksize === undefined) chunksize = this.nextImapChunksize(ref.name, chunksize);
-      return true;
+    };
+
+    // The pump reads the input and sends chunks while the window has room. It runs beside the
+    // consumer, so that results are handed out while a slow async input is still being read.
+    let pumping = false;
+    const pump = async (): Promise<void> => {
+      if (pumping) return;
+      pumping = true;
+      try {
+        while (!sourceDone && !failure && !stopped && outstanding.length < window) {
+          const batch: unknown[] = [];
+          while (batch.length < chunksize) {
+            const next = isAsyncSource ? await source.next() : (source as Iterator<unknown>).next();
+            if (next.done) {
+              sourceDone = true;
+              break;
+            }
+            batch.push(next.value);
+          }
+          if (stopped) return;
+          if (batch.length > 0) submit(batch);
+        }
+      } catch (error) {
+        // An input that throws, or an item that cannot be sent: the consumer raises it.
+        if (!stopped) job.fail(error as Error);
+      } finally {
+        pumping = false;
+        notify();
+      }
     };
 
     try {
       for (;;) {
-        while (!sourceDone && !failure && outstanding.length < window) {
-          if (!(await submitNext())) break;
-        }
+        void pump();
         if (failure) throw failure;
         // Hand out what is ready.
         if (ordered) {
@@ -543,25 +562,29 @@ export class Pool {
             }
             if (head.yielded < head.count) break;
             outstanding.shift();
+            void pump();
           }
         } else {
           while (readyValues.length > 0) {
             yield readyValues.shift();
             if (failure) throw failure;
           }
-          while (outstanding.length > 0 && outstanding[0]!.received === outstanding[0]!.count) outstanding.shift();
-          for (let i = outstanding.length - 1; i >= 0; i--)
+          for (let i = outstanding.length - 1; i >= 0; i--) {
             if (outstanding[i]!.received === outstanding[i]!.count) outstanding.splice(i, 1);
+          }
         }
-        if (sourceDone && outstanding.length === 0 && readyValues.length === 0) break;
-        if (outstanding.length >= window || sourceDone) {
-          await new Promise<void>((resolve) => (wake = resolve));
-        }
+        if (sourceDone && !pumping && outstanding.length === 0 && readyValues.length === 0) break;
+        if (failure) throw failure;
+        if (pumping || outstanding.length > 0) await new Promise<void>((resolve) => (wake = resolve));
       }
       job.succeed(undefined);
     } finally {
+      stopped = true;
       job.abandon();
-      await source.return?.();
+      // Close the input; if a read is still pending, do not wait for it (it may never come).
+      const closing = source.return?.();
+      if (!pumping) await closing;
+      else void Promise.resolve(closing).catch(() => undefined);
     }
   }
 

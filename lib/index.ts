@@ -33,7 +33,21 @@ export {
   TimeoutError,
   InitializerError,
   ProtocolError,
+  Empty,
+  Full,
+  EOFError,
+  BrokenPipeError,
+  ProcessError,
+  BackendMismatchError,
+  NotSupportedError,
 } from './errors.js';
+export { Process, currentProcess, parentProcess, activeChildren, type ProcessOptions, type ProcessInfo } from './api/Process.js';
+export { Queue, type QueueWaitOptions } from './api/Queue.js';
+export { JoinableQueue } from './api/JoinableQueue.js';
+export { SimpleQueue } from './api/SimpleQueue.js';
+export { Pipe } from './api/Pipe.js';
+export { Connection } from './api/Connection.js';
+import './backends/local/handleKinds.js';
 
 import { availableParallelism } from 'node:os';
 

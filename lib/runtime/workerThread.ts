@@ -13,6 +13,7 @@ import { ChunkRunner } from './ChunkRunner.js';
 import { TaskRegistry } from './TaskRegistry.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
 import { reviveHandle } from './handles.js';
+import '../backends/local/handleKinds.js';
 
 /** What the parent posts: a frame alone, or a frame with the attachments of its handles. */
 export type PostedFrame = ArrayBuffer | { frame: ArrayBuffer; attachments: unknown[] };

@@ -1,0 +1,36 @@
+import { BackendMismatchError } from '../errors.js';
+
+/** The backend of the work whose arguments are being encoded right now, if known. */
+let target: string | undefined;
+
+/**
+ * Runs `encode` knowing that what it encodes goes to work on `backendName`, so that a shared
+ * object of another backend refuses to be encoded (see {@link checkHandleTarget}).
+ *
+ * @example
+ * ```ts
+ * encodingFor('aws', () => encoder.write(args, 'the arguments')); // a local Queue in args throws
+ * ```
+ */
+export function encodingFor<T>(backendName: string, encode: () => T): T {
+  const previous = target;
+  target = backendName;
+  try {
+    return encode();
+  } finally {
+    target = previous;
+  }
+}
+
+/**
+ * Called by a shared object's `[toHandle]()`: throws {@link BackendMismatchError} when it is
+ * being sent to work of another backend than its own.
+ *
+ * @example
+ * ```ts
+ * [toHandle]() { checkHandleTarget('Queue', this.engine.backendName); return this.engine.handle(); }
+ * ```
+ */
+export function checkHandleTarget(what: string, backendName: string): void {
+  if (target !== undefined && target !== backendName) throw new BackendMismatchError(what, backendName, target);
+}

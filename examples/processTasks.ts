@@ -21,10 +21,14 @@ export const sendList = task('examples.sendList', async (conn: Connection) => {
   conn.close();
 });
 
-/** Daemon example: works for ever, one tick every `ms`; only the end of the program stops it. */
-export const ticker = task('examples.ticker', async (ms: number) => {
+/**
+ * Daemon example: works for ever, one tick every `ms`, telling the parent about its first tick;
+ * only the end of the program stops it.
+ */
+export const ticker = task('examples.ticker', async (ms: number, ticks: Queue<string>) => {
   for (let tick = 1; ; tick++) {
-    console.log(`${currentProcess().name} (daemon) tick ${tick}`);
+    const line = `${currentProcess().name} (daemon: ${currentProcess().daemon}) tick ${tick}`;
+    if (tick === 1) await ticks.put(line);
     await sleep(ms);
   }
 });

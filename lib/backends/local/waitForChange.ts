@@ -2,6 +2,12 @@ import { waitAsync } from './es2024.js';
 
 /** Keeps the event loop alive while a wait is pending (a pending `Atomics.waitAsync` does not). */
 const KEEP_ALIVE_MS = 2 ** 30;
+/**
+ * The wait's own timer fires this long after the `waitAsync` timeout should have: V8's timeout
+ * task neither keeps Node alive nor always runs on time, so the timer is what ends the wait for
+ * sure, and normally the `waitAsync` timeout comes first and leaves no stale waiter behind.
+ */
+const TIMER_MARGIN_MS = 20;
 
 /**
  * Waits, without blocking the event loop, until `control[index]` is no longer `expected` (and
@@ -22,10 +28,13 @@ export async function waitForChange(control: Int32Array, index: number, expected
   if (remaining <= 0) return;
   const result = waitAsync(control, index, expected, remaining);
   if (!result.async) return;
-  const keepAlive = setTimeout(() => undefined, remaining === Infinity ? KEEP_ALIVE_MS : Math.min(remaining + 1, KEEP_ALIVE_MS));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.min(remaining + TIMER_MARGIN_MS, KEEP_ALIVE_MS));
+  });
   try {
-    await result.value;
+    await Promise.race([result.value, timedOut]);
   } finally {
-    clearTimeout(keepAlive);
+    clearTimeout(timer);
   }
 }

@@ -83,8 +83,16 @@ parentPort.postMessage('ready');
 
 async function timeMessagePort(count: number): Promise<number> {
   const { port1, port2 } = new MessageChannel();
-  const producer = new Worker(portWorker, { eval: true, workerData: { role: 'producer', count, port: port1 }, transferList: [port1] });
-  const consumer = new Worker(portWorker, { eval: true, workerData: { role: 'consumer', count, port: port2 }, transferList: [port2] });
+  const producer = new Worker(portWorker, {
+    eval: true,
+    workerData: { role: 'producer', count, port: port1 },
+    transferList: [port1],
+  });
+  const consumer = new Worker(portWorker, {
+    eval: true,
+    workerData: { role: 'consumer', count, port: port2 },
+    transferList: [port2],
+  });
   const message = (worker: Worker) => new Promise<unknown>((resolve) => worker.once('message', resolve));
   await Promise.all([message(producer), message(consumer)]);
   const finished = message(consumer);

@@ -367,6 +367,22 @@ export class NotSupportedError extends FanoutError {
   }
 }
 
+/**
+ * A queue or pipe can no longer be used: its internal lock has stayed held far longer than any
+ * operation takes, because a process was stopped (`terminate()`, `kill()`) while it used it.
+ * Python documents the same hazard ("the queue is liable to become corrupted").
+ *
+ * @example
+ * ```ts
+ * await q.get().catch((e) => e.code); // 'ERR_BROKEN_QUEUE'
+ * ```
+ */
+export class BrokenQueueError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_BROKEN_QUEUE', message);
+  }
+}
+
 /** A short, safe description of a value for error messages: `0 (number)`, `'x' (string)`. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

@@ -40,6 +40,7 @@ export {
   ProcessError,
   BackendMismatchError,
   NotSupportedError,
+  BrokenQueueError,
 } from './errors.js';
 export { Process, currentProcess, parentProcess, activeChildren, type ProcessOptions, type ProcessInfo } from './api/Process.js';
 export { Queue, type QueueWaitOptions } from './api/Queue.js';

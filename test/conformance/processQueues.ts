@@ -19,6 +19,7 @@ import {
   consumeJoinable,
   echoDouble,
   exitsWith,
+  leavesGrandchild,
   noop,
   produce,
   putItems,
@@ -28,6 +29,7 @@ import {
   sleeps,
   startsChild,
   sumItems,
+  takeOne,
   throws,
   whoAmI,
 } from '../fixtures/processTasks.js';
@@ -137,6 +139,21 @@ export function defineProcessConformance(contextName: BackendName): void {
       expect(namedChild.current.name).toBe(`${named.name}:1`);
     });
 
+    it('a process ends only after its non-daemon children, and stops its daemon children', async () => {
+      const out = new mp.Queue<string>();
+      const keeps = new mp.Process({ target: leavesGrandchild, args: [out, false] });
+      keeps.start();
+      await keeps.join();
+      // Its grandchild finished before it could exit.
+      expect(await out.getNowait()).toBe('finished');
+      const stops = new mp.Process({ target: leavesGrandchild, args: [out, true] });
+      stops.start();
+      await stops.join();
+      expect(stops.exitCode).toBe(0);
+      // The daemon grandchild was running when its parent ended; stopped, it never finishes.
+      await expect(out.get({ timeout: 1500 })).rejects.toThrow(Empty);
+    });
+
     it('a daemon process may not start children', async () => {
       const out = new mp.Queue<Record<string, unknown>>();
       const p = new mp.Process({ target: startsChild, args: [out], daemon: true });
@@ -193,6 +210,19 @@ export function defineProcessConformance(contextName: BackendName): void {
       const squares: number[] = [];
       for (let i = 0; i < xs.length; i++) squares.push(await q.get());
       expect(squares.sort((a, b) => a - b)).toEqual(xs.map((x) => x * x));
+    });
+
+    it('pool workers take what a process puts', async () => {
+      const q = new mp.Queue<number>();
+      const producer = new mp.Process({ target: putItems, args: [q, Array.from({ length: 12 }, (_, i) => i)] });
+      producer.start();
+      await using pool = new mp.Pool(2);
+      const taken = await pool.map(
+        takeOne,
+        Array.from({ length: 12 }, () => q),
+      );
+      await producer.join();
+      expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     });
 
     it('a consumer process takes what the main thread puts', async () => {

@@ -42,3 +42,20 @@ export const jobWorker = task('examples.jobWorker', async (jobs: JoinableQueue<n
     await jobs.taskDone();
   }
 });
+
+/**
+ * The Lock example (examples/lock.ts.pending, finished when `Lock` is merged): prints while
+ * holding the lock, so that the ten processes' lines never interleave. Typed by the two methods
+ * it uses, so that it compiles before `Lock` exists.
+ */
+export const lockedHello = task(
+  'examples.lockedHello',
+  async (lock: { acquire(): Promise<boolean>; release(): unknown }, num: number) => {
+    await lock.acquire();
+    try {
+      console.log('hello world', num);
+    } finally {
+      await lock.release();
+    }
+  },
+);

@@ -20,6 +20,7 @@ import {
   echoDouble,
   exitsWith,
   leavesGrandchild,
+  makesQueue,
   noop,
   produce,
   putItems,
@@ -223,6 +224,12 @@ export function defineProcessConformance(contextName: BackendName): void {
       );
       await producer.join();
       expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    });
+
+    it('a queue made in a pool worker comes back as a result and works in the caller', async () => {
+      await using pool = new mp.Pool(1);
+      const q = (await pool.apply(makesQueue, ['made in a worker'])) as InstanceType<typeof mp.Queue>;
+      expect(await q.get({ timeout: 10_000 })).toBe('made in a worker');
     });
 
     it('a consumer process takes what the main thread puts', async () => {

@@ -14,6 +14,7 @@ import { ValueDecoder } from '../../../lib/codec/ValueDecoder.js';
 import { ValueEncoder } from '../../../lib/codec/ValueEncoder.js';
 import { reviveHandle } from '../../../lib/runtime/handles.js';
 import { encodingFor } from '../../../lib/api/handleTarget.js';
+import { noop, putItems } from '../../fixtures/processTasks.js';
 
 /** Sends a value through the codec as a worker would receive it (handles re-bound from their attachments). */
 function crossBoundary<T>(value: T): T {
@@ -97,6 +98,26 @@ describe('Queue', () => {
     expect(() => new mp.Queue()).toThrow(NotSupportedError);
     expect(() => new mp.SimpleQueue()).toThrow(/The 'aws' backend has no queues/);
     expect(() => mp.Pipe()).toThrow(/has no pipes/);
+    expect(() => new mp.Process({ target: noop }).start()).toThrow(/The 'aws' backend cannot start processes/);
+  });
+
+  it('a local queue given to a Process of another backend fails at start, before anything runs (a minimal Backend object)', () => {
+    let started = false;
+    const other: Backend = {
+      name: 'aws',
+      defaultProcesses: () => 1,
+      createPoolEngine: () => {
+        throw new Error('not used');
+      },
+      startProcess: () => {
+        started = true;
+        throw new Error('must not be reached');
+      },
+    };
+    const p = new new Context(other).Process({ target: putItems, args: [new Queue(), [1]] });
+    expect(() => p.start()).toThrow(BackendMismatchError);
+    expect(() => p.start()).toThrow(/A Queue of the 'local' backend cannot be sent to work on the 'aws' backend/);
+    expect(started).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import type { QueueEngine } from '../backend/QueueEngine.js';
+import type { QueueEngine, WaitOptions as EngineWait } from '../backend/QueueEngine.js';
 import type { Handle, HandleDescriptor } from '../codec/ValueEncoder.js';
 import { toHandle } from '../codec/tags.js';
 import { Empty, Full, InvalidArgumentError, NotSupportedError, ValueError } from '../errors.js';
@@ -17,6 +17,8 @@ export interface QueueWaitOptions {
 }
 
 const WAIT_OPTIONS = ['block', 'timeout'] as const;
+const DONE = Promise.resolve();
+const BLOCK: EngineWait = Object.freeze({ block: true, timeout: undefined });
 
 /**
  * A FIFO queue shared by processes, pool workers and the main thread, as Python's
@@ -77,16 +79,29 @@ export class Queue<T = unknown> implements Handle {
    * await q.put({ job: 2 }, { timeout: 1000 }); // Full if still no room after 1 s
    * ```
    */
-  async put(item: T, options?: QueueWaitOptions): Promise<void> {
-    const wait = this.checkWait('queue.put(item, options)', options);
-    const bytes = encodeItem(item, 'the item', this.engine.backendName);
-    if (!(await this.engine.put(bytes, wait))) {
-      throw new Full(
-        wait.block
-          ? `The queue stayed full (maxsize ${this.maxsize}) for the ${String(wait.timeout)} ms timeout.`
-          : `The queue is full (maxsize ${this.maxsize}).`,
-      );
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    // Not an async function: an item that goes straight in costs no promise but the one returned.
+    let wait: EngineWait;
+    let done: boolean | Promise<boolean>;
+    try {
+      wait = this.checkWait('queue.put(item, options)', options);
+      done = this.engine.put(encodeItem(item, 'the item', this.engine.backendName), wait);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
+    if (done === true) return DONE;
+    if (done === false) return Promise.reject(this.fullError(wait));
+    return done.then((ok) => {
+      if (!ok) throw this.fullError(wait);
+    });
+  }
+
+  private fullError(wait: EngineWait): Full {
+    return new Full(
+      wait.block
+        ? `The queue stayed full (maxsize ${this.maxsize}) for the ${String(wait.timeout)} ms timeout.`
+        : `The queue is full (maxsize ${this.maxsize}).`,
+    );
   }
 
   /**
@@ -99,15 +114,27 @@ export class Queue<T = unknown> implements Handle {
    * const next = await q.get({ timeout: 100 }); // Empty if nothing came within 100 ms
    * ```
    */
-  async get(options?: QueueWaitOptions): Promise<T> {
-    const wait = this.checkWait('queue.get(options)', options);
-    const bytes = await this.engine.get(wait);
-    if (bytes === undefined) {
-      throw new Empty(
-        wait.block ? `Nothing arrived in the queue within the ${String(wait.timeout)} ms timeout.` : 'The queue is empty.',
-      );
+  get(options?: QueueWaitOptions): Promise<T> {
+    let wait: EngineWait;
+    let got: Uint8Array | undefined | Promise<Uint8Array | undefined>;
+    try {
+      wait = this.checkWait('queue.get(options)', options);
+      got = this.engine.get(wait);
+      if (got instanceof Uint8Array) return Promise.resolve(decodeItem(got) as T);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    return decodeItem(bytes) as T;
+    if (got === undefined) return Promise.reject(this.emptyError(wait));
+    return got.then((bytes) => {
+      if (bytes === undefined) throw this.emptyError(wait);
+      return decodeItem(bytes) as T;
+    });
+  }
+
+  private emptyError(wait: EngineWait): Empty {
+    return new Empty(
+      wait.block ? `Nothing arrived in the queue within the ${String(wait.timeout)} ms timeout.` : 'The queue is empty.',
+    );
   }
 
   /**
@@ -195,12 +222,13 @@ export class Queue<T = unknown> implements Handle {
     return 'queue';
   }
 
-  protected checkWait(where: string, options: QueueWaitOptions | undefined): { block: boolean; timeout: number | undefined } {
-    checkOptions(where, options, WAIT_OPTIONS);
-    const block = options?.block ?? true;
-    if (typeof block !== 'boolean') throw new InvalidArgumentError(`${where}: block`, block, 'true or false');
-    checkTimeout(`${where}: timeout`, options?.timeout);
+  protected checkWait(where: string, options: QueueWaitOptions | undefined): EngineWait {
     if (this.closed) throw new ValueError('The queue is closed: close() was called on this object.');
-    return { block, timeout: options?.timeout };
+    if (options === undefined) return BLOCK;
+    checkOptions(where, options, WAIT_OPTIONS);
+    const block = options.block ?? true;
+    if (typeof block !== 'boolean') throw new InvalidArgumentError(`${where}: block`, block, 'true or false');
+    checkTimeout(`${where}: timeout`, options.timeout);
+    return { block, timeout: options.timeout };
   }
 }

@@ -23,6 +23,22 @@ export function encodingFor<T>(backendName: string, encode: () => T): T {
 }
 
 /**
+ * Sets the backend that what is encoded next goes to, returning the previous one to restore
+ * (the closure-free form of {@link encodingFor}, for hot paths).
+ *
+ * @example
+ * ```ts
+ * const previous = setEncodingTarget('local');
+ * try { encoder.write(item, 'the item'); } finally { setEncodingTarget(previous); }
+ * ```
+ */
+export function setEncodingTarget(backendName: string | undefined): string | undefined {
+  const previous = target;
+  target = backendName;
+  return previous;
+}
+
+/**
  * Called by a shared object's `[toHandle]()`: throws {@link BackendMismatchError} when it is
  * being sent to work of another backend than its own.
  *

@@ -2,7 +2,7 @@ import { ValueDecoder } from '../codec/ValueDecoder.js';
 import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { SerializationError } from '../errors.js';
 import { reviveHandle } from '../runtime/handles.js';
-import { encodingFor } from './handleTarget.js';
+import { setEncodingTarget } from './handleTarget.js';
 
 const encoder = new ValueEncoder();
 
@@ -19,7 +19,12 @@ const encoder = new ValueEncoder();
  * ```
  */
 export function encodeItem(item: unknown, what: string, backendName: string): Uint8Array {
-  encodingFor(backendName, () => encoder.write(item, what));
+  const previous = setEncodingTarget(backendName);
+  try {
+    encoder.write(item, what);
+  } finally {
+    setEncodingTarget(previous);
+  }
   if (encoder.attachments.length > 0 || encoder.transfer.length > 0) {
     encoder.takeAttachments();
     encoder.finish();

@@ -54,14 +54,12 @@ export class LocalQueueEngine implements QueueEngine {
     };
   }
 
-  put(item: Uint8Array, wait: WaitOptions): Promise<boolean> {
-    if (this.ring.tryPut(item, this.maxsize, this.joinable) === PutResult.Done) return Promise.resolve(true);
+  put(item: Uint8Array, wait: WaitOptions): boolean | Promise<boolean> {
+    if (this.ring.tryPut(item, this.maxsize, this.joinable) === PutResult.Done) return true;
     if (item.length + 4 > MAX_RING_BYTES) {
-      return Promise.reject(
-        new ValueError(`The item is too large for a queue: ${item.length} bytes encoded; at most ${MAX_RING_BYTES - 4} fit.`),
-      );
+      throw new ValueError(`The item is too large for a queue: ${item.length} bytes encoded; at most ${MAX_RING_BYTES - 4} fit.`);
     }
-    if (!wait.block) return Promise.resolve(false);
+    if (!wait.block) return false;
     return this.waitToPut(item, deadlineOf(wait.timeout));
   }
 
@@ -80,9 +78,9 @@ export class LocalQueueEngine implements QueueEngine {
     }
   }
 
-  get(wait: WaitOptions): Promise<Uint8Array | undefined> {
+  get(wait: WaitOptions): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const item = this.ring.tryGet();
-    if (item !== undefined || !wait.block) return Promise.resolve(item);
+    if (item !== undefined || !wait.block) return item;
     return this.waitToGet(deadlineOf(wait.timeout));
   }
 

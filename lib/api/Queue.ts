@@ -56,7 +56,15 @@ export class Queue<T = unknown> implements Handle {
     this.engine = backend.createQueue({ maxsize: Math.max(0, maxsize), joinable });
   }
 
-  /** A queue over an existing engine: how a queue is re-bound on the other side of a boundary. */
+  /**
+   * A queue over an existing engine: how a queue is re-bound on the other side of a boundary
+   * (used by the backends' handle kinds, not by programs).
+   *
+   * @example
+   * ```ts
+   * registerHandleKind('local.queue', (state, attachments) => Queue.fromEngine(LocalQueueEngine.fromHandle(state, attachments)));
+   * ```
+   */
   static fromEngine<T>(this: abstract new (...args: never[]) => Queue<T>, engine: QueueEngine): Queue<T> {
     const queue = Object.create(this.prototype as object) as Queue<T>;
     queue.engine = engine;
@@ -106,7 +114,8 @@ export class Queue<T = unknown> implements Handle {
 
   /**
    * Takes the oldest item. On an empty queue, waits for one (at most `timeout` ms) or, with
-   * `block: false`, throws `Empty` at once.
+   * `block: false`, throws `Empty` at once. A waiting get cannot be called off, and takes the next
+   * item whenever it comes: to stop waiting, give it a `timeout` (do not race it and drop it).
    *
    * @example
    * ```ts

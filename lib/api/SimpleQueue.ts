@@ -29,7 +29,15 @@ export class SimpleQueue<T = unknown> implements Handle {
     this.engine = backend.createQueue({ maxsize: 0, joinable: false });
   }
 
-  /** A queue over an existing engine: how a queue is re-bound on the other side of a boundary. */
+  /**
+   * A queue over an existing engine: how a queue is re-bound on the other side of a boundary
+   * (used by the backends' handle kinds, not by programs).
+   *
+   * @example
+   * ```ts
+   * SimpleQueue.fromEngine(LocalQueueEngine.fromHandle(state, attachments));
+   * ```
+   */
   static fromEngine<T>(engine: QueueEngine): SimpleQueue<T> {
     const queue = Object.create(SimpleQueue.prototype as object) as SimpleQueue<T>;
     queue.engine = engine;

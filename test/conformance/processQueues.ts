@@ -23,6 +23,9 @@ import {
   makesQueue,
   noop,
   produce,
+  producePatiently,
+  consumePatiently,
+  waitsForItem,
   putItems,
   putSimple,
   putSquare,
@@ -264,6 +267,44 @@ export function defineProcessConformance(contextName: BackendName): void {
       await expect(q.getNowait()).rejects.toThrow(Empty);
       await expect(q.get({ block: false })).rejects.toThrow(Empty);
       await expect(q.get({ timeout: 20 })).rejects.toThrow(Empty);
+    });
+
+    it(
+      'stress: a bounded queue with put and get timeouts retried loses and repeats nothing',
+      async () => {
+        const perProducer = 5000;
+        const q = new mp.Queue<[number, number] | null>(8);
+        const out = new mp.Queue<[number, number]>();
+        const producers = [0, 1].map(
+          (producer) => new mp.Process({ target: producePatiently, args: [q, producer, perProducer] }),
+        );
+        const consumers = [0, 1, 2].map(() => new mp.Process({ target: consumePatiently, args: [q, out] }));
+        for (const p of [...producers, ...consumers]) p.start();
+        await Promise.all(producers.map((p) => p.join()));
+        for (let i = 0; i < consumers.length; i++) await q.put(null);
+        await Promise.all(consumers.map((p) => p.join()));
+        expect([...producers, ...consumers].map((p) => p.exitCode)).toEqual([0, 0, 0, 0, 0]);
+        const counts = new Uint8Array(2 * perProducer);
+        while (!(await out.empty())) {
+          const [producer, seq] = await out.get();
+          counts[producer * perProducer + seq]!++;
+        }
+        expect(counts.every((count) => count === 1)).toBe(true);
+      },
+      LONG,
+    );
+
+    it('a consumer stopped while it waits does not keep an item from the others', async () => {
+      const q = new mp.Queue<string>();
+      const ready = new mp.Queue<string>();
+      const waiter = new mp.Process({ target: waitsForItem, args: [q, ready] });
+      waiter.start();
+      await ready.get();
+      const waiting = q.get();
+      waiter.terminate();
+      await waiter.join();
+      await q.put('for the live consumer');
+      expect(await waiting).toBe('for the live consumer');
     });
 
     it('carries large items (several MB) between processes', async () => {

@@ -58,7 +58,8 @@ export class LocalProcess implements ProcessEngine {
     this.exited = new Promise<number>((resolve) => {
       this.thread.once('exit', (code) => {
         this.ended = true;
-        resolve(this.stoppedBy !== undefined ? -this.stoppedBy : code);
+        // A stopped thread exits with 1; any other code means it ended on its own just before.
+        resolve(this.stoppedBy !== undefined && code === 1 ? -this.stoppedBy : code);
       });
     });
     // The process entry reports its own errors; this only sees what it could not catch (the

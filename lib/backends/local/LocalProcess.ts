@@ -58,8 +58,9 @@ export class LocalProcess implements ProcessEngine {
     this.exited = new Promise<number>((resolve) => {
       this.thread.once('exit', (code) => {
         this.ended = true;
-        // A stopped thread exits with 1; any other code means it ended on its own just before.
-        resolve(this.stoppedBy !== undefined && code === 1 ? -this.stoppedBy : code);
+        // The thread's own code cannot tell (a thread stopped before it ran exits with 0), so a
+        // process stopped just as it was ending on its own also reads as stopped.
+        resolve(this.stoppedBy !== undefined ? -this.stoppedBy : code);
       });
     });
     // The process entry reports its own errors; this only sees what it could not catch (the

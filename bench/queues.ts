@@ -23,7 +23,7 @@ export interface QueueBenchRow {
 /** Measures `Queue` put+get between two processes, and the raw MessagePort peer. Best of `rounds`. */
 export async function runQueueBench(options: { items?: number; rounds?: number } = {}): Promise<QueueBenchRow[]> {
   const items = options.items ?? 200_000;
-  const rounds = options.rounds ?? 3;
+  const rounds = options.rounds ?? 5;
   let queueMs = Infinity;
   let portMs = Infinity;
   for (let round = 0; round < rounds; round++) {

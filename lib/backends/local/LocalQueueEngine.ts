@@ -13,8 +13,9 @@ export const RECHECK_MS = 250;
 
 /**
  * A queue in shared memory ({@link SharedRing}), usable from every thread it is passed to: the
- * main thread, processes and pool workers. Puts and gets are synchronous copies under a short
- * mutex; a call that must wait (for an item, for room, for `join`) waits with
+ * main thread, processes and pool workers. Puts and gets are synchronous copies under short
+ * locks (one for the putters, one for the getters, so that a producer and a consumer never wait
+ * for each other); a call that must wait (for an item, for room, for `join`) waits with
  * `Atomics.waitAsync`, so the event loop runs on.
  *
  * Why shared memory rather than a broker thread reached through MessagePorts: its state is only

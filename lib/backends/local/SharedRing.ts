@@ -1,32 +1,43 @@
 import { growableSharedBuffer, type GrowableSharedArrayBuffer } from './es2024.js';
 import { lockWord, unlockWord } from './futex.js';
 
-/** Indexes of the ring's control words (Int32). */
+/**
+ * Indexes of the ring's control words (Int32), grouped in 64-byte cache lines by who writes them:
+ * the putting side, the getting side, and both.
+ */
 export const Word = {
-  Lock: 0,
-  Head: 1,
-  Tail: 2,
-  /** Bytes in use, item headers included. */
-  Used: 3,
-  /** Items in the ring. */
-  Count: 4,
+  /** Held by a put while it writes a record (producers take turns; getters are not stopped). */
+  PutLock: 0,
+  /** Where the next record is written. Changed by puts only. */
+  Tail: 1,
   /** Bumped after every put: getters wait on it. */
-  PutSeq: 5,
+  PutSeq: 2,
+  /** Puts waiting for room: a get calls `Atomics.notify` only when someone waits. */
+  Putters: 3,
+
+  /** Held by a get while it reads a record (consumers take turns; putters are not stopped). */
+  GetLock: 16,
+  /** Where the next record is read. Changed by gets only. */
+  Head: 17,
   /** Bumped after every get: putters waiting for room wait on it. */
-  GetSeq: 6,
-  /** Threads waiting on PutSeq / GetSeq: a put or get calls `Atomics.notify` only when someone waits. */
-  Getters: 7,
-  Putters: 8,
+  GetSeq: 18,
+  /** Gets waiting for an item: a put calls `Atomics.notify` only when someone waits. */
+  Getters: 19,
+
+  /** Bytes in use, record headers included: added by puts once written, taken off by gets once read. */
+  Used: 32,
+  /** Records in the ring: published by puts, taken off by gets. */
+  Count: 33,
   /** Items put and not yet marked done (JoinableQueue). */
-  Unfinished: 9,
+  Unfinished: 34,
   /** Bumped each time Unfinished falls to zero: `join()` waits on it. */
-  ZeroSeq: 10,
+  ZeroSeq: 35,
   /** Bit flags, see {@link Flag}. */
-  Flags: 11,
-  /** Current size in bytes of the data buffer. */
-  Capacity: 12,
+  Flags: 36,
+  /** Current size in bytes of the data buffer; changed only with both locks held. */
+  Capacity: 37,
 } as const;
-const CONTROL_WORDS = 16;
+const CONTROL_WORDS = 48;
 
 /** Bits of the Flags word. */
 export const Flag = {
@@ -50,17 +61,23 @@ export const PutResult = { Done: 0, NoRoom: 1 } as const;
 /**
  * A many-producer, many-consumer FIFO of byte strings in shared memory: a ring of
  * `[u32 length][bytes]` records in a growable SharedArrayBuffer, plus a control block of Int32
- * words. Every operation is synchronous and short; a mutex word guards the indexes and the copy.
- * Because its state is only SharedArrayBuffers, a ring can be cloned to any number of threads.
+ * words. Because its state is only SharedArrayBuffers, a ring can be cloned to any number of threads.
  *
- * Waiting (for items, for room, for `join`) is left to the callers, on the sequence words.
+ * Two locks, as in a two-lock queue: puts take turns on one, gets on the other, so a producer and a
+ * consumer never wait for each other. A put writes its record into free space, then publishes it
+ * by adding to `Used` and `Count`; a get copies the oldest record out, then frees it by taking off
+ * `Used` and `Count`. The atomic counters order the copies between the two sides. Growing the
+ * buffer moves records, so it takes both locks (always the put lock first). Every operation is
+ * synchronous and short; waiting (for items, for room, for `join`) is left to the callers, on
+ * the sequence words.
  *
  * @example
  * ```ts
  * const ring = SharedRing.create();
  * ring.tryPut(new Uint8Array([1, 2, 3]), 0, false);
  * ring.tryGet(); // Uint8Array [1, 2, 3]
- * const copy = SharedRing.attach(ring.control.buffer as SharedArrayBuffer, ring.dataBuffer);
+ * const [control, data] = ring.buffers();
+ * const sameRing = SharedRing.attach(control, data); // in another thread
  * ```
  */
 export class SharedRing {
@@ -111,24 +128,30 @@ export class SharedRing {
   }
 
   /**
+   * Who is woken by a put: one getter (queues: every waiter takes an item), or every waiter
+   * (pipes: a `poll` waits without taking, so a single wake-up could go to it alone).
+   */
+  wakeAll = false;
+
+  /**
    * Appends one record unless the ring holds `maxsize` items (0: no limit) or has no room left.
    * `countUnfinished`: also count it as an unfinished task (JoinableQueue).
    */
   tryPut(item: Uint8Array, maxsize: number, countUnfinished: boolean): number {
     const control = this.control;
-    const need = HEADER_BYTES + item.length;
-    lockWord(control, Word.Lock);
+    const length = item.length;
+    const need = HEADER_BYTES + length;
+    lockWord(control, Word.PutLock);
     try {
-      const count = control[Word.Count]!;
-      if (maxsize > 0 && count >= maxsize) return PutResult.NoRoom;
-      const used = control[Word.Used]!;
+      // Gets only ever lower Count and Used, so what is read here can only be too cautious.
+      if (maxsize > 0 && Atomics.load(control, Word.Count) >= maxsize) return PutResult.NoRoom;
       let capacity = control[Word.Capacity]!;
+      const used = Atomics.load(control, Word.Used);
       if (used + need > capacity) {
         if (used + need > MAX_RING_BYTES) return PutResult.NoRoom;
         capacity = this.grow(used + need);
       }
       const tail = control[Word.Tail]!;
-      const length = item.length;
       const data = this.data;
       data[tail] = length & 0xff;
       data[(tail + 1) % capacity] = (length >>> 8) & 0xff;
@@ -139,32 +162,28 @@ export class SharedRing {
       data.set(first === length ? item : item.subarray(0, first), start);
       if (first < length) data.set(item.subarray(first), 0);
       control[Word.Tail] = (start + length) % capacity;
-      control[Word.Used] = used + need;
-      Atomics.store(control, Word.Count, count + 1);
+      // Counted as unfinished before it can be taken (and marked done).
       if (countUnfinished) Atomics.add(control, Word.Unfinished, 1);
+      Atomics.add(control, Word.Used, need);
+      // Publishes the record: a get that sees the new count sees its bytes.
+      Atomics.add(control, Word.Count, 1);
     } finally {
-      unlockWord(control, Word.Lock);
+      unlockWord(control, Word.PutLock);
     }
     Atomics.add(control, Word.PutSeq, 1);
     if (Atomics.load(control, Word.Getters) > 0) Atomics.notify(control, Word.PutSeq, this.wakeAll ? Infinity : 1);
     return PutResult.Done;
   }
 
-  /**
-   * Who is woken by a put: one getter (queues: every waiter takes an item), or every waiter
-   * (pipes: a `poll` waits without taking, so a single wake-up could go to it alone).
-   */
-  wakeAll = false;
-
   /** Takes the oldest record, or `undefined` if the ring is empty. */
   tryGet(): Uint8Array | undefined {
     const control = this.control;
     if (Atomics.load(control, Word.Count) === 0) return undefined;
     let item: Uint8Array;
-    lockWord(control, Word.Lock);
+    lockWord(control, Word.GetLock);
     try {
-      const count = control[Word.Count]!;
-      if (count === 0) return undefined;
+      if (Atomics.load(control, Word.Count) === 0) return undefined;
+      // Stable while the get lock is held: growing takes it too.
       const capacity = control[Word.Capacity]!;
       const head = control[Word.Head]!;
       const data = this.data;
@@ -179,18 +198,12 @@ export class SharedRing {
       item = new Uint8Array(length);
       item.set(data.subarray(start, start + first));
       if (first < length) item.set(data.subarray(0, length - first), first);
-      if (count === 1) {
-        // Empty again: start from the beginning, so that records rarely wrap.
-        control[Word.Head] = 0;
-        control[Word.Tail] = 0;
-        control[Word.Used] = 0;
-      } else {
-        control[Word.Head] = (start + length) % capacity;
-        control[Word.Used] = control[Word.Used]! - HEADER_BYTES - length;
-      }
-      Atomics.store(control, Word.Count, count - 1);
+      control[Word.Head] = (start + length) % capacity;
+      // Frees the bytes only now that they are copied out: a put may write there next.
+      Atomics.sub(control, Word.Used, HEADER_BYTES + length);
+      Atomics.sub(control, Word.Count, 1);
     } finally {
-      unlockWord(control, Word.Lock);
+      unlockWord(control, Word.GetLock);
     }
     Atomics.add(control, Word.GetSeq, 1);
     if (Atomics.load(control, Word.Putters) > 0) Atomics.notify(control, Word.GetSeq, 1);
@@ -216,25 +229,33 @@ export class SharedRing {
     }
   }
 
-  /** Grows the data buffer to hold at least `needed` bytes, with the records laid out from 0. Under the lock. */
+  /**
+   * Grows the data buffer to hold at least `needed` bytes, with the records laid out from 0.
+   * Called with the put lock held; takes the get lock too, since records move.
+   */
   private grow(needed: number): number {
     const control = this.control;
-    const capacity = control[Word.Capacity]!;
-    let next = capacity * 2;
-    while (next < needed) next *= 2;
-    next = Math.min(next, MAX_RING_BYTES);
-    const used = control[Word.Used]!;
-    const head = control[Word.Head]!;
-    // Lay the records out from 0 (they may wrap around the old end), then grow.
-    const first = Math.min(used, capacity - head);
-    const copy = new Uint8Array(used);
-    copy.set(this.data.subarray(head, head + first));
-    if (first < used) copy.set(this.data.subarray(0, used - first), first);
-    this.dataBuffer.grow(next);
-    this.data.set(copy, 0);
-    control[Word.Head] = 0;
-    control[Word.Tail] = used;
-    Atomics.store(control, Word.Capacity, next);
-    return next;
+    lockWord(control, Word.GetLock);
+    try {
+      const capacity = control[Word.Capacity]!;
+      let next = capacity * 2;
+      while (next < needed) next *= 2;
+      next = Math.min(next, MAX_RING_BYTES);
+      const used = Atomics.load(control, Word.Used);
+      const head = control[Word.Head]!;
+      // Lay the records out from 0 (they may wrap around the old end), then grow.
+      const first = Math.min(used, capacity - head);
+      const copy = new Uint8Array(used);
+      copy.set(this.data.subarray(head, head + first));
+      if (first < used) copy.set(this.data.subarray(0, used - first), first);
+      this.dataBuffer.grow(next);
+      this.data.set(copy, 0);
+      control[Word.Head] = 0;
+      control[Word.Tail] = used;
+      Atomics.store(control, Word.Capacity, next);
+      return next;
+    } finally {
+      unlockWord(control, Word.GetLock);
+    }
   }
 }

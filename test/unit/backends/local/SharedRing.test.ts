@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { Flag, PutResult, SharedRing, Word } from '../../../../lib/backends/local/SharedRing.js';
 
 const bytes = (length: number, seed: number) => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
@@ -63,4 +64,32 @@ describe('SharedRing', () => {
     expect(same(other.tryGet(), bytes(70_000, 9))).toBe(true);
     expect(ring.flags & Flag.WriterClosed).toBe(Flag.WriterClosed);
   });
+
+  it('two producer and two consumer threads: every record arrives once, intact, in each producer’s order, while the ring wraps and grows', async () => {
+    const ring = SharedRing.create();
+    const [control, data] = ring.buffers();
+    const producers = 2;
+    const perProducer = 3000;
+    const total = producers * perProducer;
+    const seen = new SharedArrayBuffer((total + 2) * 4);
+    const script = new URL('../../../fixtures/ringWorker.mjs', import.meta.url);
+    const start = (role: string, id: number) =>
+      new Worker(script, { workerData: { role, id, control, data, seen, producers, perProducer } });
+    const workers = [start('consumer', 0), start('consumer', 1), start('producer', 0), start('producer', 1)];
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('error', reject);
+            worker.once('exit', () => resolve());
+          }),
+      ),
+    );
+    const counts = new Int32Array(seen);
+    expect(counts[total]).toBe(total);
+    expect(counts[total + 1]).toBe(0);
+    expect(counts.subarray(0, total).every((count) => count === 1)).toBe(true);
+    expect(Atomics.load(ring.control, Word.Capacity)).toBeGreaterThan(64 * 1024);
+    expect(ring.count).toBe(0);
+  }, 120_000);
 });

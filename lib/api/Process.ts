@@ -207,6 +207,26 @@ export class Process<A extends unknown[] = unknown[]> {
   }
 
   /**
+   * Python's repr: `<Process name='Process-1' pid=3 started>`, `... stopped exitcode=0>`.
+   *
+   * @example
+   * ```ts
+   * console.log(String(p)); // <Process name='Process-1' pid=3 stopped exitcode=0>
+   * ```
+   */
+  toString(): string {
+    const state = !this.#engine ? 'initial' : this.#exitCode === null ? 'started' : 'stopped';
+    const pid = this.#engine ? ` pid=${this.#engine.pid}` : '';
+    const exit = this.#exitCode === null ? '' : ` exitcode=${this.#exitCode}`;
+    return `<Process name='${this.#name}'${pid} ${state}${exit}${this.#daemon ? ' daemon' : ''}>`;
+  }
+
+  /** Shown by `console.log` (private fields are not). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  /**
    * Stops the process (Python: SIGKILL); `exitCode` becomes -9 once it has ended.
    *
    * @example

@@ -28,9 +28,12 @@ describe('Process', () => {
     p.start();
     expect(() => (p.daemon = false)).toThrow(ProcessError);
     expect(activeChildren()).toContain(p);
+    expect(String(p)).toBe(`<Process name='renamed' pid=${p.pid} started daemon>`);
     p.kill();
     await p.join();
     expect(p.exitCode).toBe(-9);
+    expect(String(p)).toBe(`<Process name='renamed' pid=${p.pid} stopped exitcode=-9 daemon>`);
+    expect(String(new Process({ target: noop, name: 'x' }))).toBe("<Process name='x' initial>");
     expect(() => p.kill()).not.toThrow(); // stopping an ended process does nothing, as in Python
   });
 

@@ -38,6 +38,12 @@ export {
   IndexError,
   BackendMismatchError,
   NotSupportedError,
+  Empty,
+  Full,
+  EOFError,
+  BrokenPipeError,
+  ProcessError,
+  BrokenQueueError,
 } from './errors.js';
 export { Lock } from './api/Lock.js';
 export { RLock } from './api/RLock.js';
@@ -52,6 +58,14 @@ export type { SharedOptions } from './api/synchronized.js';
 export type { AcquireOptions, Acquirable } from './api/acquire.js';
 export { withLock } from './api/withLock.js';
 export { typecodes, type Typecode, type ElementOf } from './api/typecodes.js';
+export { Process, currentProcess, parentProcess, activeChildren, type ProcessOptions, type ProcessInfo } from './api/Process.js';
+export { Queue, type QueueWaitOptions } from './api/Queue.js';
+export { JoinableQueue } from './api/JoinableQueue.js';
+export { SimpleQueue } from './api/SimpleQueue.js';
+export { Pipe } from './api/Pipe.js';
+export { Connection } from './api/Connection.js';
+// Re-binding of local shared objects (queues, pipes, locks, values...) that arrive in this thread.
+import './backends/local/handleKinds.js';
 import './backends/local/localHandles.js';
 
 import { availableParallelism } from 'node:os';

@@ -13,6 +13,12 @@ import { SharedArray } from './SharedArray.js';
 import type { SharedOptions } from './synchronized.js';
 import type { ElementOf, Typecode } from './typecodes.js';
 import { Value } from './Value.js';
+import { Process, activeChildren, currentProcess, parentProcess, type ProcessInfo, type ProcessOptions } from './Process.js';
+import { Queue } from './Queue.js';
+import { JoinableQueue } from './JoinableQueue.js';
+import { SimpleQueue } from './SimpleQueue.js';
+import { Pipe } from './Pipe.js';
+import type { Connection } from './Connection.js';
 
 /**
  * A set of fanout's classes bound to one backend, as Python's `multiprocessing.get_context()`.
@@ -56,6 +62,15 @@ export class Context {
     options?: SharedOptions,
   ) => SharedArray<T>;
 
+  /** `Process` bound to this context's backend. */
+  readonly Process: new <A extends unknown[]>(options: ProcessOptions<A>) => Process<A>;
+  /** `Queue` bound to this context's backend. */
+  readonly Queue: new <T = unknown>(maxsize?: number) => Queue<T>;
+  /** `JoinableQueue` bound to this context's backend. */
+  readonly JoinableQueue: new <T = unknown>(maxsize?: number) => JoinableQueue<T>;
+  /** `SimpleQueue` bound to this context's backend. */
+  readonly SimpleQueue: new <T = unknown>() => SimpleQueue<T>;
+
   constructor(readonly backend: Backend) {
     this.Pool = class extends Pool {
       constructor(processesOrOptions?: number | PoolOptions) {
@@ -63,6 +78,26 @@ export class Context {
       }
     };
     this.Lock = class extends Lock {
+      constructor() {
+        super(backend);
+      }
+    };
+    this.Process = class<A extends unknown[]> extends Process<A> {
+      constructor(options: ProcessOptions<A>) {
+        super(options, backend);
+      }
+    };
+    this.Queue = class<T> extends Queue<T> {
+      constructor(maxsize?: number) {
+        super(maxsize, backend);
+      }
+    };
+    this.JoinableQueue = class<T> extends JoinableQueue<T> {
+      constructor(maxsize?: number) {
+        super(maxsize, backend);
+      }
+    };
+    this.SimpleQueue = class<T> extends SimpleQueue<T> {
       constructor() {
         super(backend);
       }
@@ -108,6 +143,26 @@ export class Context {
       }
     };
     this.Array = this.SharedArray;
+  }
+
+  /** A pipe on this context's backend, as `Pipe(duplex)`. */
+  Pipe<T = unknown>(duplex = true): [Connection<T>, Connection<T>] {
+    return Pipe<T>(duplex, this.backend);
+  }
+
+  /** As `currentProcess()`. */
+  currentProcess(): ProcessInfo {
+    return currentProcess();
+  }
+
+  /** As `parentProcess()`. */
+  parentProcess(): ProcessInfo | null {
+    return parentProcess();
+  }
+
+  /** As `activeChildren()`. */
+  activeChildren(): Array<Process<never[]>> {
+    return activeChildren();
   }
 
   /** The backend's name: `'local'` or `'aws'`. */

@@ -17,6 +17,7 @@ import { reviveHandle } from './handles.js';
 import { WAKE_COUNTER } from './workerSignals.js';
 // Re-binding of the local primitives (locks, values...) passed to tasks.
 import '../backends/local/localHandles.js';
+import '../backends/local/handleKinds.js';
 
 if (!parentPort) throw new Error('fanout: workerThread.ts must run in a worker thread.');
 const port = parentPort;

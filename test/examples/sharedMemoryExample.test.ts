@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('seed example: shared memory', () => {
-  it('a worker sets num to 3.1415927 and negates the array; the parent prints both', async () => {
+  it('a process sets num to 3.1415927 and negates the array; the parent prints both', async () => {
     const run = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
       execFile(
         `${root}node_modules/.bin/tsx`,

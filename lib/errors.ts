@@ -249,6 +249,141 @@ export class ProtocolError extends FanoutError {
 }
 
 /**
+ * A queue had no item: `getNowait()`, `get({ block: false })`, or a `get` whose timeout passed
+ * (Python's `queue.Empty`).
+ *
+ * @example
+ * ```ts
+ * await new Queue().getNowait(); // throws Empty
+ * ```
+ */
+export class Empty extends FanoutError {
+  constructor(message = 'The queue is empty.') {
+    super('ERR_EMPTY', message);
+  }
+}
+
+/**
+ * A bounded queue had no room: `putNowait()`, `put(item, { block: false })`, or a `put` whose
+ * timeout passed (Python's `queue.Full`).
+ *
+ * @example
+ * ```ts
+ * const q = new Queue(1);
+ * await q.putNowait(1);
+ * await q.putNowait(2); // throws Full
+ * ```
+ */
+export class Full extends FanoutError {
+  constructor(message = 'The queue is full.') {
+    super('ERR_FULL', message);
+  }
+}
+
+/**
+ * `recv()` on a pipe whose other end is closed and that holds nothing more (Python's `EOFError`).
+ *
+ * @example
+ * ```ts
+ * const [a, b] = Pipe();
+ * b.close();
+ * await a.recv(); // throws EOFError
+ * ```
+ */
+export class EOFError extends FanoutError {
+  constructor(message = 'The other end of the pipe is closed and nothing is left to receive.') {
+    super('ERR_EOF', message);
+  }
+}
+
+/**
+ * `send()` on a pipe whose receiving end is closed (Python's `BrokenPipeError`).
+ *
+ * @example
+ * ```ts
+ * const [a, b] = Pipe();
+ * b.close();
+ * await a.send(1); // throws BrokenPipeError
+ * ```
+ */
+export class BrokenPipeError extends FanoutError {
+  constructor(message = 'The receiving end of the pipe is closed.') {
+    super('ERR_BROKEN_PIPE', message);
+  }
+}
+
+/**
+ * A `Process` was used in a way its state does not allow: started twice, joined before it was
+ * started, a daemon starting children... (Python raises `AssertionError` or `ValueError` there).
+ *
+ * @example
+ * ```ts
+ * const p = new Process({ target: f });
+ * await p.join(); // throws ProcessError: can only join a started process
+ * ```
+ */
+export class ProcessError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_PROCESS', message);
+  }
+}
+
+/**
+ * A shared object (a Queue, a Pipe end, a Lock...) of one backend was passed to work of another
+ * backend, where it cannot exist: a local queue lives in this machine's memory.
+ *
+ * @example
+ * ```ts
+ * const q = new Queue(); // local
+ * new (getContext('aws').Process)({ target: f, args: [q] }).start(); // throws BackendMismatchError
+ * ```
+ */
+export class BackendMismatchError extends FanoutError {
+  readonly objectBackend: string;
+  readonly targetBackend: string;
+
+  constructor(what: string, objectBackend: string, targetBackend: string) {
+    super(
+      'ERR_BACKEND_MISMATCH',
+      `A ${what} of the '${objectBackend}' backend cannot be sent to work on the '${targetBackend}' backend. ` +
+        `Create it from the same context: getContext('${targetBackend}').`,
+    );
+    this.objectBackend = objectBackend;
+    this.targetBackend = targetBackend;
+  }
+}
+
+/**
+ * The backend does not offer this feature (yet).
+ *
+ * @example
+ * ```ts
+ * new (getContext('aws').Pipe)(); // throws NotSupportedError if the aws backend has no pipes
+ * ```
+ */
+export class NotSupportedError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_NOT_SUPPORTED', message);
+  }
+}
+
+/**
+ * A queue or pipe can no longer be used: its internal lock has stayed held far longer than any
+ * operation takes, because a process was stopped (`terminate()`, `kill()`) while it used it.
+ * Python documents the same hazard ("the queue is liable to become corrupted").
+ *
+ * @example
+ * ```ts
+ * await q.get().catch((e) => e.code); // 'ERR_BROKEN_QUEUE'
+ * ```
+ */
+export class BrokenQueueError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_BROKEN_QUEUE', message);
+  }
+}
+
+/**
  * The aws backend could not find or use its AWS resources: a setting is missing, or the stack
  * named by `FANOUT_STACK` cannot be read. The message names what is missing and how to set it.
  *
@@ -285,5 +420,55 @@ export function describeValue(value: unknown): string {
     default:
       if (Array.isArray(value)) return `an array of length ${value.length}`;
       return `an object of type ${(value as object).constructor?.name ?? 'Object'}`;
+  }
+}
+
+/**
+ * An operation was called in a state that does not allow it, as Python's `RuntimeError`: for
+ * example releasing an `RLock` this thread does not own, or `Condition.wait()` without holding
+ * the condition's lock.
+ *
+ * @example
+ * ```ts
+ * await new RLock().release(); // RuntimeError: cannot release un-acquired lock
+ * ```
+ */
+export class RuntimeError extends FanoutError {
+  constructor(message: string) {
+    super('ERR_RUNTIME', message);
+  }
+}
+
+/**
+ * A `Barrier` is broken (aborted, reset, or a waiter timed out) or was broken while waiting,
+ * as Python's `threading.BrokenBarrierError`.
+ *
+ * @example
+ * ```ts
+ * await barrier.wait(100).catch((e) => e.code); // 'ERR_BROKEN_BARRIER' when not all parties arrive
+ * ```
+ */
+export class BrokenBarrierError extends FanoutError {
+  constructor(message = 'The barrier is broken: it was aborted or reset, or a party timed out.') {
+    super('ERR_BROKEN_BARRIER', message);
+  }
+}
+
+/**
+ * An index is outside a shared array, as Python's `IndexError`. Carries the index and the length.
+ *
+ * @example
+ * ```ts
+ * await new SharedArray('i', 3).get(5); // IndexError: index 5 is out of range for a SharedArray of length 3
+ * ```
+ */
+export class IndexError extends FanoutError {
+  readonly index: number;
+  readonly length: number;
+
+  constructor(message: string, index: number, length: number) {
+    super('ERR_INDEX', message);
+    this.index = index;
+    this.length = length;
   }
 }

@@ -33,8 +33,41 @@ export {
   TimeoutError,
   InitializerError,
   ProtocolError,
+  RuntimeError,
+  BrokenBarrierError,
+  IndexError,
+  BackendMismatchError,
+  NotSupportedError,
+  Empty,
+  Full,
+  EOFError,
+  BrokenPipeError,
+  ProcessError,
+  BrokenQueueError,
   AwsConfigError,
 } from './errors.js';
+export { Lock } from './api/Lock.js';
+export { RLock } from './api/RLock.js';
+export { Semaphore } from './api/Semaphore.js';
+export { BoundedSemaphore } from './api/BoundedSemaphore.js';
+export { Event } from './api/Event.js';
+export { Condition } from './api/Condition.js';
+export { Barrier, type BarrierOptions } from './api/Barrier.js';
+export { Value } from './api/Value.js';
+export { SharedArray, SharedArray as Array } from './api/SharedArray.js';
+export type { SharedOptions } from './api/synchronized.js';
+export type { AcquireOptions, Acquirable } from './api/acquire.js';
+export { withLock } from './api/withLock.js';
+export { typecodes, type Typecode, type ElementOf } from './api/typecodes.js';
+export { Process, currentProcess, parentProcess, activeChildren, type ProcessOptions, type ProcessInfo } from './api/Process.js';
+export { Queue, type QueueWaitOptions } from './api/Queue.js';
+export { JoinableQueue } from './api/JoinableQueue.js';
+export { SimpleQueue } from './api/SimpleQueue.js';
+export { Pipe } from './api/Pipe.js';
+export { Connection } from './api/Connection.js';
+// Re-binding of local shared objects (queues, pipes, locks, values...) that arrive in this thread.
+import './backends/local/handleKinds.js';
+import './backends/local/localHandles.js';
 
 import { availableParallelism } from 'node:os';
 

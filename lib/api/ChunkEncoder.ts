@@ -1,6 +1,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { InvalidArgumentError } from '../errors.js';
+import { setEncodingTarget } from './handleTarget.js';
 
 /** The encoded form of a run of items: what a `Chunk` carries. */
 export interface EncodedItems {
@@ -26,8 +27,14 @@ export class ChunkEncoder {
   private readonly encoder = new ValueEncoder();
   private boundaries: number[] = [];
 
-  /** `spread`: each item is an argument array (apply, starmap) rather than one argument. */
-  constructor(private readonly spread: boolean) {}
+  /**
+   * `spread`: each item is an argument array (apply, starmap) rather than one argument.
+   * `backendName`: where the items go; a shared object of another backend refuses to go there.
+   */
+  constructor(
+    private readonly spread: boolean,
+    private readonly backendName?: string,
+  ) {}
 
   /** Items added since the last {@link take}. */
   get count(): number {
@@ -40,7 +47,12 @@ export class ChunkEncoder {
       throw new InvalidArgumentError(typeof label === 'function' ? label() : label, item, 'an array of arguments');
     }
     const start = this.encoder.length;
-    this.encoder.write(item, label);
+    const previousTarget = setEncodingTarget(this.backendName);
+    try {
+      this.encoder.write(item, label);
+    } finally {
+      setEncodingTarget(previousTarget);
+    }
     this.boundaries.push(start);
   }
 

@@ -8,6 +8,7 @@ import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js'
 import { AsyncResult, settle, type ResultCallbacks, type Settleable } from './AsyncResult.js';
 import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
 import { Job, type JobLimits } from './Job.js';
+import { Deque } from '../util/Deque.js';
 import { TaskSpeeds } from './TaskSpeeds.js';
 import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
 import { taskRef, type Task } from './task.js';
@@ -83,7 +84,9 @@ export class Pool {
   private state: 'running' | 'closed' | 'terminated' = 'running';
   private readonly pending = new Map<string, PendingApplies>();
   /** Encodes calls that travel alone (those with a timeout or a signal). */
-  private readonly soloEncoder = new ChunkEncoder(true);
+  private readonly soloEncoder: ChunkEncoder;
+  /** The backend this pool runs on: shared objects of other backends cannot be sent to it. */
+  private readonly backendName: string;
   private flushScheduled = false;
   private readonly speeds = new TaskSpeeds();
 
@@ -103,10 +106,12 @@ export class Pool {
       throw new InvalidArgumentError('new Pool(options): initializer', undefined, 'a task when initargs is given');
     }
     this.processes = options.processes ?? backend.defaultProcesses();
+    this.backendName = backend.name;
+    this.soloEncoder = new ChunkEncoder(true, this.backendName);
     let initializer: ({ task: TaskRef } & EncodedItems) | undefined;
     if (options.initializer !== undefined) {
       const ref = taskRef(options.initializer, 'new Pool(options): initializer');
-      const encoder = new ChunkEncoder(true);
+      const encoder = new ChunkEncoder(true, this.backendName);
       encoder.add(options.initargs ?? [], 'initargs');
       const encoded = encoder.take();
       initializer = { task: ref, ...encoded };
@@ -184,7 +189,7 @@ export class Pool {
     }
     let group = this.pending.get(ref.name);
     if (!group) {
-      group = { ref, encoder: new ChunkEncoder(true), calls: [] };
+      group = { ref, encoder: new ChunkEncoder(true, this.backendName), calls: [] };
       this.pending.set(ref.name, group);
     }
     group.encoder.add(callArgs, 'the arguments');
@@ -413,7 +418,7 @@ export class Pool {
     // Each chunk is sent as soon as it is encoded, so workers start while the rest is encoded.
     // An item that cannot cross still fails the call here, at submit time; chunks already sent
     // run to the end (as in Python) and their results are dropped.
-    const encoder = new ChunkEncoder(spread);
+    const encoder = new ChunkEncoder(spread, this.backendName);
     for (let start = 0; start < count; start += chunksize) {
       const end = Math.min(start + chunksize, count);
       try {
@@ -465,23 +470,15 @@ export class Pool {
     };
     const job = new Job(this.engine, outcome, limits, where.replace(/^pool\./, ''), ref.name);
     const outstanding: ImapChunk[] = [];
-    const readyValues: unknown[] = [];
+    const readyValues = new Deque<unknown>();
+    const isAsyncSource = Symbol.asyncIterator in (items as object);
     let sourceDone = false;
+    let stopped = false;
     let nextIndex = 0;
     let chunksize = options?.chunksize ?? 1;
-    const encoder = new ChunkEncoder(false);
+    const encoder = new ChunkEncoder(false, this.backendName);
 
-    const submitNext = async (): Promise<boolean> => {
-      const batch: unknown[] = [];
-      while (batch.length < chunksize) {
-        const next = await source.next();
-        if (next.done) {
-          sourceDone = true;
-          break;
-        }
-        batch.push(next.value);
-      }
-      if (batch.length === 0) return false;
+    const submit = (batch: unknown[]): void => {
       const firstIndex = nextIndex;
       nextIndex += batch.length;
       encoder.addAll(batch, 0, batch.length, firstIndex);
@@ -502,7 +499,7 @@ export class Pool {
             for (const [index, error] of errors) (entry.errors ??= new Map()).set(index, error);
           } else {
             if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);
-            readyValues.push(...values);
+            for (const value of values) readyValues.push(value);
           }
           entry.received += values.length;
           if (entry.received === entry.count) job.chunkDone(entry.chunk);
@@ -515,14 +512,40 @@ export class Pool {
       job.add(entry.chunk);
       this.engine.submit(entry.chunk);
       if (options?.chunksize === undefined) chunksize = this.nextImapChunksize(ref.name, chunksize);
-      return true;
+    };
+
+    // The pump reads the input and sends chunks while the window has room. It runs beside the
+    // consumer, so that results are handed out while a slow async input is still being read.
+    let pumping = false;
+    const pump = async (): Promise<void> => {
+      if (pumping) return;
+      pumping = true;
+      try {
+        while (!sourceDone && !failure && !stopped && outstanding.length < window) {
+          const batch: unknown[] = [];
+          while (batch.length < chunksize) {
+            const next = isAsyncSource ? await source.next() : (source as Iterator<unknown>).next();
+            if (next.done) {
+              sourceDone = true;
+              break;
+            }
+            batch.push(next.value);
+          }
+          if (stopped) return;
+          if (batch.length > 0) submit(batch);
+        }
+      } catch (error) {
+        // An input that throws, or an item that cannot be sent: the consumer raises it.
+        if (!stopped) job.fail(error as Error);
+      } finally {
+        pumping = false;
+        notify();
+      }
     };
 
     try {
       for (;;) {
-        while (!sourceDone && !failure && outstanding.length < window) {
-          if (!(await submitNext())) break;
-        }
+        void pump();
         if (failure) throw failure;
         // Hand out what is ready.
         if (ordered) {
@@ -539,25 +562,29 @@ export class Pool {
             }
             if (head.yielded < head.count) break;
             outstanding.shift();
+            void pump();
           }
         } else {
           while (readyValues.length > 0) {
             yield readyValues.shift();
             if (failure) throw failure;
           }
-          while (outstanding.length > 0 && outstanding[0]!.received === outstanding[0]!.count) outstanding.shift();
-          for (let i = outstanding.length - 1; i >= 0; i--)
+          for (let i = outstanding.length - 1; i >= 0; i--) {
             if (outstanding[i]!.received === outstanding[i]!.count) outstanding.splice(i, 1);
+          }
         }
-        if (sourceDone && outstanding.length === 0 && readyValues.length === 0) break;
-        if (outstanding.length >= window || sourceDone) {
-          await new Promise<void>((resolve) => (wake = resolve));
-        }
+        if (sourceDone && !pumping && outstanding.length === 0 && readyValues.length === 0) break;
+        if (failure) throw failure;
+        if (pumping || outstanding.length > 0) await new Promise<void>((resolve) => (wake = resolve));
       }
       job.succeed(undefined);
     } finally {
+      stopped = true;
       job.abandon();
-      await source.return?.();
+      // Close the input; if a read is still pending, do not wait for it (it may never come).
+      const closing = source.return?.();
+      if (!pumping) await closing;
+      else void Promise.resolve(closing).catch(() => undefined);
     }
   }
 

@@ -5,6 +5,8 @@ import { Tag, typedArrayKinds } from './tags.js';
 export type HandleReviver = (kind: string, state: unknown, attachments: unknown[]) => unknown;
 
 const uint8ArraySlice = Uint8Array.prototype.slice;
+/** Buffer's native UTF-8 decoder, which works on any Uint8Array (no Buffer object per string). */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice;
 const float64Scratch = new Float64Array(1);
 const float64Bytes = new Uint8Array(float64Scratch.buffer);
 
@@ -98,7 +100,7 @@ export class ValueDecoder {
         return result;
       }
     }
-    const result = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', this.position, end);
+    const result = utf8Slice.call(bytes, this.position, end) as string;
     this.position = end;
     return result;
   }

@@ -5,6 +5,9 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 
+/** Buffer's native latin1 encoder, which works on any Uint8Array (no Buffer object per frame). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice;
+
 /** Frames up to this size travel as strings. */
 const STRING_FRAME_MAX_BYTES = 1024;
 
@@ -33,7 +36,7 @@ export function postFrame(
   let body: string | ArrayBuffer;
   let transferList: TransferListItem[] | undefined;
   if (frame.length <= STRING_FRAME_MAX_BYTES) {
-    body = Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString('latin1');
+    body = latin1Slice.call(frame, 0, frame.length) as string;
   } else {
     // Transfer the frame's own buffer when it is exactly the frame; otherwise copy it out once.
     const own = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength;

@@ -9,6 +9,9 @@ import { TaskRegistry } from './TaskRegistry.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
 import { reviveHandle } from './handles.js';
 import { WAKE_COUNTER } from './workerSignals.js';
+// Re-binding of the local primitives (locks, values...) passed to tasks.
+import '../backends/local/localHandles.js';
+import '../backends/local/handleKinds.js';
 
 /**
  * The runtime of a worker thread: receives frames from the parent, runs chunks one after

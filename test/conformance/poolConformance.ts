@@ -64,6 +64,9 @@ export function definePoolConformance(label: string, target: ConformanceTarget):
       await target.setup?.();
       context = target.context();
       pool = new context.Pool(2);
+      // Python's Pool starts its workers in the constructor; ours start on first use. Start
+      // them here, so that the seed's 1 s timeout measures the call, not the start-up.
+      await pool.map(square, [0, 1, 2, 3]);
     });
 
     afterAll(async () => {
@@ -206,6 +209,22 @@ export function definePoolConformance(label: string, target: ConformanceTarget):
         const out: number[] = [];
         for await (const value of pool.imap(addOne, slowNaturals(20))) out.push(value);
         expect(out).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+
+      it('imap hands out results while a slow async input is still being read', async () => {
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        async function* gated(): AsyncGenerator<number> {
+          yield 3;
+          await gate; // the next item comes only after the first result was received
+          yield 4;
+        }
+        const out: number[] = [];
+        for await (const value of pool.imap(square, gated())) {
+          out.push(value);
+          if (out.length === 1) release();
+        }
+        expect(out).toEqual([9, 16]);
       });
 
       it('imapUnordered yields every result once', async () => {

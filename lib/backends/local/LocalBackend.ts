@@ -3,6 +3,13 @@ import type { Backend } from '../../backend/Backend.js';
 import type { PoolEngine, PoolEngineOptions } from '../../backend/PoolEngine.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { LocalPoolEngine } from './LocalPoolEngine.js';
+import { LocalSyncBackend } from './LocalSyncBackend.js';
+import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
+import type { QueueEngine, QueueEngineOptions } from '../../backend/QueueEngine.js';
+import type { ChannelEngine } from '../../backend/ChannelEngine.js';
+import { LocalProcess } from './LocalProcess.js';
+import { LocalQueueEngine } from './LocalQueueEngine.js';
+import { LocalChannelEngine } from './LocalChannelEngine.js';
 
 /**
  * The embedded default backend: worker threads on this machine.
@@ -14,6 +21,7 @@ import { LocalPoolEngine } from './LocalPoolEngine.js';
  */
 export class LocalBackend implements Backend {
   readonly name = 'local' as const;
+  readonly sync = new LocalSyncBackend();
 
   /** `FANOUT_PROCESSES` if set (the CLI's `--processes`), else the available parallelism. */
   defaultProcesses(): number {
@@ -28,5 +36,17 @@ export class LocalBackend implements Backend {
 
   createPoolEngine(options: PoolEngineOptions): PoolEngine {
     return new LocalPoolEngine(options);
+  }
+
+  startProcess(spec: ProcessSpec): ProcessEngine {
+    return new LocalProcess(spec);
+  }
+
+  createQueue(options: QueueEngineOptions): QueueEngine {
+    return LocalQueueEngine.create(options);
+  }
+
+  createChannel(): ChannelEngine {
+    return LocalChannelEngine.create();
   }
 }

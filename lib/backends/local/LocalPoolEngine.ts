@@ -199,6 +199,7 @@ export class LocalPoolEngine implements PoolEngine {
         this.statistics.busyMs += message.busyMs;
         this.statistics.itemsCompleted += message.count;
         worker.reportedOfHead = message.from + message.count;
+        worker.taskResolved(chunk.task.name);
         if (!chunk.control.cancelled) {
           const values = new ValueDecoder(payload, attachments, reviveHandle).readMany(message.count);
           const errors = new Map<number, Error>();

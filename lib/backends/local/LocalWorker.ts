@@ -1,6 +1,6 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Chunk } from '../../backend/PoolEngine.js';
-import { encodeFrame, type RunMessage } from '../../codec/protocol.js';
+import { encodeFrame, type RunMessage, type TaskRef } from '../../codec/protocol.js';
 import { postFrame } from '../../codec/threadTransport.js';
 import { RUNNING_CHUNK, RUNNING_ITEM, createWorkerSignals, wakeWorker } from '../../runtime/workerSignals.js';
 
@@ -65,7 +65,7 @@ export class LocalWorker {
     const message: RunMessage = {
       type: 'run',
       chunk: number,
-      task: chunk.task,
+      task: this.knownTasks.get(chunk.task.name) ?? chunk.task,
       count: chunk.count,
       spread: chunk.spread,
     };
@@ -98,6 +98,16 @@ export class LocalWorker {
   }
 
   private nextChunkNumber = 0;
+  /**
+   * Tasks this thread has resolved (it reported results for them), by name: their module need
+   * not travel again, which keeps small messages small.
+   */
+  private readonly knownTasks = new Map<string, TaskRef>();
+
+  /** Notes that the thread has resolved a task. */
+  taskResolved(name: string): void {
+    if (!this.knownTasks.has(name)) this.knownTasks.set(name, { name });
+  }
 
   /** Keeps the process alive while this worker has work, and lets it exit when idle. */
   setReferenced(referenced: boolean): void {

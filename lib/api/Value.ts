@@ -1,0 +1,93 @@
+import type { Backend } from '../backend/Backend.js';
+import { defaultBackend } from '../backend/backends.js';
+import { syncBackendOf, type SharedMemoryImpl } from '../backend/SyncBackend.js';
+import { toHandle } from '../codec/tags.js';
+import type { HandleDescriptor } from '../codec/ValueEncoder.js';
+import { RuntimeError } from '../errors.js';
+import type { Lock } from './Lock.js';
+import type { RLock } from './RLock.js';
+import { checkHandleTarget } from './handleTarget.js';
+import { lockFromOptions, synchronized, type SharedOptions } from './synchronized.js';
+import { checkDelta, checkElement, checkTypecode, zeroOf, type ElementOf, type Typecode } from './typecodes.js';
+
+/**
+ * One number in shared memory, as Python's `multiprocessing.Value`: every worker it is passed
+ * to sees and changes the same number.
+ *
+ * Typecodes are Python's (`'i'` int, `'d'` double, ...; see `typecodes.ts`): the 64-bit integer
+ * typecodes `'l' 'L' 'q' 'Q'` hold `bigint`s, the others `number`s; a value of the wrong type or
+ * out of the typecode's range is refused. By default each access takes the Value's `RLock`
+ * (`getLock()`), as in Python, so a read-modify-write done while holding the lock is never
+ * interleaved with other accesses; `add` is atomic in any case.
+ *
+ * @example
+ * ```ts
+ * const counter = new Value('i', 0);
+ * await pool.map(incrementTask, [counter, counter, counter]);
+ * await counter.get(); // 3
+ * await withLock(counter.getLock(), async () => counter.set((await counter.get()) * 2));
+ * ```
+ */
+export class Value<T extends Typecode = Typecode> {
+  /** @internal The backend's memory (one element). */
+  readonly impl: SharedMemoryImpl<T>;
+  private readonly lock: Lock | RLock | undefined;
+
+  constructor(typecode: T, init?: ElementOf<T>, options?: SharedOptions, backend: Backend = defaultBackend()) {
+    checkTypecode('new Value(typecode)', typecode);
+    const initial = init === undefined ? zeroOf(typecode) : init;
+    checkElement(typecode, 'new Value(typecode, init): init', initial);
+    this.lock = lockFromOptions('new Value(typecode, init, options)', options, backend);
+    this.impl = syncBackendOf(backend, 'Value').createSharedMemory(typecode, [initial]);
+  }
+
+  /** @internal Wraps backend memory that crossed from another thread, with its lock. */
+  static fromImpl<T extends Typecode>(impl: SharedMemoryImpl<T>, lock: Lock | RLock | undefined): Value<T> {
+    const value = Object.create(Value.prototype) as { impl: SharedMemoryImpl<T>; lock: Lock | RLock | undefined };
+    value.impl = impl;
+    value.lock = lock;
+    return value as unknown as Value<T>;
+  }
+
+  /** The typecode, such as `'i'`. */
+  get typecode(): T {
+    return this.impl.typecode;
+  }
+
+  /** The current value. */
+  get(): Promise<ElementOf<T>> {
+    return synchronized(this.lock, () => this.impl.load(0));
+  }
+
+  /** Replaces the value; rejects, changing nothing, if `value` does not fit the typecode. */
+  async set(value: ElementOf<T>): Promise<void> {
+    checkElement(this.impl.typecode, `Value('${this.impl.typecode}').set(value): value`, value);
+    await synchronized(this.lock, () => this.impl.store(0, value));
+  }
+
+  /**
+   * Adds `delta` atomically (no update from any thread is ever lost) and resolves with the new
+   * value. Rejects, changing nothing, if `delta` or the result does not fit the typecode.
+   */
+  async add(delta: ElementOf<T>): Promise<ElementOf<T>> {
+    const typecode = this.impl.typecode;
+    checkDelta(typecode, `Value('${typecode}').add(delta): delta`, delta);
+    return synchronized(this.lock, () => this.impl.add(0, delta));
+  }
+
+  /** The lock that guards this value, as Python's `get_lock()`; `RuntimeError` if made with `{ lock: false }`. */
+  getLock(): Lock | RLock {
+    if (!this.lock) throw new RuntimeError('This Value was created with { lock: false }: it has no lock.');
+    return this.lock;
+  }
+
+  [toHandle](): HandleDescriptor {
+    checkHandleTarget('Value', this.impl.backend);
+    const described = this.impl.describe();
+    return {
+      ...described,
+      kind: `${this.impl.backend}.value`,
+      state: { memory: described.state, typecode: this.impl.typecode, lock: this.lock ?? null },
+    };
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Teaches this thread to re-bind the local backend's primitives when they arrive as handles
+ * (task arguments, results, Process arguments). Imported for its effect by every local worker
+ * thread and by the package entry.
+ */
+import { Barrier } from '../../api/Barrier.js';
+import { BoundedSemaphore } from '../../api/BoundedSemaphore.js';
+import { Condition } from '../../api/Condition.js';
+import { Event } from '../../api/Event.js';
+import { Lock } from '../../api/Lock.js';
+import { RLock } from '../../api/RLock.js';
+import { Semaphore } from '../../api/Semaphore.js';
+import { SharedArray } from '../../api/SharedArray.js';
+import { Value } from '../../api/Value.js';
+import { checkTypecode } from '../../api/typecodes.js';
+import type { TaskRef } from '../../codec/protocol.js';
+import { ProtocolError } from '../../errors.js';
+import { registerHandleKind } from '../../runtime/handles.js';
+import { LocalBarrier } from './LocalBarrier.js';
+import { LocalCondition } from './LocalCondition.js';
+import { LocalEvent } from './LocalEvent.js';
+import { LocalLock } from './LocalLock.js';
+import { LocalSemaphore } from './LocalSemaphore.js';
+import { LocalSharedMemory } from './LocalSharedMemory.js';
+
+/** The lock inside a handle's state (a Condition's, a Value's), already re-bound by the decoder. */
+function lockOf(kind: string, lock: unknown, optional: boolean): Lock | RLock | undefined {
+  if (lock instanceof Lock || lock instanceof RLock) {
+    if (lock.impl instanceof LocalLock) return lock;
+  } else if (optional && lock === null) {
+    return undefined;
+  }
+  throw new ProtocolError(`A '${kind}' arrived with an invalid lock in its state.`);
+}
+
+function stateOf(kind: string, state: unknown): Record<string, unknown> {
+  if (state === null || typeof state !== 'object') throw new ProtocolError(`A '${kind}' arrived without its state.`);
+  return state as Record<string, unknown>;
+}
+
+registerHandleKind('local.lock', (_state, attachments) => Lock.fromImpl(LocalLock.fromHandle(false, attachments)));
+registerHandleKind('local.rlock', (_state, attachments) => RLock.fromImpl(LocalLock.fromHandle(true, attachments)));
+registerHandleKind('local.semaphore', (_state, attachments) => {
+  const impl = LocalSemaphore.fromHandle(attachments);
+  return impl.maxValue === undefined ? Semaphore.fromImpl(impl) : BoundedSemaphore.fromImpl(impl);
+});
+registerHandleKind('local.event', (_state, attachments) => Event.fromImpl(LocalEvent.fromHandle(attachments)));
+registerHandleKind('local.condition', (state, attachments) => {
+  const lock = lockOf('local.condition', stateOf('local.condition', state).lock, false)!;
+  return Condition.fromImpl(LocalCondition.fromHandle(lock.impl as LocalLock, attachments), lock);
+});
+registerHandleKind('local.barrier', (state, attachments) => {
+  const { action, timeout } = stateOf('local.barrier', state) as { action: TaskRef | null; timeout: number | null };
+  return Barrier.fromImpl(LocalBarrier.fromHandle(attachments), { action, timeout });
+});
+for (const [kind, wrap] of [
+  ['local.value', Value.fromImpl],
+  ['local.array', SharedArray.fromImpl],
+] as const) {
+  registerHandleKind(kind, (state, attachments) => {
+    const fields = stateOf(kind, state);
+    checkTypecode(`the typecode of a '${kind}'`, fields.typecode);
+    const lock = lockOf(kind, fields.lock, true);
+    return wrap(LocalSharedMemory.fromHandle(kind, fields.typecode, attachments), lock);
+  });
+}

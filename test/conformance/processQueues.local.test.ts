@@ -1,0 +1,3 @@
+import { defineProcessConformance } from './processQueues.js';
+
+defineProcessConformance('local');

@@ -1,0 +1,3 @@
+import { defineSyncConformance } from './sync.js';
+
+defineSyncConformance('local');

@@ -39,6 +39,9 @@ export class AwsClients {
     const requestHandler = {
       httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+      // A request that hangs fails (and is retried) instead of stalling a pool; long polls take 20 s.
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
     };
     const common = {
       region: config.region,

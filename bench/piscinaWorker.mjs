@@ -1,0 +1,15 @@
+// piscina's side of the benchmarks: the same tiny task as bench/tasks.ts, in plain JavaScript.
+// The default export runs one item per piscina task; `addOneChunk` (picked with
+// run(items, { name: 'addOneChunk' })) runs a hand-made chunk of items per task.
+
+/** The tiny task, one item per piscina task. */
+export default function addOne(x) {
+  return x + 1;
+}
+
+/** The tiny task over a hand-made chunk of items. */
+export function addOneChunk(items) {
+  const results = new Array(items.length);
+  for (let i = 0; i < items.length; i++) results[i] = items[i] + 1;
+  return results;
+}

@@ -1,6 +1,7 @@
-// piscina's side of the benchmarks: the same tiny task as bench/tasks.ts, in plain JavaScript.
-// The default export runs one item per piscina task; `addOneChunk` (picked with
-// run(items, { name: 'addOneChunk' })) runs a hand-made chunk of items per task.
+// piscina's side of the benchmarks: the same work as bench/tasks.ts, in plain JavaScript.
+// The default export runs one tiny item per piscina task; the others, picked with
+// run(items, { name }), run a hand-made chunk of items per task.
+import { countPrimesInRange } from './primes.mjs';
 
 /** The tiny task, one item per piscina task. */
 export default function addOne(x) {
@@ -12,4 +13,9 @@ export function addOneChunk(items) {
   const results = new Array(items.length);
   for (let i = 0; i < items.length; i++) results[i] = items[i] + 1;
   return results;
+}
+
+/** The CPU-bound task over a hand-made chunk of items. */
+export function countPrimesChunk(items) {
+  return items.map(countPrimesInRange);
 }

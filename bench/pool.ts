@@ -56,9 +56,8 @@ function sizes(options: BenchOptions) {
   };
 }
 
-/** What one case measured that another case compares with (case e reuses a and d). */
+/** What one case measured that another case compares with (case e reuses d). */
 interface Shared {
-  tinyMapRate?: number;
   cpuRate?: number;
   cpuFraction?: number;
 }
@@ -80,7 +79,7 @@ export async function runPoolBench(options: BenchOptions): Promise<BenchTable[]>
   const size = sizes(options);
   const shared: Shared = {};
   const tables: BenchTable[] = [];
-  if (wanted('a')) tables.push(await benchTinyMap(options.reps, size.tinyItems, size.piscinaPerItem, shared));
+  if (wanted('a')) tables.push(await benchTinyMap(options.reps, size.tinyItems, size.piscinaPerItem));
   if (wanted('b')) tables.push(await benchInFlight(options.reps, size.inFlight));
   if (wanted('c')) tables.push(await benchLatency(options.reps, size.roundTrips));
   if (wanted('d')) tables.push(await benchCpu(options.reps, size.cpuItems, shared));
@@ -113,7 +112,7 @@ const perSecond = (items: number, ms: number) => (items / ms) * 1000;
 const millions = (count: number) => (count >= 1e6 ? `${count / 1e6}M` : count >= 1e3 ? `${count / 1e3}k` : String(count));
 
 /** (a) `map` of tiny items vs piscina one task per item and piscina with hand-made chunks. */
-async function benchTinyMap(reps: number, count: number, perItemCount: number, shared: Shared): Promise<BenchTable> {
+async function benchTinyMap(reps: number, count: number, perItemCount: number): Promise<BenchTable> {
   progress(`(a) map of ${millions(count)} tiny items, ${reps} rounds + warm-up`);
   const items = range(count);
   const perItem = items.slice(0, perItemCount);
@@ -142,7 +141,6 @@ async function benchTinyMap(reps: number, count: number, perItemCount: number, s
         }),
     });
     const ours = perSecond(count, median(samples.ours));
-    shared.tinyMapRate = ours;
     const metric = `map of ${millions(count)} tiny items`;
     return {
       title: `(a) map of ${millions(count)} tiny items (x => x + 1), ${WORKERS} workers each`,
@@ -433,38 +431,37 @@ async function runPython(args: string[]): Promise<PythonResults | undefined> {
   });
 }
 
-/** Our figures for case e, measured here when cases a or d did not run. */
-async function ourFigures(reps: number, size: ReturnType<typeof sizes>, shared: Shared): Promise<Required<Shared>> {
-  if (shared.tinyMapRate === undefined) {
-    const pool = new Pool(WORKERS);
-    const items = range(size.tinyItems);
-    try {
-      const samples = await rounds(reps, { ours: () => time(() => pool.map(addOne, items)) });
-      shared.tinyMapRate = perSecond(size.tinyItems, median(samples.ours));
-    } finally {
-      await pool.terminate();
-    }
-  }
-  if (shared.cpuRate === undefined || shared.cpuFraction === undefined) await benchCpu(reps, size.cpuItems, shared);
-  return shared as Required<Shared>;
-}
-
-/** (e) Python's multiprocessing.Pool.map on the same tiny items and CPU-bound work. */
+/**
+ * (e) Python's multiprocessing.Pool.map on the same tiny items and CPU-bound work. The tiny
+ * map, which has a target, takes turns with ours in the same rounds (one Python process per
+ * round: a warm-up map, then one timed map); the CPU-bound figures are informative only and
+ * come from one Python run against case (d)'s figures.
+ */
 async function benchPython(options: BenchOptions, size: ReturnType<typeof sizes>, shared: Shared): Promise<BenchTable> {
   const title = `(e) vs Python multiprocessing.Pool.map (${WORKERS} processes, default chunking)`;
   progress(`(e) Python Pool.map, ${options.reps} rounds + warm-up`);
-  const python = await runPython([
-    '--processes',
-    String(WORKERS),
-    '--items',
-    String(size.tinyItems),
-    '--cpu-items',
-    String(size.pythonCpuItems),
-    '--reps',
-    String(options.reps),
-  ]);
-  if (!python) return { title, rows: [], notes: ['python3 was not found on the PATH: the Python comparison was skipped.'] };
-  const ours = await ourFigures(options.reps, size, shared);
+  const pythonArgs = (items: number, cpuItems: number, reps: number) => [
+    ...['--processes', String(WORKERS), '--items', String(items)],
+    ...['--cpu-items', String(cpuItems), '--reps', String(reps)],
+  ];
+  const probe = await runPython(pythonArgs(1000, 0, 1));
+  if (!probe) return { title, rows: [], notes: ['python3 was not found on the PATH: the Python comparison was skipped.'] };
+  const items = range(size.tinyItems);
+  const pool = new Pool(WORKERS);
+  let tiny: Record<'ours' | 'python', number[]>;
+  try {
+    tiny = await rounds(options.reps, {
+      ours: () =>
+        time(async () => {
+          checkTiny('fanout map', await pool.map(addOne, items), size.tinyItems);
+        }),
+      python: async () => (await runPython(pythonArgs(size.tinyItems, 0, 1)))!.tiny.seconds[0]! * 1000,
+    });
+  } finally {
+    await pool.terminate();
+  }
+  if (shared.cpuRate === undefined) await benchCpu(options.reps, size.cpuItems, shared);
+  const python = (await runPython(pythonArgs(0, size.pythonCpuItems, options.reps)))!;
   const cores = availableParallelism();
   const pythonCpuSpeedup = median(python.cpu.onePoolSeconds.map((seconds, round) => seconds / python.cpu.poolSeconds[round]!));
   return {
@@ -473,15 +470,15 @@ async function benchPython(options: BenchOptions, size: ReturnType<typeof sizes>
       benchRow({
         metric: `map of ${millions(size.tinyItems)} tiny items`,
         unit: 'items/s',
-        ours: ours.tinyMapRate,
-        peer: python.tiny.items / median(python.tiny.seconds),
+        ours: perSecond(size.tinyItems, median(tiny.ours)),
+        peer: perSecond(size.tinyItems, median(tiny.python)),
         peerName: 'Python Pool.map',
         target: { of: 'ratio', atLeast: 2 },
       }),
       benchRow({
         metric: 'CPU-bound items/s',
         unit: 'items/s',
-        ours: ours.cpuRate,
+        ours: shared.cpuRate!,
         peer: python.cpu.items / median(python.cpu.poolSeconds),
         peerName: `Python Pool.map, ${python.processes} processes`,
         note: 'the same trial division in both languages: this compares V8 with CPython more than the two pools',
@@ -489,15 +486,15 @@ async function benchPython(options: BenchOptions, size: ReturnType<typeof sizes>
       benchRow({
         metric: 'CPU-bound speedup / cores',
         unit: '×',
-        ours: ours.cpuFraction,
+        ours: shared.cpuFraction!,
         peer: pythonCpuSpeedup / cores,
         peerName: `Python Pool(${python.processes}) over Pool(1)`,
       }),
     ],
     notes: [
-      `Python ${python.python} (start method ${python.startMethod}); its figures are medians of ${python.tiny.seconds.length} rounds after a warm-up, timed inside the Python process.`,
-      `Our figures come from cases (a) and (d) of this run (measured there when those cases are not run).`,
-      `Python's CPU-bound map: ${python.cpu.items} items of the same work (CPython is ~30× slower per item).`,
+      `Python ${python.python} (start method ${python.startMethod}), timed inside the Python process with the pool already started.`,
+      "Tiny map: ours and Python take turns in each round; CPU-bound rows: our figures from case (d), Python's from one run of " +
+        `${options.reps} rounds after a warm-up, on ${python.cpu.items} items of the same work (CPython is ~30× slower per item).`,
     ],
   };
 }

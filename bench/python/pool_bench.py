@@ -55,8 +55,8 @@ def timed(pool, fn, items, reps, check):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--items", type=int, default=1_000_000, help="tiny items per map")
-    parser.add_argument("--cpu-items", type=int, default=160, help="CPU-bound items per map")
+    parser.add_argument("--items", type=int, default=1_000_000, help="tiny items per map (0: skip)")
+    parser.add_argument("--cpu-items", type=int, default=160, help="CPU-bound items per map (0: skip)")
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
 
@@ -79,11 +79,14 @@ def main():
         elif results != expected_cpu:
             raise SystemExit("pool_bench.py: the CPU-bound map gave different results")
 
+    cpu_one, cpu_pool = [], []
     with multiprocessing.Pool(args.processes) as pool:
-        tiny = timed(pool, add_one, tiny_items, args.reps, check_tiny)
-        cpu_pool = timed(pool, count_primes, cpu_items, args.reps, check_cpu)
-    with multiprocessing.Pool(1) as pool:
-        cpu_one = timed(pool, count_primes, cpu_items, args.reps, check_cpu)
+        tiny = timed(pool, add_one, tiny_items, args.reps, check_tiny) if args.items > 0 else []
+        if args.cpu_items > 0:
+            cpu_pool = timed(pool, count_primes, cpu_items, args.reps, check_cpu)
+    if args.cpu_items > 0:
+        with multiprocessing.Pool(1) as pool:
+            cpu_one = timed(pool, count_primes, cpu_items, args.reps, check_cpu)
 
     json.dump(
         {

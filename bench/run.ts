@@ -12,6 +12,7 @@
  *   npm run bench -- --json out.json       also write the results as JSON
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeMachine, machineInfo, type MachineInfo } from './machine.js';
@@ -108,7 +109,8 @@ function markdownReport(machine: MachineInfo, options: BenchOptions, outcomes: S
   const lines = [
     `Run: ${describeMachine(machine)}`,
     '',
-    `Medians of ${options.reps} rounds after a warm-up round${options.quick ? ' (--quick: small sizes, not for comparison)' : ''}.`,
+    `Medians of ${options.reps} rounds after a warm-up round${options.quick ? ' (--quick: small sizes, not for comparison)' : ''}; ` +
+      `load average at the end ${loadavg()[0]!.toFixed(2)}.`,
   ];
   for (const outcome of outcomes) {
     lines.push('');

@@ -22,7 +22,8 @@ export type TaskArgs<T> = T extends Task<infer A, unknown> ? A : never;
 export type TaskResult<T> = T extends Task<never, infer R> ? Awaited<R> : never;
 
 const TASK_NAME = /^[A-Za-z0-9_.:/@-]{1,200}$/;
-const taskHandles = new WeakSet<object>();
+/** Every task handle, with its wire reference (made once, not per call). */
+const taskHandles = new WeakMap<object, TaskRef>();
 
 /**
  * Defines a task. Define tasks in a module of their own (not in the entry script), export
@@ -66,7 +67,7 @@ export function task<A extends unknown[], R>(name: string, fn: (...args: A) => R
     module: { value: module, enumerable: true },
     name: { value: name },
   });
-  taskHandles.add(handle);
+  taskHandles.set(handle, module === undefined ? { name } : { name, module });
   return handle;
 }
 
@@ -76,8 +77,8 @@ export function isTask(value: unknown): value is Task<never[], unknown> {
 }
 
 /**
- * Checks that `value` is a task handle and returns its wire reference. `where` names the call
- * for the error message.
+ * Checks that `value` is a task handle and returns its wire reference (shared: do not change
+ * it). `where` names the call for the error message.
  */
 export function taskRef(value: unknown, where: string): TaskRef {
   if (!isTask(value)) {
@@ -87,7 +88,7 @@ export function taskRef(value: unknown, where: string): TaskRef {
         : '';
     throw new InvalidArgumentError(`${where}: task`, value, 'a task made by task(name, fn)', hint.trim());
   }
-  return value.module === undefined ? { name: value.taskName } : { name: value.taskName, module: value.module };
+  return taskHandles.get(value)!;
 }
 
 /** The module that called `task()`, from the V8 call sites of a captured stack. */

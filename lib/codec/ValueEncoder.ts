@@ -33,6 +33,10 @@ const textEncoder = new TextEncoder();
 /** Little-endian float64 bytes through a scratch array (no DataView per buffer). */
 const float64Scratch = new Float64Array(1);
 const float64Bytes = new Uint8Array(float64Scratch.buffer);
+/** Copies up to this size are done by hand: cheaper than a native call for a few bytes. */
+const SMALL_COPY_BYTES = 64;
+/** Buffer's native latin1 encoder, which works on any Uint8Array. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice;
 /** Objects per value tracked by linear scan before switching to a Map. */
 const LINEAR_REFERENCE_LIMIT = 16;
 const noAttachments: { attachments: unknown[]; transfer: TransferListItem[] } = Object.freeze({
@@ -115,9 +119,27 @@ export class ValueEncoder {
 
   /** Appends bytes as they are, with no tag or length (for framing). */
   writeRaw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buffer.set(bytes, this.position);
-    this.position += bytes.length;
+    const length = bytes.length;
+    this.ensure(length);
+    if (length > SMALL_COPY_BYTES) this.buffer.set(bytes, this.position);
+    else for (let i = 0, at = this.position; i < length; i++) this.buffer[at + i] = bytes[i]!;
+    this.position += length;
+  }
+
+  /**
+   * Takes the bytes written so far as a latin1 string (one char per byte) and resets the
+   * encoder: what small frames travel as between threads, without an intermediate copy.
+   */
+  finishAsLatin1(): string {
+    const text = latin1Slice.call(this.buffer, 0, this.position) as string;
+    this.position = 0;
+    return text;
+  }
+
+  /** Overwrites one byte already written (for framing: a length known only afterwards). */
+  setByte(at: number, value: number): void {
+    if (at >= this.position) throw new RangeError(`setByte(${at}): only ${this.position} bytes are written`);
+    this.buffer[at] = value;
   }
 
   /** Drops everything written since the last {@link finish}. */
@@ -164,8 +186,10 @@ export class ValueEncoder {
   private float64(value: number): void {
     this.ensure(8);
     float64Scratch[0] = value;
-    this.buffer.set(float64Bytes, this.position);
-    this.position += 8;
+    const buffer = this.buffer;
+    const at = this.position;
+    for (let i = 0; i < 8; i++) buffer[at + i] = float64Bytes[i]!;
+    this.position = at + 8;
   }
 
   /** Writes a length-prefixed UTF-8 string (no tag). */

@@ -156,14 +156,47 @@ const SINGLE_BUFFER_MAX_PAYLOAD = 64 * 1024;
  * ```
  */
 export function encodeFrame(message: Message, payload?: Uint8Array): Uint8Array {
+  const payloadLength = payload?.length ?? 0;
+  if (payloadLength <= SINGLE_BUFFER_MAX_PAYLOAD) {
+    writeFrame(message, payload);
+    return frameEncoder.finish();
+  }
+  // A large payload is copied once, into a frame of its own size.
+  writeFrame(message, undefined);
+  const head = frameEncoder.finish();
+  const frame = new Uint8Array(head.length + payloadLength);
+  frame.set(head);
+  frame.set(payload!, head.length);
+  return frame;
+}
+
+/**
+ * Frames a message for another thread of this process: a latin1 string when the frame is small
+ * (cheaper to post than bytes, see threadTransport.ts), otherwise bytes.
+ *
+ * @example
+ * ```ts
+ * port.postMessage(encodeFrameForThread({ type: 'ready' }));
+ * ```
+ */
+export function encodeFrameForThread(message: Message, payload?: Uint8Array): string | Uint8Array {
+  if ((payload?.length ?? 0) > STRING_FRAME_MAX_BYTES) return encodeFrame(message, payload);
+  writeFrame(message, payload);
+  if (frameEncoder.length > STRING_FRAME_MAX_BYTES) return frameEncoder.finish();
+  return frameEncoder.finishAsLatin1();
+}
+
+/** Frames up to this size travel between threads as latin1 strings. */
+export const STRING_FRAME_MAX_BYTES = 1024;
+
+/** Writes prefix, header and (optionally) payload into the frame encoder. */
+function writeFrame(message: Message, payload: Uint8Array | undefined): void {
   const index = typeIndex.get(message.type);
   if (index === undefined) throw new ProtocolError(`Unknown message type '${String(message.type)}'.`);
   const fields = schemas[message.type] as readonly string[];
   const tuple = new Array<unknown>(fields.length + 1);
   tuple[0] = index;
   for (let i = 0; i < fields.length; i++) tuple[i + 1] = (message as unknown as Record<string, unknown>)[fields[i]!];
-  // Prefix, header and payload go through one buffer: one allocation per frame. A large
-  // payload is copied once into a frame of its own size instead.
   const encoder = frameEncoder;
   encoder.writeRaw(prefixPlaceholder);
   try {
@@ -173,24 +206,13 @@ export function encodeFrame(message: Message, payload?: Uint8Array): Uint8Array 
     throw error;
   }
   const headerLength = encoder.length - PREFIX_BYTES;
-  const payloadLength = payload?.length ?? 0;
-  let frame: Uint8Array;
-  if (payloadLength <= SINGLE_BUFFER_MAX_PAYLOAD) {
-    if (payload) encoder.writeRaw(payload);
-    frame = encoder.finish();
-  } else {
-    const head = encoder.finish();
-    frame = new Uint8Array(head.length + payloadLength);
-    frame.set(head);
-    frame.set(payload!, head.length);
-  }
-  frame[0] = MAGIC;
-  frame[1] = PROTOCOL_VERSION;
-  frame[2] = headerLength & 0xff;
-  frame[3] = (headerLength >>> 8) & 0xff;
-  frame[4] = (headerLength >>> 16) & 0xff;
-  frame[5] = headerLength >>> 24;
-  return frame;
+  encoder.setByte(0, MAGIC);
+  encoder.setByte(1, PROTOCOL_VERSION);
+  encoder.setByte(2, headerLength & 0xff);
+  encoder.setByte(3, (headerLength >>> 8) & 0xff);
+  encoder.setByte(4, (headerLength >>> 16) & 0xff);
+  encoder.setByte(5, headerLength >>> 24);
+  if (payload) encoder.writeRaw(payload);
 }
 
 /**

@@ -4,12 +4,10 @@
  * transferred ArrayBuffer (no copy). Attachments (SharedArrayBuffers, MessagePorts) ride along.
  */
 import type { TransferListItem } from 'node:worker_threads';
+import { STRING_FRAME_MAX_BYTES } from './protocol.js';
 
 /** Buffer's native latin1 encoder, which works on any Uint8Array (no Buffer object per frame). */
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice;
-
-/** Frames up to this size travel as strings. */
-const STRING_FRAME_MAX_BYTES = 1024;
 
 /** What one thread posts to another. */
 export type PostedFrame = string | ArrayBuffer | { frame: string | ArrayBuffer; attachments: unknown[] };
@@ -20,7 +18,9 @@ export interface FrameTarget {
 }
 
 /**
- * Posts a frame (and attachments) to another thread.
+ * Posts a frame (and attachments) to another thread. A frame already made a string by
+ * `encodeFrameForThread` is posted as it is. A frame already made a string by
+ * `encodeFrameForThread` is posted as it is.
  *
  * @example
  * ```ts
@@ -29,13 +29,15 @@ export interface FrameTarget {
  */
 export function postFrame(
   target: FrameTarget,
-  frame: Uint8Array,
+  frame: Uint8Array | string,
   attachments: unknown[],
   transfer: readonly TransferListItem[],
 ): void {
   let body: string | ArrayBuffer;
   let transferList: TransferListItem[] | undefined;
-  if (frame.length <= STRING_FRAME_MAX_BYTES) {
+  if (typeof frame === 'string') {
+    body = frame;
+  } else if (frame.length <= STRING_FRAME_MAX_BYTES) {
     body = latin1Slice.call(frame, 0, frame.length) as string;
   } else {
     // Transfer the frame's own buffer when it is exactly the frame; otherwise copy it out once.

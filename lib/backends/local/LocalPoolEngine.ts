@@ -1,5 +1,5 @@
 import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
-import { decodeFrame, encodeFrame, type ParentBoundMessage } from '../../codec/protocol.js';
+import { decodeFrame, encodeFrame, type ParentBoundMessage, type ResultsMessage } from '../../codec/protocol.js';
 import { ValueDecoder } from '../../codec/ValueDecoder.js';
 import { RemoteError, WorkerCrashedError } from '../../errors.js';
 import { fromFailureInfo } from '../../runtime/errorInfo.js';
@@ -8,6 +8,9 @@ import { Deque } from '../../util/Deque.js';
 import { receiveFrame, type PostedFrame } from '../../codec/threadTransport.js';
 import { failChunk, sliceChunk } from '../../backend/chunks.js';
 import { LocalWorker, defaultWorkerScript } from './LocalWorker.js';
+
+/** The errors of a part in which every item succeeded (the common case): shared, never changed. */
+const noErrors: ReadonlyMap<number, Error> = new Map();
 
 /** Chunks sent ahead to a worker, so it never waits for the parent between chunks. */
 const CHUNKS_IN_FLIGHT_PER_WORKER = 2;
@@ -202,14 +205,7 @@ export class LocalPoolEngine implements PoolEngine {
         worker.taskResolved(chunk.task.name);
         if (!chunk.control.cancelled) {
           const values = new ValueDecoder(payload, attachments, reviveHandle).readMany(message.count);
-          const errors = new Map<number, Error>();
-          for (const [index, itemError] of message.errors) {
-            const error =
-              'remote' in itemError
-                ? new RemoteError(itemError.remote, chunk.task.name)
-                : fromFailureInfo(itemError.failure, chunk.task.name);
-            errors.set(chunk.base + index, error);
-          }
+          const errors = message.errors.length === 0 ? noErrors : this.itemErrors(chunk, message.errors);
           chunk.sink.onResults(chunk.base + message.from, values, errors, message.busyMs);
         }
         if (message.final) this.finishHead(worker);
@@ -223,6 +219,19 @@ export class LocalPoolEngine implements PoolEngine {
         return;
       }
     }
+  }
+
+  /** Re-creates the errors of a part's failed items, by index within the pool's chunk. */
+  private itemErrors(chunk: Chunk, itemErrors: ResultsMessage['errors']): Map<number, Error> {
+    const errors = new Map<number, Error>();
+    for (const [index, itemError] of itemErrors) {
+      const error =
+        'remote' in itemError
+          ? new RemoteError(itemError.remote, chunk.task.name)
+          : fromFailureInfo(itemError.failure, chunk.task.name);
+      errors.set(chunk.base + index, error);
+    }
+    return errors;
   }
 
   private finishHead(worker: LocalWorker): void {

@@ -1,6 +1,6 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Chunk } from '../../backend/PoolEngine.js';
-import { encodeFrame, type RunMessage, type TaskRef } from '../../codec/protocol.js';
+import { encodeFrameForThread, type RunMessage, type TaskRef } from '../../codec/protocol.js';
 import { postFrame } from '../../codec/threadTransport.js';
 import { RUNNING_CHUNK, RUNNING_ITEM, createWorkerSignals, wakeWorker } from '../../runtime/workerSignals.js';
 
@@ -69,7 +69,7 @@ export class LocalWorker {
       count: chunk.count,
       spread: chunk.spread,
     };
-    postFrame(this.thread, encodeFrame(message, chunk.payload), chunk.attachments, chunk.transfer);
+    postFrame(this.thread, encodeFrameForThread(message, chunk.payload), chunk.attachments, chunk.transfer);
     wakeWorker(this.signals);
     this.inFlight.push(chunk);
     this.inFlightNumbers.push(number);

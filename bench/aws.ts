@@ -4,7 +4,7 @@
  * and end-to-end chunks/s against the floor — a bare loop of the same minimal requests per chunk
  * (send, receive, delete, put, get) against the same emulators, measured in the same run.
  *
- *   npx tsx bench/aws.ts            (the lead's `npm run bench` imports runAwsBench)
+ *   npm run bench -- --only aws      (or: npx tsx bench/aws.ts [--quick])
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -18,28 +18,32 @@ import { provisionResources, startEmulators } from '../lib/backends/aws/emulator
 import { RequestCounter, type RequestCounts } from '../lib/backends/aws/RequestCounter.js';
 import { runWorkerFleet, type WorkerFleetSummary } from '../lib/backends/aws/WorkerFleet.js';
 import { benchSquare, benchTextLength } from './awsTasks.js';
+import { benchRow, renderText, toTextTables, type BenchOptions, type BenchRow, type BenchTable } from './report.js';
 
-/** One printable line of the bench. */
-export interface AwsBenchRow {
-  benchmark: string;
-  metric: string;
-  value: number;
-  unit: string;
-  note?: string;
-}
-
-/** Options of {@link runAwsBench}; the defaults are the figures the issue asks for. */
-export interface AwsBenchOptions {
-  tinyItems?: number;
-  bigItems?: number;
-  bigItemBytes?: number;
+/** Sizes of the aws bench (defaults: the figures the issue asks for; `--quick`: small ones). */
+export interface AwsBenchSizes {
+  tinyItems: number;
+  bigItems: number;
+  bigItemBytes: number;
   /** Chunks of one item, for the end-to-end rate against the floor. */
-  singleItemChunks?: number;
+  singleItemChunks: number;
   /** Worker threads of the fleet (a 1,769 MB Lambda has one vCPU). */
-  threads?: number;
+  threads: number;
   /** Lambda memory the dollar figures assume. */
-  memoryMb?: number;
+  memoryMb: number;
 }
+
+const FULL_SIZES: AwsBenchSizes = {
+  tinyItems: 100_000,
+  bigItems: 20,
+  bigItemBytes: 1024 * 1024,
+  singleItemChunks: 1000,
+  threads: 2,
+  memoryMb: 1769,
+};
+const QUICK_SIZES: AwsBenchSizes = { ...FULL_SIZES, tinyItems: 5000, bigItems: 3, singleItemChunks: 100 };
+/** Rounds of the floor and of the one-item-per-chunk rate (medians); the rest runs once (request counts barely vary). */
+const MAX_RATE_ROUNDS = 3;
 
 /** us-east-1 prices (DESIGN.md). */
 const PRICES = {
@@ -56,54 +60,33 @@ const S3_PUT_KINDS = ['S3.PutObject', 'S3.UploadPart', 'S3.CreateMultipartUpload
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /**
- * Runs the aws backend's bench and returns its rows.
+ * Runs the aws backend's bench (the `aws` section of `npm run bench`) and returns its tables.
  *
  * @example
  * ```ts
- * for (const row of await runAwsBench()) console.log(row.benchmark, row.metric, row.value, row.unit);
+ * const tables = await runAwsBench({ quick: true, full: false, reps: 2, cases: [] });
  * ```
  */
-export async function runAwsBench(options: AwsBenchOptions = {}): Promise<AwsBenchRow[]> {
-  const tinyItems = options.tinyItems ?? 100_000;
-  const bigItems = options.bigItems ?? 20;
-  const bigItemBytes = options.bigItemBytes ?? 1024 * 1024;
-  const singleItemChunks = options.singleItemChunks ?? 1000;
-  const threads = options.threads ?? 2;
-  const memoryMb = options.memoryMb ?? 1769;
+export async function runAwsBench(options: BenchOptions, sizes: Partial<AwsBenchSizes> = {}): Promise<BenchTable[]> {
+  const size: AwsBenchSizes = { ...(options.quick ? QUICK_SIZES : FULL_SIZES), ...sizes };
+  const { threads, memoryMb } = size;
   const concurrency = threads * 2;
+  const rounds = Math.max(1, Math.min(options.reps, MAX_RATE_ROUNDS));
   const emulators = await startEmulators();
-  const rows: AwsBenchRow[] = [];
   try {
     const config = await provisionResources(emulators.endpoints, { name: 'bench' });
-
-    // The floor first, while the emulators are fresh for both.
-    const floorRate = await measureFloor(config, singleItemChunks, concurrency);
-    rows.push({
-      benchmark: 'floor: send+receive+delete+put+get per chunk',
-      metric: 'chunks/s',
-      value: round(floorRate),
-      unit: 'chunks/s',
-      note: `${concurrency} lanes, one request at a time each`,
-    });
-
-    const single = await measureMap(config, { threads, concurrency }, async (pool) => {
-      const items = Array.from({ length: singleItemChunks }, (_, i) => i);
-      await pool.map(benchSquare, items, { chunksize: 1 });
-      return items.length;
-    });
-    const e2eRate = single.items / single.seconds;
-    rows.push(
-      { benchmark: 'map, 1 item per chunk, end to end', metric: 'chunks/s', value: round(e2eRate), unit: 'chunks/s' },
-      {
-        benchmark: 'map, 1 item per chunk, end to end',
-        metric: 'vs floor',
-        value: round(e2eRate / floorRate, 2),
-        unit: '×',
-        note: 'target ≥ 0.5',
-      },
-      ...requestRows('map, 1 item per chunk', single, single.items),
-    );
-
+    const floorRates: number[] = [];
+    const chunkRates: number[] = [];
+    let single: Measured | undefined;
+    for (let round = 0; round < rounds; round++) {
+      floorRates.push(await measureFloor(config, size.singleItemChunks, concurrency));
+      single = await measureMap(config, { threads, concurrency }, async (pool) => {
+        const items = Array.from({ length: size.singleItemChunks }, (_, i) => i);
+        await pool.map(benchSquare, items, { chunksize: 1 });
+        return items.length;
+      });
+      chunkRates.push(single.items / single.seconds);
+    }
     const latencies: number[] = [];
     await measureMap(config, { threads, concurrency }, async (pool) => {
       await pool.apply(benchSquare, [0]);
@@ -115,46 +98,65 @@ export async function runAwsBench(options: AwsBenchOptions = {}): Promise<AwsBen
       return latencies.length;
     });
     latencies.sort((a, b) => a - b);
-    rows.push({
-      benchmark: 'apply, one call at a time',
-      metric: 'round trip p50',
-      value: round(latencies[latencies.length >> 1]!, 1),
-      unit: 'ms',
-      note: `p90 ${round(latencies[Math.floor(latencies.length * 0.9)]!, 1)} ms: send, a worker's receive, run and put, the client's next poll`,
-    });
+    const speed: BenchTable = {
+      title: `aws (emulated): end to end vs the floor, ${size.singleItemChunks} chunks of one item`,
+      rows: [
+        benchRow({
+          metric: 'map, 1 item per chunk',
+          unit: 'chunks/s',
+          ours: median(chunkRates),
+          peer: median(floorRates),
+          peerName: 'floor: send+receive+delete+put+get per chunk',
+          target: { of: 'ratio', atLeast: 0.5 },
+          note:
+            `the floor is a bare loop of those five requests per chunk, one at a time on ${concurrency} lanes, against the same ` +
+            `emulators in the same run; fanout batches sends, receives, deletes and reads (medians of ${rounds} rounds)`,
+        }),
+        ...requestRows('map, 1 item per chunk', single!),
+        benchRow({
+          metric: 'apply round trip p50',
+          unit: 'ms',
+          ours: latencies[latencies.length >> 1]!,
+          note: `p90 ${latencies[Math.floor(latencies.length * 0.9)]!.toFixed(1)} ms over 40 calls one at a time: send, a worker's receive, run and put, the client's next poll`,
+        }),
+      ],
+      notes: [`In one process: fauxqs, dynalite, the client and a worker fleet of ${threads} threads (${concurrency} pollers).`],
+    };
 
+    const tinyLabel = `map of ${size.tinyItems.toLocaleString('en')} tiny items`;
     const tiny = await measureMap(config, { threads, concurrency }, async (pool) => {
-      const items = Array.from({ length: tinyItems }, (_, i) => i);
+      const items = Array.from({ length: size.tinyItems }, (_, i) => i);
       await pool.map(benchSquare, items);
       return items.length;
     });
-    rows.push(
-      {
-        benchmark: `map of ${tinyItems.toLocaleString('en')} tiny items`,
-        metric: 'items/s',
-        value: round(tiny.items / tiny.seconds),
-        unit: 'items/s',
-      },
-      ...requestRows(`map of ${tinyItems.toLocaleString('en')} tiny items`, tiny, tiny.items),
-      ...costRows(`map of ${tinyItems.toLocaleString('en')} tiny items`, tiny, memoryMb),
-    );
+    const tinyTable: BenchTable = {
+      title: `aws (emulated): ${tinyLabel}, default chunking`,
+      rows: [
+        benchRow({ metric: tinyLabel, unit: 'items/s', ours: tiny.items / tiny.seconds }),
+        ...requestRows(tinyLabel, tiny),
+        ...costRows(tinyLabel, tiny, memoryMb),
+      ],
+    };
 
-    const text = 'fanout!'.repeat(Math.ceil(bigItemBytes / 7)).slice(0, bigItemBytes);
+    const text = 'fanout!'.repeat(Math.ceil(size.bigItemBytes / 7)).slice(0, size.bigItemBytes);
+    const bigLabel = `map of ${size.bigItems} items of ${Math.round(size.bigItemBytes / 1024)} KB`;
     const big = await measureMap(config, { threads, concurrency }, async (pool) => {
-      const items = Array.from({ length: bigItems }, (_, i) => `${i}${text}`.slice(0, bigItemBytes));
+      const items = Array.from({ length: size.bigItems }, (_, i) => `${i}${text}`.slice(0, size.bigItemBytes));
       await pool.map(benchTextLength, items);
       return items.length;
     });
-    const label = `map of ${bigItems} items of ${Math.round(bigItemBytes / 1024)} KB`;
-    rows.push(
-      { benchmark: label, metric: 'items/s', value: round(big.items / big.seconds, 1), unit: 'items/s' },
-      ...requestRows(label, big, big.items),
-      ...costRows(label, big, memoryMb),
-    );
+    const bigTable: BenchTable = {
+      title: `aws (emulated): ${bigLabel} (arguments through S3)`,
+      rows: [
+        benchRow({ metric: bigLabel, unit: 'items/s', ours: big.items / big.seconds }),
+        ...requestRows(bigLabel, big),
+        ...costRows(bigLabel, big, memoryMb),
+      ],
+    };
+    return [speed, tinyTable, bigTable];
   } finally {
     await emulators.stop();
   }
-  return rows;
 }
 
 interface Measured {
@@ -180,7 +182,9 @@ async function measureMap(
     config,
     handler,
     ...fleetOptions,
-    waitTimeSeconds: 20,
+    // Short long polls, so that stopping the fleet between measurements is quick; the counts
+    // are taken when the work is done, before the fleet's last idle polls.
+    waitTimeSeconds: 2,
     counter: fleetCounter,
     signal: stop.signal,
     onReady: ready,
@@ -194,40 +198,44 @@ async function measureMap(
   pool.close();
   await pool.join();
   const chunks = pool.stats().chunksCompleted;
+  const fleetRequests = fleetCounter.snapshot();
   stop.abort();
   const summary = await fleet;
-  return { items, chunks, seconds, client: clientCounter.snapshot(), fleet: summary };
+  return { items, chunks, seconds, client: clientCounter.snapshot(), fleet: { ...summary, requests: fleetRequests } };
 }
 
-function requestRows(label: string, measured: Measured, items: number): AwsBenchRow[] {
+function requestRows(label: string, measured: Measured): BenchRow[] {
   const total = measured.client.total + measured.fleet.requests.total;
-  const kinds = { ...measured.client.requests };
-  for (const [kind, count] of Object.entries(measured.fleet.requests.requests)) kinds[kind] = (kinds[kind] ?? 0) + count;
+  const kinds = requestKinds(measured);
   const breakdown = Object.entries(kinds)
     .map(([kind, count]) => `${kind} ${count}`)
     .join(', ');
   const messages = measured.fleet.messagesReceived;
   return [
-    {
-      benchmark: label,
-      metric: 'AWS requests per 1,000 items',
-      value: round((total / items) * 1000, 1),
+    benchRow({
+      metric: `${label}: AWS requests per 1,000 items`,
       unit: 'requests',
-      note: breakdown,
-    },
-    {
-      benchmark: label,
-      metric: 'AWS requests per chunk message',
-      value: round(total / Math.max(1, messages), 2),
+      ours: (total / measured.items) * 1000,
+      note: `client and workers: ${breakdown}`,
+    }),
+    benchRow({
+      metric: `${label}: AWS requests per chunk message`,
       unit: 'requests',
-      note: `${messages} messages (client + workers; target ≤ 5)`,
-    },
+      ours: total / Math.max(1, messages),
+      target: { of: 'ours', atMost: 5 },
+      note: `${messages} chunk messages`,
+    }),
   ];
 }
 
-function costRows(label: string, measured: Measured, memoryMb: number): AwsBenchRow[] {
+function requestKinds(measured: Measured): Record<string, number> {
   const kinds = { ...measured.client.requests };
   for (const [kind, count] of Object.entries(measured.fleet.requests.requests)) kinds[kind] = (kinds[kind] ?? 0) + count;
+  return kinds;
+}
+
+function costRows(label: string, measured: Measured, memoryMb: number): BenchRow[] {
+  const kinds = requestKinds(measured);
   const sqs = (measured.client.sqsBilledRequests + measured.fleet.requests.sqsBilledRequests) * PRICES.sqsRequest;
   const dynamo =
     (measured.client.dynamoWriteUnits + measured.fleet.requests.dynamoWriteUnits) * PRICES.dynamoWriteUnit +
@@ -242,22 +250,20 @@ function costRows(label: string, measured: Measured, memoryMb: number): AwsBench
   const lambdaWall = measured.fleet.invocations * PRICES.lambdaRequest + handlerSeconds * gb * PRICES.lambdaGbSecondArm;
   const perMillion = (dollars: number) => (dollars / measured.items) * 1e6;
   return [
-    {
-      benchmark: label,
-      metric: '$ per million items',
-      value: round(perMillion(sqs + dynamo + s3 + lambda), 4),
+    benchRow({
+      metric: `${label}: $ per million items`,
       unit: '$',
+      ours: perMillion(sqs + dynamo + s3 + lambda),
       note:
-        `SQS ${money(perMillion(sqs))}, DynamoDB ${money(perMillion(dynamo))}, S3 ${money(perMillion(s3))}, ` +
-        `Lambda ${money(perMillion(lambda))} (${measured.fleet.invocations} invocations, ${round(taskSeconds, 2)} s of task time at ${memoryMb} MB arm64)`,
-    },
-    {
-      benchmark: label,
-      metric: '$ per million items, Lambda billed by handler time',
-      value: round(perMillion(sqs + dynamo + s3 + lambdaWall), 4),
+        `SQS ${money(perMillion(sqs))} (64 KB units), DynamoDB ${money(perMillion(dynamo))} (capacity units), S3 ${money(perMillion(s3))}, ` +
+        `Lambda ${money(perMillion(lambda))} (${measured.fleet.invocations} invocations, ${taskSeconds.toFixed(2)} s of task time at ${memoryMb} MB arm64)`,
+    }),
+    benchRow({
+      metric: `${label}: $ per million items, Lambda billed by handler time`,
       unit: '$',
-      note: `Lambda ${money(perMillion(lambdaWall))}: ${round(handlerSeconds, 2)} s of handler wall time here (emulator I/O included)`,
-    },
+      ours: perMillion(sqs + dynamo + s3 + lambdaWall),
+      note: `Lambda ${money(perMillion(lambdaWall))}: ${handlerSeconds.toFixed(2)} s of handler wall time here, emulator I/O included (an upper bound)`,
+    }),
   ];
 }
 
@@ -266,6 +272,8 @@ async function measureFloor(config: AwsConfig, chunks: number, lanes: number): P
   const clients = new AwsClients(config);
   const body = Buffer.from(new Uint8Array(64).fill(7)).toString('base64');
   let next = 0;
+  // A partition per round, as each pool run has its own.
+  const run = `floor-${performance.now()}`;
   const begin = performance.now();
   const lane = async () => {
     while (next < chunks) {
@@ -279,7 +287,7 @@ async function measureFloor(config: AwsConfig, chunks: number, lanes: number): P
         receipt = received.Messages?.[0]?.ReceiptHandle;
       }
       await clients.sqs.send(new DeleteMessageCommand({ QueueUrl: config.queueUrl, ReceiptHandle: receipt }));
-      const key = { pk: { S: 'floor' }, sk: { S: `c#${id}` } };
+      const key = { pk: { S: run }, sk: { S: `c#${id}` } };
       await clients.dynamodb.send(
         new PutItemCommand({
           TableName: config.table,
@@ -296,9 +304,9 @@ async function measureFloor(config: AwsConfig, chunks: number, lanes: number): P
   return rate;
 }
 
-function round(value: number, digits = 0): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
 }
 
 function money(value: number): string {
@@ -306,10 +314,7 @@ function money(value: number): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await runAwsBench();
-  for (const row of rows) {
-    console.log(
-      `${row.benchmark.padEnd(44)} ${row.metric.padEnd(52)} ${String(row.value).padStart(10)} ${row.unit}${row.note ? `  (${row.note})` : ''}`,
-    );
-  }
+  const tables = await runAwsBench({ quick: process.argv.includes('--quick'), full: false, reps: 1, cases: [] });
+  for (const table of toTextTables('aws', tables)) console.log(`${renderText(table)}\n`);
+  process.exit(0);
 }

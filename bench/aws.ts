@@ -177,7 +177,7 @@ async function measureMap(
   const clientCounter = new RequestCounter();
   const stop = new AbortController();
   let ready!: () => void;
-  const started = new Promise<void>((resolve) => (ready = resolve));
+  const started = new Promise<void>((resolve) => (ready = () => resolve()));
   const fleet = runWorkerFleet({
     config,
     handler,

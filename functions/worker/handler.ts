@@ -33,4 +33,4 @@ if (bundled && !inWorkerThread) {
  * export { handler } from './functions/worker/handler.js';
  * ```
  */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) => processSqsEvent(event));
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => processSqsEvent(event, context));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsConfig } from '../../lib/backends/aws/AwsConfig.js';
 import { awsMakeText, awsMeasure } from '../fixtures/awsTasks.js';
-import { awsContext, bucketKeys, provisionForTest, startFleet, type TestFleet } from './awsHarness.js';
+import { awsContext, bucketKeys, chunkRecords, provisionForTest, startFleet, type TestFleet } from './awsHarness.js';
 
 function checksum(text: string): number {
   let sum = 0;
@@ -44,6 +44,25 @@ describe('aws backend on the emulators: payloads through S3', () => {
     const argument = 'abcdefghij'.repeat(1_200_000);
     expect(await pool.apply(awsMeasure, [argument])).toEqual({ length: 12_000_000, sum: checksum(argument) });
     expect(counter.snapshot().requests['S3.UploadPart']).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('splits a chunk over 60 KB into messages of one 64 KB billing unit each, keeping items whole', async () => {
+    const fresh = await provisionForTest('split');
+    const splitFleet = startFleet(fresh);
+    try {
+      const { context } = awsContext(fresh);
+      await using pool = new context.Pool(2);
+      // One pool chunk of 40 items of 5,000 characters (about 200 KB): four messages of at most 60 KB.
+      const items = Array.from({ length: 40 }, (_, i) => String(i).padEnd(5000, '.'));
+      const results = await pool.map(awsMeasure, items, { chunksize: 40 });
+      expect(results).toEqual(items.map((text) => ({ length: 5000, sum: checksum(text) })));
+      expect(pool.stats().chunksCompleted).toBe(1);
+      const records = [...(await chunkRecords(fresh)).values()];
+      expect(records).toHaveLength(4);
+      expect((await bucketKeys(fresh)).filter((key) => key.includes('/args/'))).toEqual([]);
+    } finally {
+      await splitFleet.stop();
+    }
   }, 60_000);
 
   it('keeps map results in order when some items travel through S3 and others inline', async () => {

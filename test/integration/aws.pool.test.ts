@@ -6,20 +6,12 @@ import { RemoteError, type Context } from 'fanout';
 import type { AwsConfig } from '../../lib/backends/aws/AwsConfig.js';
 import { add, square } from '../fixtures/tasks.js';
 import { awsFail, awsLogged } from '../fixtures/awsTasks.js';
-import { workerRuntimeStats } from '../../lib/backends/aws/workerRuntime.js';
 import { awsContext, chunkRecords, provisionForTest, startFleet, type TestFleet } from './awsHarness.js';
 
 /** A map of `items` with chunks of seven items, on a pool of its own. */
 async function pool2Map(context: Context, items: number[]): Promise<number[]> {
   await using pool = new context.Pool(8);
   return pool.map(square, items, { chunksize: 7 });
-}
-
-/** The in-process fleet's processor counters. */
-async function fleetStats() {
-  const stats = await workerRuntimeStats();
-  if (!stats) throw new Error('the fleet has not started');
-  return stats;
 }
 
 describe('aws backend on the emulators: Pool', () => {
@@ -81,7 +73,7 @@ describe('aws backend on the emulators: Pool', () => {
     const log = join(dir, 'runs.log');
     const { context } = awsContext(config);
     await using pool = new context.Pool(2);
-    const retriedBefore = (await fleetStats()).chunksRetried;
+    const retriedBefore = fleet.processorStats().chunksRetried;
     const error = await pool.apply(awsFail, [3]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     const remote = error as RemoteError;
@@ -99,6 +91,6 @@ describe('aws backend on the emulators: Pool', () => {
     ).toEqual([2, 4]);
     expect(readFileSync(log, 'utf8').trim().split('\n').sort()).toEqual(['1', '2']);
     // Task errors are results: nothing was handed back for redelivery.
-    expect((await fleetStats()).chunksRetried).toBe(retriedBefore);
+    expect(fleet.processorStats().chunksRetried).toBe(retriedBefore);
   }, 60_000);
 });

@@ -14,6 +14,7 @@ import { AwsClients } from '../../lib/backends/aws/AwsClients.js';
 import type { AwsConfig } from '../../lib/backends/aws/AwsConfig.js';
 import { provisionResources, type ProvisionOptions } from '../../lib/backends/aws/emulator.js';
 import { RequestCounter } from '../../lib/backends/aws/RequestCounter.js';
+import type { ChunkProcessorStats } from '../../lib/backends/aws/ChunkProcessor.js';
 import { runWorkerFleet, type WorkerFleetOptions, type WorkerFleetSummary } from '../../lib/backends/aws/WorkerFleet.js';
 
 // The SDK's notice about Node versions says nothing about these tests.
@@ -35,14 +36,21 @@ export function awsContext(config: AwsConfig): { context: Context; counter: Requ
 export interface TestFleet {
   /** Resolves once the fleet's threads are up and it polls (rejects if it failed to start). */
   ready: Promise<void>;
+  /** What the fleet's processor has done so far (after `ready`). */
+  processorStats(): ChunkProcessorStats;
   stop(): Promise<WorkerFleetSummary>;
 }
 
 /** Starts a worker fleet in this process, with a short long-poll so that it stops quickly. */
 export function startFleet(config: AwsConfig, options: Omit<WorkerFleetOptions, 'config' | 'signal'> = {}): TestFleet {
   const controller = new AbortController();
-  let onReady!: () => void;
-  const started = new Promise<void>((resolve) => (onReady = resolve));
+  let live: { stats(): ChunkProcessorStats } | undefined;
+  let started!: () => void;
+  const ready = new Promise<void>((resolve) => (started = resolve));
+  const onReady = (fleet: { stats(): ChunkProcessorStats }) => {
+    live = fleet;
+    started();
+  };
   const running = runWorkerFleet({
     handler,
     threads: 2,
@@ -55,7 +63,11 @@ export function startFleet(config: AwsConfig, options: Omit<WorkerFleetOptions, 
   // Surface a fleet that fails to start (rather than an unhandled rejection).
   running.catch(() => {});
   return {
-    ready: Promise.race([started, running.then(() => {})]),
+    ready: Promise.race([ready, running.then(() => {})]),
+    processorStats() {
+      if (!live) throw new Error('the fleet is not ready yet');
+      return live.stats();
+    },
     stop() {
       controller.abort();
       return running;

@@ -16,13 +16,8 @@ import { AwsClients } from './AwsClients.js';
 import { resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
 import type { ChunkProcessorStats } from './ChunkProcessor.js';
 import { RequestCounter, type RequestCounts } from './RequestCounter.js';
-import {
-  closeWorkerRuntime,
-  configureWorkerRuntime,
-  processSqsEvent,
-  warmUpWorkerRuntime,
-  workerRuntimeStats,
-} from './workerRuntime.js';
+import { ChunkProcessor } from './ChunkProcessor.js';
+import { FLEET_PROCESSOR, processSqsEvent } from './workerRuntime.js';
 
 /** A Lambda-style handler of SQS batches (the worker Lambda's `handler`). */
 export type SqsBatchHandler = (event: SQSEvent, context: LambdaContext) => Promise<SQSBatchResponse | void>;
@@ -51,8 +46,8 @@ export interface WorkerFleetOptions {
   handleSignals?: boolean;
   /** Counts the fleet's AWS requests (polling and processing). @default a counter of its own */
   counter?: RequestCounter;
-  /** Called once the threads are up and polling starts. */
-  onReady?: () => void;
+  /** Called once the threads are up and polling starts, with a way to read the work done so far. */
+  onReady?: (fleet: { stats(): ChunkProcessorStats }) => void;
   /** Where progress lines go. @default nowhere */
   log?: (line: string) => void;
 }
@@ -219,8 +214,9 @@ async function runFleet(options: WorkerFleetOptions): Promise<WorkerFleetSummary
     process.on('SIGINT', onStop);
     process.on('SIGTERM', onStop);
   }
-  configureWorkerRuntime({ config, threads, counter });
-  const handler: SqsBatchHandler = options.handler ?? ((event) => processSqsEvent(event));
+  // The fleet's own processor, handed to the handler in each invocation's context.
+  const processor = new ChunkProcessor({ clients, threads });
+  const handler: SqsBatchHandler = options.handler ?? ((event, context) => processSqsEvent(event, context));
   const summary: Omit<WorkerFleetSummary, 'processor' | 'requests'> = {
     invocations: 0,
     handlerMs: 0,
@@ -236,7 +232,7 @@ async function runFleet(options: WorkerFleetOptions): Promise<WorkerFleetSummary
     const queueArn = attributes.Attributes?.QueueArn ?? config.queueUrl;
     const timeoutMs = 1000 * (visibilityTimeout ?? Number(attributes.Attributes?.VisibilityTimeout ?? 30));
     // Threads start before the first poll: the first chunk does not wait for them.
-    await warmUpWorkerRuntime();
+    await processor.warmUp();
     log(`fanout worker: polling ${config.queueUrl} with ${concurrency} pollers and ${threads} threads`);
 
     const poll = async (): Promise<void> => {
@@ -283,7 +279,7 @@ async function runFleet(options: WorkerFleetOptions): Promise<WorkerFleetSummary
         const started = performance.now();
         let failedIds: Set<string>;
         try {
-          const response = await handler(event, lambdaContext(timeoutMs, started));
+          const response = await handler(event, lambdaContext(timeoutMs, started, processor));
           failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
         } catch (error) {
           // As with Lambda: a failed invocation leaves the whole batch to be redelivered.
@@ -310,16 +306,16 @@ async function runFleet(options: WorkerFleetOptions): Promise<WorkerFleetSummary
       }
     };
     const polling = Promise.all(Array.from({ length: concurrency }, poll));
-    options.onReady?.();
+    options.onReady?.({ stats: () => processor.stats() });
     await polling;
-    return { ...summary, processor: await workerRuntimeStats(), requests: counter.snapshot() };
+    return { ...summary, processor: processor.stats(), requests: counter.snapshot() };
   } finally {
     options.signal?.removeEventListener('abort', onStop);
     if (options.handleSignals) {
       process.off('SIGINT', onStop);
       process.off('SIGTERM', onStop);
     }
-    await closeWorkerRuntime();
+    await processor.close();
     clients.destroy();
     log('fanout worker: stopped');
   }
@@ -355,8 +351,9 @@ function toRecord(message: Message, queueArn: string, region: string): SQSRecord
   };
 }
 
-function lambdaContext(timeoutMs: number, started: number): LambdaContext {
-  return {
+function lambdaContext(timeoutMs: number, started: number, processor: ChunkProcessor): LambdaContext {
+  const context: LambdaContext & { [FLEET_PROCESSOR]: ChunkProcessor } = {
+    [FLEET_PROCESSOR]: processor,
     callbackWaitsForEmptyEventLoop: false,
     functionName: 'fanout-worker-fleet',
     functionVersion: '$LATEST',
@@ -370,6 +367,7 @@ function lambdaContext(timeoutMs: number, started: number): LambdaContext {
     fail: () => {},
     succeed: () => {},
   };
+  return context;
 }
 
 function checkCount(option: string, value: number | undefined, min: number, max: number): number | undefined {

@@ -25,6 +25,12 @@ export interface WorkerRuntimeOptions {
   counter?: RequestCounter;
 }
 
+/**
+ * A worker fleet passes its own processor in the context of each invocation (under this key),
+ * so that fleets in one process, each on its own resources, never share one.
+ */
+export const FLEET_PROCESSOR = Symbol.for('fanout.fleetProcessor');
+
 let options: WorkerRuntimeOptions = {};
 let processor: Promise<{ processor: ChunkProcessor; clients: AwsClients }> | undefined;
 
@@ -55,14 +61,16 @@ export function configureWorkerRuntime(next: WorkerRuntimeOptions): void {
 
 /**
  * Processes an SQS batch of chunk messages: the body of the worker Lambda's handler, and what
- * the worker fleet invokes.
+ * the worker fleet invokes (with its own processor in `context`, see {@link FLEET_PROCESSOR}).
  *
  * @example
  * ```ts
- * export const handler = middy<SQSEvent, SQSBatchResponse>().handler(processSqsEvent);
+ * export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => processSqsEvent(event, context));
  * ```
  */
-export async function processSqsEvent(event: SQSEvent): Promise<SQSBatchResponse> {
+export async function processSqsEvent(event: SQSEvent, context?: object): Promise<SQSBatchResponse> {
+  const fleetProcessor = (context as { [FLEET_PROCESSOR]?: ChunkProcessor } | undefined)?.[FLEET_PROCESSOR];
+  if (fleetProcessor) return fleetProcessor.handleEvent(event);
   processor ??= createProcessor();
   const current = processor;
   try {

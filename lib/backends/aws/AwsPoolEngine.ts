@@ -26,6 +26,9 @@ const FIRST_POLL_MS = 15;
 const MIN_POLL_MS = 10;
 const MAX_POLL_MS = 500;
 const POLL_BACKOFF = 2;
+/** Outstanding chunks this close together are read in one range; at most this many ranges per poll. */
+const RANGE_MERGE_GAP = 16;
+const MAX_QUERY_RANGES = 4;
 /** Consecutive failed polls before the pool gives up on its outstanding work (never hang). */
 const MAX_POLL_FAILURES = 6;
 /** SendMessageBatch and S3 requests in flight at once. */
@@ -73,7 +76,6 @@ export class AwsPoolEngine implements PoolEngine {
   private terminatedWith: Error | undefined;
   private closed = false;
   private nextNumber = 0;
-  private highestSent = -1;
   private readonly outbox: Part[] = [];
   private flushScheduled = false;
   /** Parts sent and not yet answered, by number (in number order). */
@@ -311,7 +313,6 @@ export class AwsPoolEngine implements PoolEngine {
     }
     part.state = 'sent';
     this.outstanding.set(part.number, part);
-    if (part.number > this.highestSent) this.highestSent = part.number;
     this.pollDelay = MIN_POLL_MS;
     this.schedulePoll(FIRST_POLL_MS);
     this.watchDeadLetters();
@@ -337,19 +338,20 @@ export class AwsPoolEngine implements PoolEngine {
     let found = 0;
     try {
       const connection = await this.connect();
-      const first = this.outstanding.keys().next().value as number;
-      let next: Awaited<ReturnType<ResultTable['queryResults']>>['next'];
-      do {
-        const page = await connection.table.queryResults(this.run, first, this.highestSent, next);
-        for (const record of page.records) {
-          const part = this.outstanding.get(record.chunk);
-          if (!part) continue;
-          this.outstanding.delete(record.chunk);
-          found++;
-          await this.deliver(connection, part, record);
-        }
-        next = page.next;
-      } while (next && this.outstanding.size > 0);
+      for (const [from, to] of this.outstandingRanges()) {
+        let next: Awaited<ReturnType<ResultTable['queryResults']>>['next'];
+        do {
+          const page = await connection.table.queryResults(this.run, from, to, next);
+          for (const record of page.records) {
+            const part = this.outstanding.get(record.chunk);
+            if (!part) continue;
+            this.outstanding.delete(record.chunk);
+            found++;
+            await this.deliver(connection, part, record);
+          }
+          next = page.next;
+        } while (next && this.outstanding.size > 0);
+      }
       this.pollFailures = 0;
     } catch (error) {
       if (++this.pollFailures >= MAX_POLL_FAILURES) {
@@ -366,6 +368,22 @@ export class AwsPoolEngine implements PoolEngine {
     this.pollDelay = found > 0 ? MIN_POLL_MS : Math.min(this.pollDelay * POLL_BACKOFF, MAX_POLL_MS);
     this.schedulePoll(this.pollDelay);
     this.afterChange();
+  }
+
+  /**
+   * The outstanding chunk numbers as ranges to query, so that records already delivered are
+   * mostly not read again: runs closer than {@link RANGE_MERGE_GAP} merge (one request beats
+   * a few re-read records), and the last of {@link MAX_QUERY_RANGES} ranges spans the rest.
+   */
+  private outstandingRanges(): Array<[number, number]> {
+    const numbers = [...this.outstanding.keys()].sort((a, b) => a - b);
+    const ranges: Array<[number, number]> = [];
+    for (const number of numbers) {
+      const last = ranges.at(-1);
+      if (last && (number - last[1] <= RANGE_MERGE_GAP || ranges.length === MAX_QUERY_RANGES)) last[1] = number;
+      else ranges.push([number, number]);
+    }
+    return ranges;
   }
 
   /** Hands a chunk record to the pool. */

@@ -109,6 +109,27 @@ export class ValueEncoder {
     }
   }
 
+  /**
+   * Appends one primitive (number, string, boolean, undefined, null): the fast path of large
+   * runs of simple items. Returns false, writing nothing, for anything else (use {@link write}).
+   */
+  writePrimitive(value: unknown): boolean {
+    switch (typeof value) {
+      case 'number':
+      case 'string':
+      case 'boolean':
+      case 'undefined':
+        this.writeValue(value);
+        return true;
+      case 'object':
+        if (value !== null) return false;
+        this.byte(Tag.Null);
+        return true;
+      default:
+        return false;
+    }
+  }
+
   /** Takes the bytes written so far (a copy) and resets the encoder for reuse. */
   finish(): Uint8Array {
     const bytes = this.buffer.slice(0, this.position);

@@ -109,11 +109,13 @@ export class ChunkRunner {
   }
 
   private recordResult(state: RunState, index: number, result: unknown): void {
+    if (this.encoder.writePrimitive(result)) return;
     try {
-      this.encoder.write(result, () => `the result of task '${state.message.task.name}' for item ${index}`);
+      this.encoder.write(result, '');
     } catch (error) {
       if (!(error instanceof SerializationError)) throw error;
-      state.errors.push([index, { failure: toFailureInfo(error) }]);
+      const labelled = error.under(`the result of task '${state.message.task.name}' for item ${index}`);
+      state.errors.push([index, { failure: toFailureInfo(labelled) }]);
       this.encoder.write(undefined, '');
     }
   }

@@ -3,6 +3,9 @@ import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
 import { setEncodingTarget } from './handleTarget.js';
 
+/** Boundary slots kept between chunks (4 MiB): chunks of up to this many items reuse them. */
+const MAX_KEPT_BOUNDARIES = 1 << 20;
+
 /** The encoded form of a run of items: what a `Chunk` carries. */
 export interface EncodedItems {
   payload: Uint8Array;
@@ -86,7 +89,7 @@ export class ChunkEncoder {
     boundaries.set(this.boundaries.subarray(0, this.added));
     boundaries[this.added] = this.encoder.length;
     this.added = 0;
-    if (this.boundaries.length > 64 * 1024) this.boundaries = new Uint32Array(64);
+    if (this.boundaries.length > MAX_KEPT_BOUNDARIES) this.boundaries = new Uint32Array(64);
     const { attachments, transfer } = this.encoder.takeAttachments();
     return { payload: this.encoder.finish(), boundaries, attachments, transfer };
   }

@@ -116,6 +116,8 @@ export class ValueEncoder {
   writePrimitive(value: unknown): boolean {
     switch (typeof value) {
       case 'number':
+        this.number(value);
+        return true;
       case 'string':
       case 'boolean':
       case 'undefined':
@@ -247,23 +249,29 @@ export class ValueEncoder {
     this.position += written;
   }
 
+  /** Writes a number: int32 when it is one (and not -0), else float64. */
+  private number(value: number): void {
+    this.ensure(9);
+    const buffer = this.buffer;
+    let position = this.position;
+    if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
+      buffer[position++] = Tag.Int32;
+      buffer[position++] = value & 0xff;
+      buffer[position++] = (value >> 8) & 0xff;
+      buffer[position++] = (value >> 16) & 0xff;
+      buffer[position++] = (value >> 24) & 0xff;
+    } else {
+      buffer[position++] = Tag.Float64;
+      float64Scratch[0] = value;
+      for (let i = 0; i < 8; i++) buffer[position++] = float64Bytes[i]!;
+    }
+    this.position = position;
+  }
+
   private writeValue(value: unknown): void {
     switch (typeof value) {
       case 'number':
-        if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
-          this.ensure(5);
-          const buffer = this.buffer;
-          let position = this.position;
-          buffer[position++] = Tag.Int32;
-          buffer[position++] = value & 0xff;
-          buffer[position++] = (value >> 8) & 0xff;
-          buffer[position++] = (value >> 16) & 0xff;
-          buffer[position++] = (value >> 24) & 0xff;
-          this.position = position;
-        } else {
-          this.byte(Tag.Float64);
-          this.float64(value);
-        }
+        this.number(value);
         return;
       case 'string':
         this.byte(Tag.String);

@@ -89,12 +89,20 @@ export class WorkerCrashedError extends FanoutError {
  * ```
  */
 export class SerializationError extends FanoutError {
-  /** Where the offending value sits, such as `argument 0 → .options.onDone`. */
+  /** Where the offending value sits, such as `the arguments[0].options.onDone`. */
   readonly path: string;
+  /** Why it cannot be sent. */
+  readonly reason: string;
 
   constructor(path: string, reason: string) {
     super('ERR_SERIALIZATION', `Cannot send ${path}: ${reason}`);
     this.path = path;
+    this.reason = reason;
+  }
+
+  /** The same error for a value found at `prefix` + this error's path. */
+  under(prefix: string): SerializationError {
+    return new SerializationError(prefix + this.path, this.reason);
   }
 }
 

@@ -1,7 +1,10 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { ValueEncoder } from '../codec/ValueEncoder.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, SerializationError } from '../errors.js';
 import { setEncodingTarget } from './handleTarget.js';
+
+/** Boundary slots kept between chunks (4 MiB): chunks of up to this many items reuse them. */
+const MAX_KEPT_BOUNDARIES = 1 << 20;
 
 /** The encoded form of a run of items: what a `Chunk` carries. */
 export interface EncodedItems {
@@ -25,7 +28,9 @@ export interface EncodedItems {
  */
 export class ChunkEncoder {
   private readonly encoder = new ValueEncoder();
-  private boundaries: number[] = [];
+  /** Where each item added since the last take starts (grown by doubling). */
+  private boundaries = new Uint32Array(64);
+  private added = 0;
 
   /**
    * `spread`: each item is an argument array (apply, starmap) rather than one argument.
@@ -38,36 +43,68 @@ export class ChunkEncoder {
 
   /** Items added since the last {@link take}. */
   get count(): number {
-    return this.boundaries.length;
+    return this.added;
   }
 
   /** Adds one item; `label` names it in errors (`item 3`, `the arguments`). */
-  add(item: unknown, label: string | (() => string)): void {
-    if (this.spread && !Array.isArray(item)) {
-      throw new InvalidArgumentError(typeof label === 'function' ? label() : label, item, 'an array of arguments');
-    }
-    const start = this.encoder.length;
+  add(item: unknown, label: string): void {
     const previousTarget = setEncodingTarget(this.backendName);
     try {
-      this.encoder.write(item, label);
+      this.addItem(item, label);
     } finally {
       setEncodingTarget(previousTarget);
     }
-    this.boundaries.push(start);
   }
 
   /** Adds many items at once (the hot path of `map`); `firstIndex` numbers them in errors. */
   addAll(items: readonly unknown[], start: number, end: number, firstIndex: number): void {
-    for (let i = start; i < end; i++) this.add(items[i], () => `item ${firstIndex + i - start}`);
+    const previousTarget = setEncodingTarget(this.backendName);
+    const encoder = this.encoder;
+    let i = start;
+    try {
+      for (; i < end; i++) {
+        const item = items[i];
+        if (this.added === this.boundaries.length) this.growBoundaries();
+        const at = encoder.length;
+        if (this.spread) {
+          if (!Array.isArray(item))
+            throw new InvalidArgumentError(`item ${firstIndex + i - start}`, item, 'an array of arguments');
+          encoder.write(item, '');
+        } else if (!encoder.writePrimitive(item)) {
+          encoder.write(item, '');
+        }
+        this.boundaries[this.added++] = at;
+      }
+    } catch (error) {
+      // Items are labelled only on error: no string per item on the hot path.
+      throw error instanceof SerializationError ? error.under(`item ${firstIndex + i - start}`) : error;
+    } finally {
+      setEncodingTarget(previousTarget);
+    }
   }
 
   /** Takes what was added as one encoded run, and starts afresh. */
   take(): EncodedItems {
-    const boundaries = new Uint32Array(this.boundaries.length + 1);
-    boundaries.set(this.boundaries);
-    boundaries[this.boundaries.length] = this.encoder.length;
-    this.boundaries = [];
+    const boundaries = new Uint32Array(this.added + 1);
+    boundaries.set(this.boundaries.subarray(0, this.added));
+    boundaries[this.added] = this.encoder.length;
+    this.added = 0;
+    if (this.boundaries.length > MAX_KEPT_BOUNDARIES) this.boundaries = new Uint32Array(64);
     const { attachments, transfer } = this.encoder.takeAttachments();
     return { payload: this.encoder.finish(), boundaries, attachments, transfer };
+  }
+
+  private addItem(item: unknown, label: string): void {
+    if (this.spread && !Array.isArray(item)) throw new InvalidArgumentError(label, item, 'an array of arguments');
+    if (this.added === this.boundaries.length) this.growBoundaries();
+    const at = this.encoder.length;
+    this.encoder.write(item, label);
+    this.boundaries[this.added++] = at;
+  }
+
+  private growBoundaries(): void {
+    const grown = new Uint32Array(this.boundaries.length * 2);
+    grown.set(this.boundaries);
+    this.boundaries = grown;
   }
 }

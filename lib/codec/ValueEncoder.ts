@@ -109,6 +109,29 @@ export class ValueEncoder {
     }
   }
 
+  /**
+   * Appends one primitive (number, string, boolean, undefined, null): the fast path of large
+   * runs of simple items. Returns false, writing nothing, for anything else (use {@link write}).
+   */
+  writePrimitive(value: unknown): boolean {
+    switch (typeof value) {
+      case 'number':
+        this.number(value);
+        return true;
+      case 'string':
+      case 'boolean':
+      case 'undefined':
+        this.writeValue(value);
+        return true;
+      case 'object':
+        if (value !== null) return false;
+        this.byte(Tag.Null);
+        return true;
+      default:
+        return false;
+    }
+  }
+
   /** Takes the bytes written so far (a copy) and resets the encoder for reuse. */
   finish(): Uint8Array {
     const bytes = this.buffer.slice(0, this.position);
@@ -226,23 +249,29 @@ export class ValueEncoder {
     this.position += written;
   }
 
+  /** Writes a number: int32 when it is one (and not -0), else float64. */
+  private number(value: number): void {
+    this.ensure(9);
+    const buffer = this.buffer;
+    let position = this.position;
+    if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
+      buffer[position++] = Tag.Int32;
+      buffer[position++] = value & 0xff;
+      buffer[position++] = (value >> 8) & 0xff;
+      buffer[position++] = (value >> 16) & 0xff;
+      buffer[position++] = (value >> 24) & 0xff;
+    } else {
+      buffer[position++] = Tag.Float64;
+      float64Scratch[0] = value;
+      for (let i = 0; i < 8; i++) buffer[position++] = float64Bytes[i]!;
+    }
+    this.position = position;
+  }
+
   private writeValue(value: unknown): void {
     switch (typeof value) {
       case 'number':
-        if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
-          this.ensure(5);
-          const buffer = this.buffer;
-          let position = this.position;
-          buffer[position++] = Tag.Int32;
-          buffer[position++] = value & 0xff;
-          buffer[position++] = (value >> 8) & 0xff;
-          buffer[position++] = (value >> 16) & 0xff;
-          buffer[position++] = (value >> 24) & 0xff;
-          this.position = position;
-        } else {
-          this.byte(Tag.Float64);
-          this.float64(value);
-        }
+        this.number(value);
         return;
       case 'string':
         this.byte(Tag.String);

@@ -52,16 +52,31 @@ export function postFrame(
   }
 }
 
+const noAttachments: unknown[] = [];
+let scratch = new Uint8Array(STRING_FRAME_MAX_BYTES);
+const latin1Write = (Buffer.prototype as unknown as { latin1Write(text: string, offset: number, length: number): number })
+  .latin1Write;
+
+/** A string frame's bytes in a buffer reused by the next call: for frames decoded at once. */
+function toScratch(frame: string): Uint8Array {
+  if (frame.length > scratch.length) scratch = new Uint8Array(frame.length);
+  latin1Write.call(scratch, frame, 0, frame.length);
+  return scratch.subarray(0, frame.length);
+}
+
 /**
- * Reads what {@link postFrame} sent: the frame bytes and the attachments.
+ * Reads what {@link postFrame} sent: the frame bytes and the attachments. With `transient`, the
+ * bytes of a small frame are only valid until the next call (no allocation): for a frame that is
+ * decoded at once.
  *
  * @example
  * ```ts
  * port.on('message', (posted) => { const { bytes } = receiveFrame(posted); });
  * ```
  */
-export function receiveFrame(posted: PostedFrame): { bytes: Uint8Array; attachments: unknown[] } {
-  if (typeof posted === 'string') return { bytes: Buffer.from(posted, 'latin1'), attachments: [] };
+export function receiveFrame(posted: PostedFrame, transient = false): { bytes: Uint8Array; attachments: unknown[] } {
+  if (typeof posted === 'string')
+    return { bytes: transient ? toScratch(posted) : Buffer.from(posted, 'latin1'), attachments: noAttachments };
   if (posted instanceof ArrayBuffer) return { bytes: new Uint8Array(posted), attachments: [] };
   const frame = posted.frame;
   return {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { ValueDecoder, type HandleReviver } from '../codec/ValueDecoder.js';
 import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { SerializationError } from '../errors.js';
-import { encodeFrame, type ItemError, type RunMessage } from '../codec/protocol.js';
+import { encodeFrame, type ItemError, type Message, type RunMessage } from '../codec/protocol.js';
 import { TaskRegistry } from './TaskRegistry.js';
 import { RUNNING_CHUNK, RUNNING_ITEM } from './workerSignals.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
@@ -14,7 +14,10 @@ const FLUSH_INTERVAL_MS = 50;
 const CLOCK_EVERY_ITEMS = 64;
 
 /** Where a runner sends its encoded frames, with the attachments the results carry. */
-export type FrameSink = (frame: Uint8Array, attachments: unknown[], transfer: TransferListItem[]) => void;
+export type FrameSink<F = Uint8Array> = (frame: F, attachments: unknown[], transfer: TransferListItem[]) => void;
+
+/** How a runner frames its messages: bytes by default; a thread transport may want strings. */
+export type FrameEncoder<F> = (message: Message, payload?: Uint8Array) => F;
 
 /**
  * Runs chunks of task calls in the current thread and reports their results as protocol
@@ -27,27 +30,31 @@ export type FrameSink = (frame: Uint8Array, attachments: unknown[], transfer: Tr
  * await runner.run(message, payload, attachments);
  * ```
  */
-export class ChunkRunner {
+export class ChunkRunner<F = Uint8Array> {
   private readonly encoder = new ValueEncoder();
 
   constructor(
-    private readonly send: FrameSink,
+    private readonly send: FrameSink<F>,
     private readonly reviveHandle?: HandleReviver,
     private readonly registry: TaskRegistry = TaskRegistry.current,
     /** If given, the chunk and item are written here before each item, for a parent to read after a crash. */
     private readonly signals?: Int32Array,
+    private readonly encode: FrameEncoder<F> = encodeFrame as unknown as FrameEncoder<F>,
   ) {}
 
   /**
    * Runs one chunk. Returns a promise only if some task was asynchronous (or its module had to
    * be imported), so that a chunk of synchronous tasks costs no promise at all. Never rejects:
-   * every failure is reported as a frame.
+   * every failure is reported as a frame. `payload` is read before this returns (it may be a
+   * reused buffer).
    */
   run(message: RunMessage, payload: Uint8Array, attachments: unknown[] = []): void | Promise<void> {
     const entry = this.registry.get(message.task.name);
     if (!entry) {
+      // The payload may live in a reused buffer: keep a copy while the module loads.
+      const kept = Uint8Array.prototype.slice.call(payload);
       return this.registry.resolve(message.task).then(
-        () => this.run(message, payload, attachments),
+        () => this.run(message, kept, attachments),
         (error: unknown) => this.sendChunkFailed(message, error),
       );
     }
@@ -71,7 +78,7 @@ export class ChunkRunner {
   }
 
   private sendChunkFailed(message: RunMessage, error: unknown): void {
-    this.send(encodeFrame({ type: 'chunkFailed', chunk: message.chunk, error: toFailureInfo(error) }), [], []);
+    this.send(this.encode({ type: 'chunkFailed', chunk: message.chunk, error: toFailureInfo(error) }), [], []);
   }
 
   /** Runs items from `start` on, synchronously until a task returns a promise. */
@@ -109,11 +116,13 @@ export class ChunkRunner {
   }
 
   private recordResult(state: RunState, index: number, result: unknown): void {
+    if (this.encoder.writePrimitive(result)) return;
     try {
-      this.encoder.write(result, () => `the result of task '${state.message.task.name}' for item ${index}`);
+      this.encoder.write(result, '');
     } catch (error) {
       if (!(error instanceof SerializationError)) throw error;
-      state.errors.push([index, { failure: toFailureInfo(error) }]);
+      const labelled = error.under(`the result of task '${state.message.task.name}' for item ${index}`);
+      state.errors.push([index, { failure: toFailureInfo(labelled) }]);
       this.encoder.write(undefined, '');
     }
   }
@@ -132,7 +141,7 @@ export class ChunkRunner {
   private flush(state: RunState, end: number, final: boolean): void {
     const now = performance.now();
     const { attachments, transfer } = this.encoder.takeAttachments();
-    const frame = encodeFrame(
+    const frame = this.encode(
       {
         type: 'results',
         chunk: state.message.chunk,

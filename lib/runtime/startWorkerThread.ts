@@ -1,6 +1,6 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { decodeFrame, encodeFrame, type InitMessage, type RunMessage } from '../codec/protocol.js';
+import { decodeFrame, encodeFrame, encodeFrameForThread, type InitMessage, type RunMessage } from '../codec/protocol.js';
 import { ValueDecoder } from '../codec/ValueDecoder.js';
 import { InitializerError } from '../errors.js';
 import { ChunkRunner } from './ChunkRunner.js';
@@ -28,12 +28,12 @@ export function startWorkerThread(): void {
   if (!parentPort) throw new Error('fanout: startWorkerThread() must run in a worker thread.');
   const port = parentPort;
 
-  function post(frame: Uint8Array, attachments: unknown[], transfer: TransferListItem[]): void {
+  function post(frame: Uint8Array | string, attachments: unknown[], transfer: TransferListItem[]): void {
     postFrame(port, frame, attachments, transfer);
   }
 
   const data = workerData as { init: Uint8Array; attachments?: unknown[]; signals?: Int32Array };
-  const runner = new ChunkRunner(post, reviveHandle, undefined, data.signals);
+  const runner = new ChunkRunner<Uint8Array | string>(post, reviveHandle, undefined, data.signals, encodeFrameForThread);
 
   async function initialize(data: { init: Uint8Array; attachments?: unknown[] }): Promise<void> {
     const { message, payload } = decodeFrame(data.init);
@@ -76,7 +76,8 @@ export function startWorkerThread(): void {
   /** Runs (or queues) one posted chunk. Returns true if it left asynchronous work pending. */
   function handle(posted: PostedFrame): boolean {
     if (initFailed) return false;
-    const { bytes, attachments } = receiveFrame(posted);
+    // Decoded at once unless chunks are pending, so the bytes may live in a reused buffer.
+    const { bytes, attachments } = receiveFrame(posted, pending === undefined);
     const runChunk = (): void | Promise<void> => {
       const { message, payload } = decodeFrame(bytes);
       return runner.run(message as RunMessage, payload, attachments);

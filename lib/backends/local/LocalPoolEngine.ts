@@ -168,7 +168,8 @@ export class LocalPoolEngine implements PoolEngine {
     this.workers.add(worker);
     const thread = worker.thread;
     thread.on('message', (posted: PostedFrame) => {
-      const { bytes, attachments } = receiveFrame(posted);
+      // Decoded at once (values are copied out), so the bytes may live in a reused buffer.
+      const { bytes, attachments } = receiveFrame(posted, true);
       const { message, payload } = decodeFrame(bytes);
       this.onMessage(worker, message as ParentBoundMessage, payload, attachments);
     });

@@ -126,8 +126,8 @@ export function parseWorkerFleetArgs(args: string[]): { options: WorkerFleetOpti
     throw new InvalidArgumentError(
       'fanout worker: arguments',
       args.join(' '),
-      'the options below',
-      `${(error as Error).message}\n\n${WORKER_FLEET_USAGE}`,
+      'among the options of fanout worker',
+      `${(error as Error).message}.\n\n${WORKER_FLEET_USAGE}`,
     );
   }
   const values = parsed.values;
@@ -174,7 +174,16 @@ function parseWorkerArgs(args: string[]) {
 }
 
 async function runFromCommandLine(args: string[]): Promise<number> {
-  const { options, help } = parseWorkerFleetArgs(args);
+  let parsed: ReturnType<typeof parseWorkerFleetArgs>;
+  try {
+    parsed = parseWorkerFleetArgs(args);
+  } catch (error) {
+    // A usage error: say what was wrong, show the options, exit 2 (as other commands do).
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+  const { options, help } = parsed;
   if (help) {
     console.log(WORKER_FLEET_USAGE);
     return 0;

@@ -39,6 +39,17 @@ describe('fanout worker arguments', () => {
     expect(() => parseWorkerFleetArgs(['--threads', 'two'])).toThrow(/--threads/);
   });
 
+  it('an unknown option is a usage error: message and options on stderr, exit code 2', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await runWorkerFleet(['--treads', '2'])).toBe(2);
+      expect(error.mock.calls[0]![0]).toContain("'--treads'");
+      expect(error.mock.calls[0]![0]).toContain(WORKER_FLEET_USAGE);
+    } finally {
+      error.mockRestore();
+    }
+  });
+
   it('--help prints the usage and exits 0 without touching AWS', async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {

@@ -47,7 +47,7 @@ export async function runQueuesBench(options: BenchOptions): Promise<BenchTable[
         }),
       ],
       notes: [
-        "Timed from the go signal to the consumer's report of the last item; both sides encode nothing beyond what they carry (the MessagePort peer uses structured clone).",
+        "Timed from the go signal to the consumer's report of the last item. The Queue encodes items with fanout's codec; the MessagePort peer uses structured clone.",
       ],
     },
   ];

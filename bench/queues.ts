@@ -9,35 +9,48 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { Process, Queue, SimpleQueue } from 'fanout';
 import { benchItem, queueConsumer, queueProducer } from './queueBenchTasks.js';
+import { benchRow, type BenchOptions, type BenchTable } from './report.js';
+import { median } from './stats.js';
 
-/** One printable line of the benchmark's results. */
-export interface QueueBenchRow {
-  name: string;
-  items: number;
-  ms: number;
-  itemsPerSecond: number;
-  /** Against the raw MessagePort of the same run (target ≥ 0.5). */
-  ratio: number;
-}
-
-/** Measures `Queue` put+get between two processes, and the raw MessagePort peer. Best of `rounds`. */
-export async function runQueueBench(options: { items?: number; rounds?: number } = {}): Promise<QueueBenchRow[]> {
-  const items = options.items ?? 200_000;
-  const rounds = options.rounds ?? 5;
-  let queueMs = Infinity;
-  let portMs = Infinity;
-  for (let round = 0; round < rounds; round++) {
-    portMs = Math.min(portMs, await timeMessagePort(items));
-    queueMs = Math.min(queueMs, await timeQueue(items));
+/**
+ * The queue section of `npm run bench`: `Queue` put+get between two processes against a raw
+ * `MessagePort` between two workers carrying the same items, medians of `reps` rounds (after a
+ * warm-up) in which the two take turns.
+ *
+ * @example
+ * ```ts
+ * const [table] = await runQueuesBench({ quick: true, full: false, reps: 2, cases: [] });
+ * ```
+ */
+export async function runQueuesBench(options: BenchOptions): Promise<BenchTable[]> {
+  const items = options.quick ? 20_000 : 200_000;
+  await timeMessagePort(items);
+  await timeQueue(items);
+  const portMs: number[] = [];
+  const queueMs: number[] = [];
+  for (let round = 0; round < options.reps; round++) {
+    portMs.push(await timeMessagePort(items));
+    queueMs.push(await timeQueue(items));
   }
-  const row = (name: string, ms: number): QueueBenchRow => ({
-    name,
-    items,
-    ms: Math.round(ms),
-    itemsPerSecond: Math.round((items / ms) * 1000),
-    ratio: Number((portMs / ms).toFixed(2)),
-  });
-  return [row('raw MessagePort, worker → worker', portMs), row('fanout Queue, process → process', queueMs)];
+  const rate = (ms: number) => (items / ms) * 1000;
+  return [
+    {
+      title: `queues: ${items.toLocaleString('en-US')} items put by one process and taken by another`,
+      rows: [
+        benchRow({
+          metric: 'Queue put+get throughput',
+          unit: 'items/s',
+          ours: rate(median(queueMs)),
+          peer: rate(median(portMs)),
+          peerName: 'raw MessagePort, worker → worker, same items',
+          target: { of: 'ratio', atLeast: 0.5 },
+        }),
+      ],
+      notes: [
+        "Timed from the go signal to the consumer's report of the last item. The Queue encodes items with fanout's codec; the MessagePort peer uses structured clone.",
+      ],
+    },
+  ];
 }
 
 async function timeQueue(count: number): Promise<number> {
@@ -107,5 +120,5 @@ async function timeMessagePort(count: number): Promise<number> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.table(await runQueueBench());
+  for (const table of await runQueuesBench({ quick: false, full: false, reps: 5, cases: [] })) console.table(table.rows);
 }

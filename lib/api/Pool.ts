@@ -3,6 +3,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Backend } from '../backend/Backend.js';
 import type { Chunk, ChunkSink, PoolEngine, PoolStats } from '../backend/PoolEngine.js';
+import { sliceEncoded } from '../backend/chunks.js';
 import type { TaskRef } from '../codec/protocol.js';
 import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js';
 import { AsyncResult, settle, type ResultCallbacks, type Settleable } from './AsyncResult.js';
@@ -57,7 +58,8 @@ const TARGET_CHUNK_MS = 2;
 /** Items per message at most, when batching `applyAsync` calls or sizing `imap` chunks. */
 const MAX_AUTO_CHUNK = 4096;
 
-type Anyish = never;
+/** A task of any arguments: the public signatures have typed them already. */
+type AnyTask<R> = Task<never[], R>;
 
 /**
  * A pool of workers, as Python's `multiprocessing.Pool`, on the backend of its context (worker
@@ -227,7 +229,7 @@ export class Pool {
     items: Iterable<A>,
     options?: AsyncMapOptions<Array<Awaited<R>>>,
   ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap('pool.mapAsync', task as Task<Anyish[], R>, items, false, options);
+    return this.startMap('pool.mapAsync', task as AnyTask<R>, items, false, options);
   }
 
   /**
@@ -253,7 +255,7 @@ export class Pool {
     items: Iterable<A>,
     options?: AsyncMapOptions<Array<Awaited<R>>>,
   ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap('pool.starmapAsync', task as unknown as Task<Anyish[], R>, items, true, options);
+    return this.startMap('pool.starmapAsync', task as unknown as AnyTask<R>, items, true, options);
   }
 
   /**
@@ -271,11 +273,7 @@ export class Pool {
     items: Iterable<A> | AsyncIterable<A>,
     options?: MapOptions,
   ): AsyncGenerator<Awaited<R>, void, undefined> {
-    return this.startImap('pool.imap', task as Task<Anyish[], R>, items, true, options) as AsyncGenerator<
-      Awaited<R>,
-      void,
-      undefined
-    >;
+    return this.startImap('pool.imap', task as AnyTask<R>, items, true, options) as AsyncGenerator<Awaited<R>, void, undefined>;
   }
 
   /** Like {@link imap}, yielding each result as soon as it is ready, in any order. */
@@ -284,7 +282,7 @@ export class Pool {
     items: Iterable<A> | AsyncIterable<A>,
     options?: MapOptions,
   ): AsyncGenerator<Awaited<R>, void, undefined> {
-    return this.startImap('pool.imapUnordered', task as Task<Anyish[], R>, items, false, options) as AsyncGenerator<
+    return this.startImap('pool.imapUnordered', task as AnyTask<R>, items, false, options) as AsyncGenerator<
       Awaited<R>,
       void,
       undefined
@@ -379,7 +377,7 @@ export class Pool {
 
   private startMap<R>(
     where: string,
-    task: Task<Anyish[], R>,
+    task: AnyTask<R>,
     items: Iterable<unknown>,
     spread: boolean,
     options: AsyncMapOptions<Array<Awaited<R>>> | undefined,
@@ -440,7 +438,7 @@ export class Pool {
 
   private async *startImap<R>(
     where: string,
-    task: Task<Anyish[], R>,
+    task: AnyTask<R>,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     ordered: boolean,
     options: MapOptions | undefined,
@@ -650,19 +648,6 @@ function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: 
     taskCount: count,
     sink,
     control: { cancelled: false, interrupt: false },
-  };
-}
-
-/** Items `start .. end - 1` of an encoded run, as a run of their own. */
-function sliceEncoded(encoded: EncodedItems, start: number, end: number): EncodedItems {
-  if (start === 0 && end === encoded.boundaries.length - 1) return encoded;
-  const from = encoded.boundaries[start]!;
-  const to = encoded.boundaries[end]!;
-  return {
-    payload: encoded.payload.subarray(from, to),
-    boundaries: encoded.boundaries.slice(start, end + 1).map((offset) => offset - from),
-    attachments: encoded.attachments,
-    transfer: encoded.transfer,
   };
 }
 

@@ -11,19 +11,43 @@ import type { Chunk } from './PoolEngine.js';
  */
 export function sliceChunk(chunk: Chunk, from: number, to: number): Chunk {
   if (from === 0 && to === chunk.count) return chunk;
-  const start = chunk.boundaries[from]!;
-  const end = chunk.boundaries[to]!;
   const count = to - from;
   const slice: Chunk = {
     ...chunk,
+    ...sliceEncoded(chunk, from, to),
     count,
-    payload: chunk.payload.subarray(start, end),
-    boundaries: chunk.boundaries.slice(from, to + 1).map((offset) => offset - start),
     base: chunk.base + from,
     // A batch of calls counts one task per call; a map chunk counts as one task, however split.
     taskCount: chunk.taskCount === chunk.count ? count : chunk.taskCount,
   };
   return slice;
+}
+
+/**
+ * Items `from .. to - 1` of an encoded run (a chunk's payload and boundaries), as a run of
+ * their own; the payload is a view, not a copy.
+ *
+ * @example
+ * ```ts
+ * const firstTen = sliceEncoded(encoded, 0, 10);
+ * ```
+ */
+export function sliceEncoded<E extends EncodedRun>(encoded: E, from: number, to: number): EncodedRun & Omit<E, keyof EncodedRun> {
+  if (from === 0 && to === encoded.boundaries.length - 1) return encoded;
+  const start = encoded.boundaries[from]!;
+  const end = encoded.boundaries[to]!;
+  return {
+    ...encoded,
+    payload: encoded.payload.subarray(start, end),
+    boundaries: encoded.boundaries.slice(from, to + 1).map((offset) => offset - start),
+  };
+}
+
+/** Encoded items: back to back in `payload`, item `i` starting at `boundaries[i]`. */
+export interface EncodedRun {
+  payload: Uint8Array;
+  /** One more than the items: the last entry is the payload's length. */
+  boundaries: Uint32Array;
 }
 
 /**

@@ -109,7 +109,12 @@ const rows: Array<[string, string]> = [
   ],
   ['items', `${format(rangeCount)} ranges of ${format(width)} numbers`],
   ['chunks', format(stats.chunksCompleted)],
-  ['workers', `${pool.processes} (${stats.workersStarted} started)`],
+  [
+    'workers',
+    context.name === 'local'
+      ? `${pool.processes} threads (${stats.workersStarted} started)`
+      : `remote (Lambda or a fanout worker fleet); chunked for ${pool.processes}`,
+  ],
   ['wall time', `${seconds(wallMs)} (${(rangeCount / (wallMs / 1000)).toFixed(1)} ranges/s)`],
   [
     'speedup',

@@ -35,7 +35,7 @@ describe('examples, run with bin/fanout.mjs', { timeout: 180_000 }, () => {
     expect(out).toMatch(/sample check {2}8 ranges recounted on the main thread: all equal the workers' counts\n/);
     expect(out).toMatch(/items {9}64 ranges of 15,625 numbers\n/);
     expect(out).toMatch(/chunks {8}64\n/);
-    expect(out).toMatch(/workers {7}2 \(2 started\)\n/);
+    expect(out).toMatch(/workers {7}2 threads \(2 started\)\n/);
     expect(out).toMatch(/wall time {5}\d+\.\d\d s/);
     expect(out).toMatch(/speedup {7}\d+\.\d\d× over one thread \(estimated/);
     expect(out).toMatch(/parallelism {3}\d+\.\d\d \(measured/);
@@ -52,7 +52,7 @@ describe('examples, run with bin/fanout.mjs', { timeout: 180_000 }, () => {
     expect(run.stdout).toMatch(/primes found {2}11,601\n/);
     expect(run.stdout).toContain('no known value of π(123,457) to compare with');
     expect(run.stdout).toContain("all equal the workers' counts");
-    expect(run.stdout).toMatch(/workers {7}1 \(1 started\)/);
+    expect(run.stdout).toMatch(/workers {7}1 threads \(1 started\)/);
   });
 
   it('main-job.ts refuses a bad FANOUT_PRIMES_LIMIT, naming it and what is allowed', async () => {

@@ -112,7 +112,7 @@ const rows: Array<[string, string]> = [
   [
     'workers',
     context.name === 'local'
-      ? `${pool.processes} threads (${stats.workersStarted} started)`
+      ? `${pool.processes} thread${pool.processes === 1 ? '' : 's'} (${stats.workersStarted} started)`
       : `remote (Lambda or a fanout worker fleet); chunked for ${pool.processes}`,
   ],
   ['wall time', `${seconds(wallMs)} (${(rangeCount / (wallMs / 1000)).toFixed(1)} ranges/s)`],

@@ -52,7 +52,7 @@ describe('examples, run with bin/fanout.mjs', { timeout: 180_000 }, () => {
     expect(run.stdout).toMatch(/primes found {2}11,601\n/);
     expect(run.stdout).toContain('no known value of π(123,457) to compare with');
     expect(run.stdout).toContain("all equal the workers' counts");
-    expect(run.stdout).toMatch(/workers {7}1 threads \(1 started\)/);
+    expect(run.stdout).toMatch(/workers {7}1 thread \(1 started\)/);
   });
 
   it('main-job.ts refuses a bad FANOUT_PRIMES_LIMIT, naming it and what is allowed', async () => {

@@ -481,7 +481,7 @@ export class Pool {
       nextIndex += batch.length;
       encoder.addAll(batch, 0, batch.length, firstIndex);
       const entry: ImapChunk = {
-        values: new Array<unknown>(batch.length),
+        values: [],
         received: 0,
         yielded: 0,
         count: batch.length,
@@ -493,7 +493,12 @@ export class Pool {
           this.speeds.record(ref.name, values.length, busyMs);
           if (ordered) {
             // A failure is raised when the consumer reaches its position, as Python's imap does.
-            for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
+            // A chunk that reports in one part keeps the decoded array as it is (no copy).
+            if (from === 0 && values.length === entry.count) entry.values = values;
+            else {
+              if (entry.values.length === 0) entry.values = new Array<unknown>(entry.count);
+              for (let i = 0; i < values.length; i++) entry.values[from + i] = values[i];
+            }
             for (const [index, error] of errors) (entry.errors ??= new Map()).set(index, error);
           } else {
             if (errors.size > 0) return job.fail(errors.get(Math.min(...errors.keys()))!);

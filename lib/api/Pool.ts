@@ -90,6 +90,8 @@ export class Pool {
   /** The backend this pool runs on: shared objects of other backends cannot be sent to it. */
   private readonly backendName: string;
   private flushScheduled = false;
+  /** `imap` iterators still reading their input: a closed pool keeps its workers for them. */
+  private openStreams = 0;
   private readonly speeds = new TaskSpeeds();
 
   constructor(processesOrOptions?: number | PoolOptions, backend: Backend = defaultBackend()) {
@@ -294,7 +296,8 @@ export class Pool {
     if (this.state !== 'running') return;
     this.flushApplies();
     this.state = 'closed';
-    this.engine.close();
+    // As in Python, an imap already running keeps feeding its items; the workers go when it ends.
+    if (this.openStreams === 0) this.engine.close();
   }
 
   /**
@@ -451,6 +454,7 @@ export class Pool {
     checkInteger(`${where}(task, items, options): chunksize`, options?.chunksize, 1);
     this.checkRunning();
     this.flushApplies();
+    this.openStreams++;
     const window = this.processes * 2 + 2;
     let failure: Error | undefined;
     let wake: (() => void) | undefined;
@@ -584,6 +588,7 @@ export class Pool {
     } finally {
       stopped = true;
       job.abandon();
+      if (--this.openStreams === 0 && this.state === 'closed') this.engine.close();
       // Close the input; if a read is still pending, do not wait for it (it may never come).
       const closing = source.return?.();
       if (!pumping) await closing;

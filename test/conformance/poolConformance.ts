@@ -389,6 +389,18 @@ export function definePoolConformance(label: string, target: ConformanceTarget):
         expect(await pending.get(0)).toBe(50);
       });
 
+      it('close during an imap lets it finish all its items, then join returns', async () => {
+        const closing = new context.Pool(2);
+        const out: number[] = [];
+        for await (const value of closing.imap(square, naturals(300), { chunksize: 7 })) {
+          out.push(value);
+          if (out.length === 10) closing.close();
+        }
+        expect(out).toEqual(Array.from({ length: 300 }, (_, i) => i * i));
+        await expect(closing.imap(square, [1]).next()).rejects.toBeInstanceOf(PoolClosedError);
+        await closing.join();
+      });
+
       it('join before close or terminate is a ValueError', async () => {
         const running = new context.Pool(1);
         await expect(running.join()).rejects.toBeInstanceOf(ValueError);

@@ -8,37 +8,13 @@
  */
 import { Lock, Pool, RLock, Semaphore, Value } from 'fanout';
 import { benchLockedIncrements } from './syncBenchTasks.js';
+import { benchRow, type BenchTable } from './report.js';
+import { median } from './stats.js';
 
 /** The options `bench/run.ts` passes to every section (only these fields are read). */
 export interface SyncBenchOptions {
   quick?: boolean;
   reps?: number;
-}
-
-/** One measured metric, in the shape of the harness's `BenchRow`. */
-export interface SyncBenchRow {
-  metric: string;
-  unit: string;
-  ours: number;
-  peer?: number;
-  peerName?: string;
-  ratio?: number;
-  target?: { of: 'ratio' | 'ours'; atLeast?: number; atMost?: number };
-  met?: boolean;
-  note?: string;
-}
-
-/** A titled table of rows, in the shape of the harness's `BenchTable`. */
-export interface SyncBenchTable {
-  title: string;
-  rows: SyncBenchRow[];
-  notes?: string[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** Operations per second of `round` (which runs `count` operations): the median of `reps` after a warm-up. */
@@ -53,17 +29,6 @@ async function rate(reps: number, count: number, round: (count: number) => Promi
   return median(rates);
 }
 
-function row(fields: Omit<SyncBenchRow, 'ratio' | 'met'>): SyncBenchRow {
-  const ratio = fields.peer !== undefined ? fields.ours / fields.peer : undefined;
-  const target = fields.target;
-  const figure = target?.of === 'ratio' ? ratio : fields.ours;
-  const met =
-    target && figure !== undefined
-      ? (target.atLeast === undefined || figure >= target.atLeast) && (target.atMost === undefined || figure <= target.atMost)
-      : undefined;
-  return { ...fields, ...(ratio !== undefined ? { ratio } : {}), ...(met !== undefined ? { met } : {}) };
-}
-
 /**
  * Runs the sync benchmarks and returns their table.
  *
@@ -73,7 +38,7 @@ function row(fields: Omit<SyncBenchRow, 'ratio' | 'met'>): SyncBenchRow {
  * console.table(table.rows);
  * ```
  */
-export async function runSyncBench(options: SyncBenchOptions = {}): Promise<SyncBenchTable[]> {
+export async function runSyncBench(options: SyncBenchOptions = {}): Promise<BenchTable[]> {
   const reps = options.reps ?? (options.quick ? 2 : 5);
   const ops = options.quick ? 100_000 : 1_000_000;
 
@@ -135,7 +100,7 @@ export async function runSyncBench(options: SyncBenchOptions = {}): Promise<Sync
     {
       title: 'sync: locks and shared values (local backend)',
       rows: [
-        row({
+        benchRow({
           metric: 'Lock acquire()+release(), uncontended',
           unit: 'ops/s',
           ours: lockRate,
@@ -144,11 +109,11 @@ export async function runSyncBench(options: SyncBenchOptions = {}): Promise<Sync
           target: { of: 'ours', atLeast: 1_000_000 },
           note: 'await lock.acquire(); await lock.release();',
         }),
-        row({ metric: 'RLock acquire()+release(), uncontended', unit: 'ops/s', ours: rlockRate, peer, peerName }),
-        row({ metric: 'Semaphore acquire()+release(), uncontended', unit: 'ops/s', ours: semaphoreRate, peer, peerName }),
-        row({ metric: "Value('i', { lock: false }).add(1)", unit: 'ops/s', ours: rawAddRate }),
-        row({ metric: "Value('i').add(1) (takes its RLock)", unit: 'ops/s', ours: synchronizedAddRate }),
-        row({
+        benchRow({ metric: 'RLock acquire()+release(), uncontended', unit: 'ops/s', ours: rlockRate, peer, peerName }),
+        benchRow({ metric: 'Semaphore acquire()+release(), uncontended', unit: 'ops/s', ours: semaphoreRate, peer, peerName }),
+        benchRow({ metric: "Value('i', { lock: false }).add(1)", unit: 'ops/s', ours: rawAddRate }),
+        benchRow({ metric: "Value('i').add(1) (takes its RLock)", unit: 'ops/s', ours: synchronizedAddRate }),
+        benchRow({
           metric: `${workers} pool workers × ${perWorker} locked get+set increments`,
           unit: 'increments/s',
           ours: contendedRate,

@@ -1,6 +1,7 @@
 import type { Message, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
+import { failChunk } from '../../backend/chunks.js';
 import { decodeFrame, encodeFrame, type JobChunkMessage, type JobSetup, type ParentBoundMessage } from '../../codec/protocol.js';
 import { ValueDecoder } from '../../codec/ValueDecoder.js';
 import { RemoteError, WorkerCrashedError } from '../../errors.js';
@@ -115,7 +116,7 @@ export class AwsPoolEngine implements PoolEngine {
 
   submit(chunk: Chunk): void {
     const refusal = this.broken ?? this.terminatedWith;
-    if (refusal) return chunk.sink.onFailed(chunk.base, chunk.base + chunk.count, refusal);
+    if (refusal) return failChunk(chunk, refusal);
     const parts = this.split(chunk);
     this.partsOf.set(chunk, parts);
     this.outbox.push(...parts);

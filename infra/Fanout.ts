@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -14,8 +15,13 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { InvalidArgumentError } from '../lib/errors.js';
 
-/** The repository root: the construct lives in `<root>/infra/`. */
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The worker handler beside this construct: the TypeScript source in a checkout of fanout, the
+ * compiled module in the npm package (`dist/functions/worker/handler.js`).
+ */
+const DEFAULT_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../functions/worker/handler.ts' : '../functions/worker/handler.js', import.meta.url),
+);
 
 /** The largest message SQS accepts (1 MiB); set explicitly because the queue default has changed over time. */
 const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
@@ -32,6 +38,19 @@ const BUCKET_READ_WRITE_ACTION_FAMILIES = ['s3:Abort*', 's3:DeleteObject*', 's3:
  */
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __fanoutCreateRequire } from 'node:module'; const require = __fanoutCreateRequire(import.meta.url);";
+
+/**
+ * The CDK feature flags the construct's resources rely on (for example, access logs delivered
+ * under a bucket policy, which a bucket with ACLs disabled requires).
+ */
+const FEATURE_FLAGS = {
+  '@aws-cdk/aws-iam:minimizePolicies': true,
+  '@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages': true,
+  '@aws-cdk/aws-s3:createDefaultLoggingPolicy': true,
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  '@aws-cdk/aws-s3:publicAccessBlockedByDefault': true,
+  '@aws-cdk/core:enablePartitionLiterals': true,
+} as const;
 
 /** Properties of the {@link Fanout} construct. */
 export interface FanoutProps {
@@ -108,15 +127,16 @@ export interface FanoutProps {
   /**
    * The worker handler module: it must export `handler`.
    *
-   * @default `functions/worker/handler.ts` in the fanout repository
+   * @default fanout's own worker handler (`fanout/lambda`)
    */
   readonly entry?: string;
 
   /**
-   * The project root esbuild bundles from: it holds the lock file and `node_modules`, and the
-   * construct writes its generated bundle entry under `<projectRoot>/cdk.out/`.
+   * The project root esbuild bundles from: it holds the lock file and `node_modules` (with
+   * `esbuild` installed), and the construct writes its generated bundle entry under
+   * `<projectRoot>/cdk.out/`.
    *
-   * @default the fanout repository root
+   * @default the current working directory (where `cdk` runs: your project)
    */
   readonly projectRoot?: string;
 }
@@ -177,6 +197,9 @@ export class Fanout extends Construct {
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
+    // The resources below are designed and tested under these feature flags; set on this
+    // construct, they hold in any app, whatever its cdk.json says.
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
     const config = resolveProps(props);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -405,9 +428,9 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     const path = existingFile(`taskModules[${i}]`, module);
     if (!taskModules.includes(path)) taskModules.push(path);
   });
-  const entry = existingFile('entry', props.entry ?? join(REPO_ROOT, 'functions', 'worker', 'handler.ts'));
+  const entry = existingFile('entry', props.entry ?? DEFAULT_ENTRY);
 
-  const projectRoot = resolve(props.projectRoot ?? REPO_ROOT);
+  const projectRoot = resolve(props.projectRoot ?? process.cwd());
   if (!existsSync(projectRoot) || !statSync(projectRoot).isDirectory()) {
     throw new InvalidArgumentError('Fanout props.projectRoot', props.projectRoot, 'an existing directory');
   }
@@ -421,6 +444,7 @@ function resolveProps(props: FanoutProps): ResolvedProps {
       'esbuild bundles the worker from there.',
     );
   }
+  requireEsbuild(projectRoot);
   return {
     taskModules,
     workerMemoryMb,
@@ -435,6 +459,23 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     projectRoot,
     depsLockFilePath: lockFile,
   };
+}
+
+/**
+ * Checks that esbuild can be found from the project root, as the CDK looks for it: without it,
+ * the CDK falls back to bundling in Docker, which fails with an error that does not say why.
+ */
+function requireEsbuild(projectRoot: string): void {
+  try {
+    createRequire(join(projectRoot, 'package.json')).resolve('esbuild');
+  } catch {
+    throw new InvalidArgumentError(
+      'Fanout props.projectRoot',
+      projectRoot,
+      'a project with esbuild installed',
+      'The Fanout construct bundles the worker with esbuild, on this machine (no Docker): npm install --save-dev esbuild.',
+    );
+  }
 }
 
 function integerIn(prop: string, value: unknown, min: number, max: number): number {

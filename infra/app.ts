@@ -9,7 +9,6 @@
  * ```
  */
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { appConfig } from './appConfig.js';
 import { FanoutStack } from './FanoutStack.js';
 
@@ -22,5 +21,14 @@ new FanoutStack(app, config.stackName, {
   ...(config.workerEntry === undefined ? {} : { entry: config.workerEntry }),
 });
 // cdk-nag v3 is a policy-validation plugin: synth fails on any unacknowledged AwsSolutions error.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+// It is an optional peer dependency of the package: checked when installed (always, in fanout's
+// own repository, where it is a dev dependency).
+const cdkNag = await import('cdk-nag').catch((error: unknown) => {
+  if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  process.stderr.write(
+    'fanout: cdk-nag is not installed; the AwsSolutions checks are skipped (npm install --save-dev cdk-nag).\n',
+  );
+  return undefined;
+});
+if (cdkNag) Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

@@ -6,9 +6,9 @@ import { InvalidArgumentError } from '../lib/errors.js';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The task modules bundled into the worker when neither the `taskModules` context nor
- * `FANOUT_TASK_MODULES` names any: the repository's example tasks (paths relative to the
- * repository root).
+ * The task modules bundled into the worker, in a checkout of fanout, when neither the
+ * `taskModules` context nor `FANOUT_TASK_MODULES` names any: the repository's example tasks
+ * (paths relative to the repository root). The npm package has no default.
  */
 export const DEFAULT_TASK_MODULES: readonly string[] = ['examples/primeTasks.ts', 'examples/seedTasks.ts'];
 
@@ -49,6 +49,15 @@ export function appConfig(app: App, env: NodeJS.ProcessEnv = process.env, cwd = 
   const listed = setting(app, 'taskModules', env, 'FANOUT_TASK_MODULES');
   let taskModules: string[];
   if (listed === undefined) {
+    // The examples are there only in a checkout of fanout; a project names its own modules.
+    if (!import.meta.url.endsWith('.ts')) {
+      throw new InvalidArgumentError(
+        'The task modules (context taskModules or FANOUT_TASK_MODULES)',
+        listed,
+        'a comma-separated list of paths of task modules',
+        'Name the modules that define your tasks: npx fanout deploy --tasks src/tasks.ts, or npx cdk deploy -c taskModules=src/tasks.ts.',
+      );
+    }
     taskModules = DEFAULT_TASK_MODULES.map((module) => join(REPO_ROOT, module));
   } else {
     taskModules = listed

@@ -65,6 +65,7 @@ export { JoinableQueue } from './api/JoinableQueue.js';
 export { SimpleQueue } from './api/SimpleQueue.js';
 export { Pipe } from './api/Pipe.js';
 export { Connection } from './api/Connection.js';
+export { isFanoutThread } from './runtime/bundledThread.js';
 // Re-binding of local shared objects (queues, pipes, locks, values...) that arrive in this thread.
 import './backends/local/handleKinds.js';
 import './backends/local/localHandles.js';

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError, TaskDefinitionError } from '../errors.js';
 import { TaskRegistry } from '../runtime/TaskRegistry.js';
 import type { TaskRef } from '../codec/protocol.js';
+import { runningBundled } from '../runtime/threadScripts.js';
 
 /**
  * A task: a plain function registered under a stable name, so that a worker anywhere can find
@@ -22,8 +23,13 @@ export type TaskArgs<T> = T extends Task<infer A, unknown> ? A : never;
 export type TaskResult<T> = T extends Task<never, infer R> ? Awaited<R> : never;
 
 const TASK_NAME = /^[A-Za-z0-9_.:/@-]{1,200}$/;
-/** Every task handle, with its wire reference (made once, not per call). */
-const taskHandles = new WeakMap<object, TaskRef>();
+/**
+ * Every task handle, with its wire reference (made once, not per call). Kept under a global
+ * symbol, so a task made by another copy of fanout in this program is a task here too.
+ */
+const HANDLES = Symbol.for('fanout.taskHandles');
+const taskHandles: WeakMap<object, TaskRef> = ((globalThis as { [HANDLES]?: WeakMap<object, TaskRef> })[HANDLES] ??=
+  new WeakMap());
 
 /**
  * Defines a task. Define tasks in a module of their own (not in the entry script), export
@@ -52,7 +58,9 @@ export function task<A extends unknown[], R>(name: string, fn: (...args: A) => R
   }
   if (typeof fn !== 'function') throw new InvalidArgumentError(`task('${name}', fn): fn`, fn, 'a function');
   const module = callerModule();
-  if (isMainThread && module !== undefined && module === TaskRegistry.current.getEntryScript()) {
+  // A bundled program defines its tasks in its entry script by design: it is also its threads'
+  // script, and they find tasks by name (see threadScript).
+  if (isMainThread && module !== undefined && !runningBundled() && module === TaskRegistry.current.getEntryScript()) {
     throw new TaskDefinitionError(
       name,
       `Task '${name}' is defined in the entry script ${module}. A worker imports a task's module to find it, ` +

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /**
- * The version in fanout's package.json, for `fanout --version`.
+ * The version in fanout's package.json, for `fanout --version`: the nearest package.json above
+ * this module (`../../` from the sources, `../../../` from the compiled `dist/lib/cli/`).
  *
  * @example
  * ```ts
@@ -9,6 +10,11 @@ import { readFileSync } from 'node:fs';
  * ```
  */
 export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  for (let up = new URL('../', import.meta.url); up.pathname !== '/'; up = new URL('../', up)) {
+    const path = new URL('package.json', up);
+    if (!existsSync(path)) continue;
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown; version?: unknown };
+    if (manifest.name === 'fanout') return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  }
+  return 'unknown';
 }

@@ -1,5 +1,6 @@
 import { TaskRegistry } from '../runtime/TaskRegistry.js';
 import type { RunCommand } from './CliCommand.js';
+import { ensureTypeScriptLoader } from '../runtime/typeScriptLoader.js';
 
 /**
  * Runs a program as `fanout run` does: sets `FANOUT_BACKEND` and `FANOUT_PROCESSES` from the
@@ -18,5 +19,6 @@ export async function runProgram(command: RunCommand): Promise<void> {
   if (command.processes !== undefined) process.env.FANOUT_PROCESSES = String(command.processes);
   process.argv = [process.argv[0]!, command.file, ...command.programArgs];
   TaskRegistry.current.setEntryScript(command.fileUrl);
+  await ensureTypeScriptLoader(command.fileUrl);
   await import(command.fileUrl);
 }

@@ -1,6 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import { TaskDefinitionError, TaskModuleError, UnknownTaskError } from '../errors.js';
 import type { TaskRef } from '../codec/protocol.js';
+import { ensureTypeScriptLoader } from './typeScriptLoader.js';
+
+const REGISTRY = Symbol.for('fanout.taskRegistry');
 
 /** A registered task: its function and the module (file: URL) that defined it. */
 export interface TaskEntry {
@@ -21,8 +24,11 @@ export interface TaskEntry {
  * ```
  */
 export class TaskRegistry {
-  /** The registry of this thread. */
-  static readonly current = new TaskRegistry();
+  /**
+   * The registry of this thread, kept under a global symbol: two copies of fanout in one program
+   * (a bundle beside an installed package) share it, so tasks defined through either are found.
+   */
+  static readonly current: TaskRegistry = ((globalThis as { [REGISTRY]?: TaskRegistry })[REGISTRY] ??= new TaskRegistry());
 
   private readonly tasks = new Map<string, TaskEntry>();
   private readonly loads = new Map<string, Promise<void>>();
@@ -80,23 +86,26 @@ export class TaskRegistry {
   }
 
   /**
-   * Imports a module that defines tasks, once per thread. Rejects with {@link TaskModuleError}
-   * naming the module when it cannot be imported.
+   * Imports a module that defines tasks, once per thread (a TypeScript module after making sure
+   * this thread has a loader for it). Rejects with {@link TaskModuleError} naming the module when
+   * it cannot be imported.
    */
   load(module: string, forTask?: string): Promise<void> {
     let loading = this.loads.get(module);
     if (!loading) {
-      loading = import(module).then(
-        () => undefined,
-        (cause: unknown) => {
-          const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-          throw new TaskModuleError(
-            module,
-            `Could not import task module ${module}${forTask ? ` (for task '${forTask}')` : ''}: ${reason}`,
-            cause,
-          );
-        },
-      );
+      loading = ensureTypeScriptLoader(module)
+        .then(() => import(module))
+        .then(
+          () => undefined,
+          (cause: unknown) => {
+            const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+            throw new TaskModuleError(
+              module,
+              `Could not import task module ${module}${forTask ? ` (for task '${forTask}')` : ''}: ${reason}`,
+              cause,
+            );
+          },
+        );
       this.loads.set(module, loading);
     }
     return loading;

@@ -13,6 +13,8 @@ import { WAKE_COUNTER } from './workerSignals.js';
 import '../backends/local/localHandles.js';
 import '../backends/local/handleKinds.js';
 
+let started = false;
+
 /**
  * The runtime of a worker thread: receives frames from the parent, runs chunks one after
  * another with a {@link ChunkRunner}, and sends the results back. `workerData` carries the
@@ -26,6 +28,9 @@ import '../backends/local/handleKinds.js';
  */
 export function startWorkerThread(): void {
   if (!parentPort) throw new Error('fanout: startWorkerThread() must run in a worker thread.');
+  // Once per thread: a bundle that is its threads' script reaches this from more than one module.
+  if (started) return;
+  started = true;
   const port = parentPort;
 
   function post(frame: Uint8Array | string, attachments: unknown[], transfer: TransferListItem[]): void {

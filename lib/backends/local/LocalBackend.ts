@@ -10,6 +10,7 @@ import type { ChannelEngine } from '../../backend/ChannelEngine.js';
 import { LocalProcess } from './LocalProcess.js';
 import { LocalQueueEngine } from './LocalQueueEngine.js';
 import { LocalChannelEngine } from './LocalChannelEngine.js';
+import { assertNotBootstrapping } from '../../runtime/bundledThread.js';
 
 /**
  * The embedded default backend: worker threads on this machine.
@@ -35,10 +36,12 @@ export class LocalBackend implements Backend {
   }
 
   createPoolEngine(options: PoolEngineOptions): PoolEngine {
+    assertNotBootstrapping('A pool');
     return new LocalPoolEngine(options);
   }
 
   startProcess(spec: ProcessSpec): ProcessEngine {
+    assertNotBootstrapping('Process.start()');
     return new LocalProcess(spec);
   }
 

@@ -1,11 +1,14 @@
 import { Worker } from 'node:worker_threads';
+import { threadScript } from '../../runtime/threadScripts.js';
 import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
 
-/** The script a local process runs: the process entry behind its loader bootstrap. */
-export const defaultProcessScript = new URL('../../runtime/processBootstrap.mjs', import.meta.url);
+/** The script a local process runs (see {@link threadScript}). */
+export const defaultProcessScript = threadScript('process');
 
 /** What a process thread receives as its `workerData`. */
 export interface ProcessThreadData {
+  /** Tells a script that is also something else (a bundled program) that it runs a process. */
+  fanoutProcess: true;
   target: ProcessSpec['target'];
   args: Uint8Array;
   attachments: unknown[];
@@ -38,6 +41,7 @@ export class LocalProcess implements ProcessEngine {
 
   constructor(spec: ProcessSpec, script: URL = defaultProcessScript) {
     const data: ProcessThreadData = {
+      fanoutProcess: true,
       target: spec.target,
       args: spec.args,
       attachments: spec.attachments,

@@ -2,10 +2,11 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Chunk } from '../../backend/PoolEngine.js';
 import { encodeFrameForThread, type RunMessage, type TaskRef } from '../../codec/protocol.js';
 import { postFrame } from '../../codec/threadTransport.js';
+import { threadScript } from '../../runtime/threadScripts.js';
 import { RUNNING_CHUNK, RUNNING_ITEM, createWorkerSignals, wakeWorker } from '../../runtime/workerSignals.js';
 
-/** The script a local worker thread runs: the TypeScript runtime behind its loader bootstrap. */
-export const defaultWorkerScript = new URL('../../runtime/workerBootstrap.mjs', import.meta.url);
+/** The script a local worker thread runs (see {@link threadScript}). */
+export const defaultWorkerScript = threadScript('worker');
 
 /**
  * One worker thread of a local pool and the chunks sent to it, oldest (the running one) first.

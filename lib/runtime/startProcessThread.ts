@@ -1,0 +1,64 @@
+/**
+ * The runtime of a local process thread (`Process`): takes on the identity its parent sent,
+ * finds the target task (importing its module, as Python's spawn imports the function's module),
+ * runs it with its arguments, and exits with Python's exit code: 0 when the target returns, 1
+ * when it throws (the error printed to stderr under `Process <name>:`, as Python prints its
+ * traceback), or the code the target passed to `process.exit`.
+ */
+import { threadId, workerData } from 'node:worker_threads';
+import type { ProcessThreadData } from '../backends/local/LocalProcess.js';
+import { ValueDecoder } from '../codec/ValueDecoder.js';
+import { TaskRegistry } from './TaskRegistry.js';
+import { finishChildren } from './children.js';
+import { reviveHandle } from './handles.js';
+import { setProcessIdentity } from './processIdentity.js';
+import '../backends/local/handleKinds.js';
+import '../backends/local/localHandles.js';
+
+let started = false;
+
+/**
+ * Starts the process runtime in this thread (once: a bundled program's entry may be reached twice).
+ * Called by the process thread's main module, and by a bundled program that runs itself as its
+ * process threads' script.
+ *
+ * @example
+ * ```ts
+ * if (!isMainThread && workerData?.fanoutProcess) startProcessThread();
+ * ```
+ */
+export function startProcessThread(): void {
+  if (started) return;
+  started = true;
+  const data = workerData as ProcessThreadData;
+  setProcessIdentity({ name: data.name, pid: threadId, daemon: data.daemon, identity: data.identity }, data.parent);
+
+  function report(error: unknown): void {
+    const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : `Uncaught ${String(error)}`;
+    process.stderr.write(`Process ${data.name}:\n${text}\n`);
+  }
+
+  // An error thrown later by something the target started (a timer, a stray promise) ends the
+  // process as an uncaught error in the target would.
+  process.on('uncaughtException', (error) => {
+    report(error);
+    process.exit(1);
+  });
+
+  async function run(): Promise<number> {
+    try {
+      const entry = await TaskRegistry.current.resolve(data.target);
+      const args = new ValueDecoder(data.args, data.attachments, reviveHandle).read() as unknown[];
+      await entry.fn(...(args as never[]));
+      return 0;
+    } catch (error) {
+      report(error);
+      return 1;
+    }
+  }
+
+  void run().then(async (code) => {
+    await finishChildren();
+    process.exit(code);
+  });
+}

@@ -3,7 +3,7 @@
  * memory limits, worker recycling and module loading in threads.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Pool, TaskModuleError, UnknownTaskError, WorkerCrashedError, InitializerError, type Task } from 'fanout';
+import { AbortError, Pool, TaskModuleError, UnknownTaskError, WorkerCrashedError, InitializerError, type Task } from 'fanout';
 import { exhaustMemory, exitWorker, squareOrExit, throwInTimer } from '../fixtures/crashTasks.js';
 import { failingInitializer, square, whichWorker, sleep } from '../fixtures/tasks.js';
 import { mainThreadOnly } from '../fixtures/workerOnlyMissing.js';
@@ -73,6 +73,37 @@ describe('a worker that dies mid-task', () => {
     const p = pool(2);
     await expect(p.map(exitWorker as unknown as Task<[number], never>, [0, 0, 0])).rejects.toBeInstanceOf(WorkerCrashedError);
     expect(await p.map(square, [7])).toEqual([49]);
+  });
+});
+
+describe('a signal aborted while the work runs', () => {
+  it('fails a map with AbortError carrying the reason, stops its workers, and the pool goes on', async () => {
+    const p = pool(2);
+    const controller = new AbortController();
+    const running = p.map(sleep, [5000, 5000, 5000], { signal: controller.signal, chunksize: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reason = new Error('stop now');
+    controller.abort(reason);
+    const error = (await running.catch((e: unknown) => e)) as AbortError;
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error).toMatchObject({ code: 'ERR_ABORTED', name: 'AbortError', cause: reason });
+    expect(error.message).toBe("The map of task 'sleep' was aborted (stop now); its work was cancelled.");
+    expect(await p.apply(square, [6])).toBe(36);
+  });
+
+  it('ends an imapUnordered with AbortError', async () => {
+    const p = pool(1);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const error = await (async () => {
+      for await (const value of p.imapUnordered(square, [1, 2, 3, 4, 5, 6], { signal: controller.signal, chunksize: 1 })) {
+        seen.push(value);
+        controller.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).message).toMatch(/^The imapUnordered of task 'square' was aborted/);
+    expect(seen.length).toBeGreaterThanOrEqual(1);
   });
 });
 

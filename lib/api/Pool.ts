@@ -11,7 +11,7 @@ import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
 import { Job, type JobLimits } from './Job.js';
 import { Deque } from '../util/Deque.js';
 import { TaskSpeeds } from './TaskSpeeds.js';
-import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
+import { checkFunction, checkInteger, checkOptions, checkResourceLimits, checkSignal, checkTimeout } from './checks.js';
 import { taskRef, type Task } from './task.js';
 import { defaultBackend } from '../backend/backends.js';
 
@@ -100,6 +100,7 @@ export class Pool {
     checkOptions('new Pool(options)', options, POOL_OPTIONS);
     checkInteger('new Pool(options): processes', options.processes, 1);
     checkInteger('new Pool(options): maxTasksPerChild', options.maxTasksPerChild, 1);
+    checkResourceLimits('new Pool(options): resourceLimits', options.resourceLimits);
     if (options.tasks !== undefined && !Array.isArray(options.tasks)) {
       throw new InvalidArgumentError('new Pool(options): tasks', options.tasks, 'an array of module paths or URLs');
     }

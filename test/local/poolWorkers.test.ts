@@ -2,6 +2,9 @@
  * Local-backend behaviour that has no equivalent on other backends: worker threads that die,
  * memory limits, worker recycling and module loading in threads.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, Pool, TaskModuleError, UnknownTaskError, WorkerCrashedError, InitializerError, type Task } from 'fanout';
 import { exhaustMemory, exitWorker, squareOrExit, throwInTimer } from '../fixtures/crashTasks.js';
@@ -73,6 +76,40 @@ describe('a worker that dies mid-task', () => {
     const p = pool(2);
     await expect(p.map(exitWorker as unknown as Task<[number], never>, [0, 0, 0])).rejects.toBeInstanceOf(WorkerCrashedError);
     expect(await p.map(square, [7])).toEqual([49]);
+  });
+});
+
+describe('workers that die before they are ready', () => {
+  it('a heap limit too small to start a worker is named as the cause', async () => {
+    // Node 20 cannot start even an empty worker in 3 MB (it raises anything under 2 MB to 2).
+    const p = pool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 3 } });
+    const error = (await p.apply(square, [2]).catch((e: unknown) => e)) as WorkerCrashedError;
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error.message).toMatch(
+      /^resourceLimits\.maxOldGenerationSizeMb = 3 is too small for a worker to start: 3 workers in a row died before they were ready; the first: it ran out of memory \(.+\)\. Raise resourceLimits\.maxOldGenerationSizeMb, or leave it unset\./,
+    );
+    expect((error.cause as { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
+    expect(error.message).toContain((error.cause as Error).message);
+    // The pool stays broken with the same error rather than retrying for ever.
+    await expect(p.apply(square, [3])).rejects.toBe(error);
+  });
+
+  it("the pool's error carries the first worker's own error, as cause and in its message", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'fanout-startup-')), 'attempts');
+    process.env.FANOUT_TEST_STARTUP_LOG = log;
+    try {
+      const p = pool({ processes: 1, tasks: ['test/fixtures/dyingAtStartup.ts'] });
+      const error = (await p.apply(square, [2]).catch((e: unknown) => e)) as WorkerCrashedError;
+      expect(error).toBeInstanceOf(WorkerCrashedError);
+      expect((error.cause as Error).message).toBe('start-up failure 1');
+      expect(error.message).toBe(
+        'Workers keep dying before they are ready: 3 workers in a row died before they were ready; ' +
+          'the first: uncaught Error: start-up failure 1. The pool gave up.',
+      );
+      expect(p.stats().workersStarted).toBe(3);
+    } finally {
+      delete process.env.FANOUT_TEST_STARTUP_LOG;
+    }
   });
 });
 

@@ -229,6 +229,25 @@ export class TimeoutError extends FanoutError {
 }
 
 /**
+ * A call's `signal` was aborted: the call's queued and running work was cancelled. `cause` is
+ * the signal's reason (what `controller.abort(reason)` was given). Its `name` is `'AbortError'`,
+ * as the DOM's, so `err.name === 'AbortError'` checks keep working.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const running = pool.map(slow, [1000, 1000], { signal: controller.signal });
+ * controller.abort(new Error('user quit'));
+ * await running.catch((e: AbortError) => [e.code, e.cause]); // ['ERR_ABORTED', Error('user quit')]
+ * ```
+ */
+export class AbortError extends FanoutError {
+  constructor(message: string, reason: unknown) {
+    super('ERR_ABORTED', message, { cause: reason });
+  }
+}
+
+/**
  * The pool's `initializer` failed in a worker, so no worker can be started; the pool's work fails.
  *
  * @example

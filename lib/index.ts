@@ -31,6 +31,7 @@ export {
   InvalidArgumentError,
   ValueError,
   TimeoutError,
+  AbortError,
   InitializerError,
   ProtocolError,
   RuntimeError,

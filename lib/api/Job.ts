@@ -1,5 +1,5 @@
 import type { Chunk, PoolEngine } from '../backend/PoolEngine.js';
-import { TimeoutError } from '../errors.js';
+import { AbortError, TimeoutError, describeValue } from '../errors.js';
 import { settle, type Settleable } from './AsyncResult.js';
 
 /** How a job may be cut short. */
@@ -40,11 +40,11 @@ export class Job {
     if (signal) {
       if (signal.aborted) {
         this.ended = true;
-        queueMicrotask(() => outcome[settle](false, signal.reason));
+        queueMicrotask(() => outcome[settle](false, abortError(kind, taskName, signal.reason)));
         return;
       }
       this.signal = signal;
-      this.onAbort = () => this.fail(signal.reason as Error);
+      this.onAbort = () => this.fail(abortError(kind, taskName, signal.reason));
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
     const timeout = limits.timeout;
@@ -118,4 +118,10 @@ export class Job {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
   }
+}
+
+/** The error of a job whose signal was aborted: fanout's own, with the signal's reason as cause. */
+function abortError(kind: string, taskName: string, reason: unknown): AbortError {
+  const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : describeValue(reason);
+  return new AbortError(`The ${kind} of task '${taskName}' was aborted (${why}); its work was cancelled.`, reason);
 }

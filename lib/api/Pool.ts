@@ -11,7 +11,7 @@ import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
 import { Job, type JobLimits } from './Job.js';
 import { Deque } from '../util/Deque.js';
 import { TaskSpeeds } from './TaskSpeeds.js';
-import { checkFunction, checkInteger, checkOptions, checkSignal, checkTimeout } from './checks.js';
+import { checkFunction, checkInteger, checkOptions, checkResourceLimits, checkSignal, checkTimeout } from './checks.js';
 import { taskRef, type Task } from './task.js';
 import { defaultBackend } from '../backend/backends.js';
 
@@ -19,8 +19,8 @@ import { defaultBackend } from '../backend/backends.js';
 export interface PoolOptions {
   /** Number of workers. @default the machine's available parallelism (or `FANOUT_PROCESSES`) */
   processes?: number;
-  /** Modules (paths or URLs) every worker imports before running tasks. */
-  tasks?: Array<string | URL>;
+  /** Modules (paths or URLs) every worker imports before running tasks: one, or an array. */
+  tasks?: string | URL | Array<string | URL>;
   /** A task each worker runs once, with `initargs`, before its first task. */
   initializer?: Task<never[], unknown>;
   initargs?: unknown[];
@@ -52,6 +52,45 @@ const POOL_OPTIONS = ['processes', 'tasks', 'initializer', 'initargs', 'maxTasks
 const CALL_OPTIONS = ['timeout', 'signal'] as const;
 const MAP_OPTIONS = ['timeout', 'signal', 'chunksize'] as const;
 const CALLBACK_OPTIONS = ['callback', 'errorCallback'] as const;
+
+/**
+ * How one public call names itself in its errors. Built once per call, not per invocation, so
+ * that `map` and `apply` say `pool.map` and `pool.apply` although they share their async forms' code.
+ */
+interface CallNames {
+  /** `pool.map(task, items, options)`: the prefix of an option's name. */
+  readonly options: string;
+  /** `pool.map(task, items)`: where the task is named. */
+  readonly task: string;
+  /** `pool.map(task, items): items`, `pool.apply(task, args): args`. */
+  readonly input: string;
+  readonly chunksize: string;
+  /** The options this call takes. */
+  readonly allowed: readonly string[];
+  /** What a timeout's message calls the work: `map`, `call`. */
+  readonly kind: string;
+}
+
+function callNames(method: string, input: 'args' | 'items', allowed: readonly string[], kind: string): CallNames {
+  const call = `pool.${method}(task, ${input}`;
+  return {
+    options: `${call}, options)`,
+    task: `${call})`,
+    input: `${call}): ${input}`,
+    chunksize: `${call}, options): chunksize`,
+    allowed,
+    kind,
+  };
+}
+
+const APPLY = callNames('apply', 'args', CALL_OPTIONS, 'call');
+const APPLY_ASYNC = callNames('applyAsync', 'args', [...CALL_OPTIONS, ...CALLBACK_OPTIONS], 'call');
+const MAP = callNames('map', 'items', MAP_OPTIONS, 'map');
+const MAP_ASYNC = callNames('mapAsync', 'items', [...MAP_OPTIONS, ...CALLBACK_OPTIONS], 'map');
+const STARMAP = callNames('starmap', 'items', MAP_OPTIONS, 'starmap');
+const STARMAP_ASYNC = callNames('starmapAsync', 'items', [...MAP_OPTIONS, ...CALLBACK_OPTIONS], 'starmap');
+const IMAP = callNames('imap', 'items', MAP_OPTIONS, 'imap');
+const IMAP_UNORDERED = callNames('imapUnordered', 'items', MAP_OPTIONS, 'imapUnordered');
 
 /** A message to a worker should carry about this much work, when the task's speed is known. */
 const TARGET_CHUNK_MS = 2;
@@ -100,9 +139,7 @@ export class Pool {
     checkOptions('new Pool(options)', options, POOL_OPTIONS);
     checkInteger('new Pool(options): processes', options.processes, 1);
     checkInteger('new Pool(options): maxTasksPerChild', options.maxTasksPerChild, 1);
-    if (options.tasks !== undefined && !Array.isArray(options.tasks)) {
-      throw new InvalidArgumentError('new Pool(options): tasks', options.tasks, 'an array of module paths or URLs');
-    }
+    checkResourceLimits('new Pool(options): resourceLimits', options.resourceLimits);
     if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
       throw new InvalidArgumentError('new Pool(options): initargs', options.initargs, 'an array of arguments');
     }
@@ -122,7 +159,7 @@ export class Pool {
     }
     this.engine = backend.createPoolEngine({
       processes: this.processes,
-      taskModules: (options.tasks ?? []).map((module, index) => moduleUrl(module, `new Pool(options): tasks[${index}]`)),
+      taskModules: taskModuleUrls(options.tasks),
       ...(initializer
         ? {
             initializer: {
@@ -148,8 +185,7 @@ export class Pool {
    */
   apply<A extends unknown[], R>(task: Task<A, R>, args?: A, options?: CallOptions): Promise<Awaited<R>> {
     try {
-      checkOptions('pool.apply(task, args, options)', options, CALL_OPTIONS);
-      return this.applyAsync(task, args, options).get();
+      return this.startApply<R>(APPLY, task, args, options).get();
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -171,38 +207,7 @@ export class Pool {
     args?: A,
     options?: AsyncCallOptions<Awaited<R>>,
   ): AsyncResult<Awaited<R>> {
-    checkOptions('pool.applyAsync(task, args, options)', options, [...CALL_OPTIONS, ...CALLBACK_OPTIONS]);
-    const ref = taskRef(task, 'pool.applyAsync(task, args)');
-    const callArgs: unknown = args ?? [];
-    if (!Array.isArray(callArgs)) {
-      throw new InvalidArgumentError(
-        'pool.applyAsync(task, args): args',
-        callArgs,
-        `an array of arguments for task '${ref.name}'`,
-      );
-    }
-    const limits = checkCallOptions('pool.applyAsync', options);
-    this.checkRunning();
-    const result = new AsyncResult<Awaited<R>>(options?.callback || options?.errorCallback ? options : undefined);
-    const call = new Job(this.engine, result, limits, 'call', ref.name);
-    if (call.cancellable) {
-      // A call that may be cut short travels alone, so that cancelling it touches nothing else.
-      this.soloEncoder.add(callArgs, 'the arguments');
-      this.submitCalls(ref, this.soloEncoder.take(), [call]);
-      return result;
-    }
-    let group = this.pending.get(ref.name);
-    if (!group) {
-      group = { ref, encoder: new ChunkEncoder(true, this.backendName), calls: [] };
-      this.pending.set(ref.name, group);
-    }
-    group.encoder.add(callArgs, 'the arguments');
-    group.calls.push(call);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flushApplies());
-    }
-    return result;
+    return this.startApply<R>(APPLY_ASYNC, task, args, options);
   }
 
   /**
@@ -215,8 +220,7 @@ export class Pool {
    */
   map<A, R>(task: Task<[A], R>, items: Iterable<A>, options?: MapOptions): Promise<Array<Awaited<R>>> {
     try {
-      checkOptions('pool.map(task, items, options)', options, MAP_OPTIONS);
-      return this.mapAsync(task, items, options).get();
+      return this.startMap(MAP, task as AnyTask<R>, items, false, options).get();
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -231,7 +235,7 @@ export class Pool {
     items: Iterable<A>,
     options?: AsyncMapOptions<Array<Awaited<R>>>,
   ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap('pool.mapAsync', task as AnyTask<R>, items, false, options);
+    return this.startMap(MAP_ASYNC, task as AnyTask<R>, items, false, options);
   }
 
   /**
@@ -244,8 +248,7 @@ export class Pool {
    */
   starmap<A extends unknown[], R>(task: Task<A, R>, items: Iterable<A>, options?: MapOptions): Promise<Array<Awaited<R>>> {
     try {
-      checkOptions('pool.starmap(task, items, options)', options, MAP_OPTIONS);
-      return this.starmapAsync(task, items, options).get();
+      return this.startMap(STARMAP, task as unknown as AnyTask<R>, items, true, options).get();
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -257,7 +260,7 @@ export class Pool {
     items: Iterable<A>,
     options?: AsyncMapOptions<Array<Awaited<R>>>,
   ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap('pool.starmapAsync', task as unknown as AnyTask<R>, items, true, options);
+    return this.startMap(STARMAP_ASYNC, task as unknown as AnyTask<R>, items, true, options);
   }
 
   /**
@@ -275,7 +278,7 @@ export class Pool {
     items: Iterable<A> | AsyncIterable<A>,
     options?: MapOptions,
   ): AsyncGenerator<Awaited<R>, void, undefined> {
-    return this.startImap('pool.imap', task as AnyTask<R>, items, true, options) as AsyncGenerator<Awaited<R>, void, undefined>;
+    return this.startImap(IMAP, task as AnyTask<R>, items, true, options) as AsyncGenerator<Awaited<R>, void, undefined>;
   }
 
   /** Like {@link imap}, yielding each result as soon as it is ready, in any order. */
@@ -284,7 +287,7 @@ export class Pool {
     items: Iterable<A> | AsyncIterable<A>,
     options?: MapOptions,
   ): AsyncGenerator<Awaited<R>, void, undefined> {
-    return this.startImap('pool.imapUnordered', task as AnyTask<R>, items, false, options) as AsyncGenerator<
+    return this.startImap(IMAP_UNORDERED, task as AnyTask<R>, items, false, options) as AsyncGenerator<
       Awaited<R>,
       void,
       undefined
@@ -341,6 +344,43 @@ export class Pool {
       throw new PoolClosedError('The pool was terminated: it accepts no new work (create a new Pool).');
   }
 
+  /** `apply` and `applyAsync`: checks the call (errors name `call`), then queues or sends it. */
+  private startApply<R>(
+    call: CallNames,
+    task: unknown,
+    args: unknown,
+    options: AsyncCallOptions<Awaited<R>> | undefined,
+  ): AsyncResult<Awaited<R>> {
+    checkOptions(call.options, options, call.allowed);
+    const ref = taskRef(task, call.task);
+    const callArgs: unknown = args ?? [];
+    if (!Array.isArray(callArgs)) {
+      throw new InvalidArgumentError(call.input, callArgs, `an array of arguments for task '${ref.name}'`);
+    }
+    const limits = checkCallOptions(call, options);
+    this.checkRunning();
+    const result = new AsyncResult<Awaited<R>>(options?.callback || options?.errorCallback ? options : undefined);
+    const job = new Job(this.engine, result, limits, call.kind, ref.name);
+    if (job.cancellable) {
+      // A call that may be cut short travels alone, so that cancelling it touches nothing else.
+      this.soloEncoder.add(callArgs, 'the arguments');
+      this.submitCalls(ref, this.soloEncoder.take(), [job]);
+      return result;
+    }
+    let group = this.pending.get(ref.name);
+    if (!group) {
+      group = { ref, encoder: new ChunkEncoder(true, this.backendName), calls: [] };
+      this.pending.set(ref.name, group);
+    }
+    group.encoder.add(callArgs, 'the arguments');
+    group.calls.push(job);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flushApplies());
+    }
+    return result;
+  }
+
   /** Sends the `applyAsync` calls gathered in this tick, in batches sized to the task's speed. */
   private flushApplies(): void {
     this.flushScheduled = false;
@@ -378,18 +418,19 @@ export class Pool {
     this.engine.submit(chunk);
   }
 
+  /** `map`, `mapAsync`, `starmap` and `starmapAsync`; errors name `call`. */
   private startMap<R>(
-    where: string,
+    call: CallNames,
     task: AnyTask<R>,
     items: Iterable<unknown>,
     spread: boolean,
     options: AsyncMapOptions<Array<Awaited<R>>> | undefined,
   ): AsyncResult<Array<Awaited<R>>> {
-    checkOptions(`${where}(task, items, options)`, options, [...MAP_OPTIONS, ...CALLBACK_OPTIONS]);
-    const ref = taskRef(task, `${where}(task, items)`);
-    const list = toArray(items, `${where}(task, items): items`);
-    const limits = checkCallOptions(where, options);
-    checkInteger(`${where}(task, items, options): chunksize`, options?.chunksize, 1);
+    checkOptions(call.options, options, call.allowed);
+    const ref = taskRef(task, call.task);
+    const list = toArray(items, call.input);
+    const limits = checkCallOptions(call, options);
+    checkInteger(call.chunksize, options?.chunksize, 1);
     this.checkRunning();
     this.flushApplies();
     const count = list.length;
@@ -397,7 +438,7 @@ export class Pool {
     const results = new Array<Awaited<R>>(count);
     let remaining = count;
     const result = new AsyncResult<Array<Awaited<R>>>(options?.callback || options?.errorCallback ? options : undefined);
-    const job = new Job(this.engine, result, limits, where.replace(/^pool\.|Async$/g, ''), ref.name);
+    const job = new Job(this.engine, result, limits, call.kind, ref.name);
     if (count === 0) {
       job.succeed(results);
       return result;
@@ -440,18 +481,18 @@ export class Pool {
   }
 
   private async *startImap<R>(
-    where: string,
+    call: CallNames,
     task: AnyTask<R>,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     ordered: boolean,
     options: MapOptions | undefined,
   ): AsyncGenerator<unknown, void, undefined> {
     // Checks run on the first next(), as a generator's body does; errors are specific all the same.
-    checkOptions(`${where}(task, items, options)`, options, MAP_OPTIONS);
-    const ref = taskRef(task, `${where}(task, items)`);
-    const source = toIterator(items, `${where}(task, items): items`);
-    const limits = checkCallOptions(where, options);
-    checkInteger(`${where}(task, items, options): chunksize`, options?.chunksize, 1);
+    checkOptions(call.options, options, call.allowed);
+    const ref = taskRef(task, call.task);
+    const source = toIterator(items, call.input);
+    const limits = checkCallOptions(call, options);
+    checkInteger(call.chunksize, options?.chunksize, 1);
     this.checkRunning();
     this.flushApplies();
     this.openStreams++;
@@ -470,7 +511,7 @@ export class Pool {
         notify();
       },
     };
-    const job = new Job(this.engine, outcome, limits, where.replace(/^pool\./, ''), ref.name);
+    const job = new Job(this.engine, outcome, limits, call.kind, ref.name);
     const outstanding: ImapChunk[] = [];
     const readyValues = new Deque<unknown>();
     const isAsyncSource = Symbol.asyncIterator in (items as object);
@@ -667,12 +708,12 @@ function defaultChunksize(count: number, processes: number): number {
 }
 
 /** Checks a call's options; returns its limits, or undefined when it has none (the common case). */
-function checkCallOptions(where: string, options: (CallOptions & ResultCallbacks<never>) | undefined): JobLimits | undefined {
+function checkCallOptions(call: CallNames, options: (CallOptions & ResultCallbacks<never>) | undefined): JobLimits | undefined {
   if (options === undefined) return undefined;
-  checkTimeout(`${where}(..., options): timeout`, options.timeout);
-  checkSignal(`${where}(..., options): signal`, options.signal);
-  checkFunction(`${where}(..., options): callback`, options.callback);
-  checkFunction(`${where}(..., options): errorCallback`, options.errorCallback);
+  checkTimeout(`${call.options}: timeout`, options.timeout);
+  checkSignal(`${call.options}: signal`, options.signal);
+  checkFunction(`${call.options}: callback`, options.callback);
+  checkFunction(`${call.options}: errorCallback`, options.errorCallback);
   if (options.timeout === undefined && options.signal === undefined) return undefined;
   return { timeout: options.timeout, signal: options.signal };
 }
@@ -697,6 +738,16 @@ function toIterator(items: unknown, option: string): Iterator<unknown> | AsyncIt
     if (typeof iterator === 'function') return iterator.call(items);
   }
   throw new InvalidArgumentError(option, items, 'an iterable or async iterable');
+}
+
+/** The `tasks` option (one module, or an array of them) as URLs; a bad entry is named by its index. */
+function taskModuleUrls(tasks: unknown): string[] {
+  if (tasks === undefined) return [];
+  if (typeof tasks === 'string' || tasks instanceof URL) return [moduleUrl(tasks, 'new Pool(options): tasks')];
+  if (!Array.isArray(tasks)) {
+    throw new InvalidArgumentError('new Pool(options): tasks', tasks, 'a module path or URL, or an array of them');
+  }
+  return tasks.map((module, index) => moduleUrl(module, `new Pool(options): tasks[${index}]`));
 }
 
 /** A module path or URL as a file: URL; relative paths are taken from the working directory. */

@@ -48,3 +48,31 @@ export function checkOptions(where: string, value: unknown, allowed: readonly st
     }
   }
 }
+
+/**
+ * The smallest value of each `resourceLimits` field, in MB (0: any number > 0), and why. Node
+ * hands these to V8 unchecked: a string is silently ignored, a stack under ~0.25 MB or a code
+ * range past the address space aborts the whole process, and a heap under 2 MB is raised to 2.
+ */
+const RESOURCE_LIMIT_FLOORS: Readonly<Record<string, readonly [number, string]>> = {
+  maxOldGenerationSizeMb: [2, "Node's smallest heap limit"],
+  maxYoungGenerationSizeMb: [0, ''],
+  codeRangeSizeMb: [0, ''],
+  stackSizeMb: [1, "Node's default is 4; under about 0.3 a thread cannot even start"],
+};
+/** 1 TiB: more than any machine gives a thread, and far below what makes V8 abort the process. */
+const MAX_RESOURCE_LIMIT_MB = 1024 * 1024;
+
+/** Worker thread memory limits (`ResourceLimits` of `node:worker_threads`), or undefined. */
+export function checkResourceLimits(option: string, value: unknown): void {
+  checkOptions(option, value, Object.keys(RESOURCE_LIMIT_FLOORS));
+  if (value === undefined) return;
+  for (const [key, [floor, why]] of Object.entries(RESOURCE_LIMIT_FLOORS)) {
+    const limit = (value as Record<string, unknown>)[key];
+    if (limit === undefined) continue;
+    if (typeof limit !== 'number' || !(limit > 0 && limit >= floor && limit <= MAX_RESOURCE_LIMIT_MB)) {
+      const least = floor > 0 ? `≥ ${floor} (${why})` : '> 0';
+      throw new InvalidArgumentError(`${option}.${key}`, limit, `a number of MB ${least} and ≤ ${MAX_RESOURCE_LIMIT_MB}`);
+    }
+  }
+}

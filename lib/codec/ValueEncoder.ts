@@ -1,3 +1,6 @@
+import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
+import { Stream } from 'node:stream';
 import type { TransferListItem } from 'node:worker_threads';
 import { SerializationError } from '../errors.js';
 import { Tag, toHandle, typedArrayKinds, type TypedArrayKind } from './tags.js';
@@ -344,6 +347,9 @@ export class ValueEncoder {
     if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
       throw new Unencodable(`it is a ${value.constructor.name}, which cannot be copied.`);
     }
+    // Checked only here, for class instances: plain objects and arrays never pay for it.
+    const live = describeLiveObject(value);
+    if (live !== undefined) throw new Unencodable(live);
     // Class instances travel as their own enumerable properties, as structured clone does.
     this.writeProperties(value);
   }
@@ -476,4 +482,55 @@ export class ValueEncoder {
     if (descriptor.transfer) this.transfer.push(...descriptor.transfer);
     this.writeValue(descriptor.state);
   }
+}
+
+const STREAM_ADVICE = 'streams and sockets cannot cross to a worker. Pass the data, or a path or URL the worker can open.';
+const LISTENERS_ADVICE = 'objects that hold listeners and live in this thread cannot cross to a worker. Pass the data it holds.';
+
+/**
+ * Why a class instance that lives in this thread (a stream, a socket, an emitter with listeners)
+ * cannot cross, or undefined for one that can travel as its properties. Copying its properties
+ * would fail deep inside (`_events.end is a function`) or send an empty husk.
+ */
+function describeLiveObject(value: object): string | undefined {
+  if (value instanceof EventEmitter) {
+    const type = value.constructor?.name || 'object';
+    if (value instanceof Stream) {
+      const stdio = standardStream(value);
+      const what = stdio
+        ? `process.${stdio}`
+        : value instanceof Socket
+          ? type === 'Socket'
+            ? 'a net.Socket'
+            : `${article(type)} (a net.Socket)`
+          : article(type);
+      return `it is ${what} (a stream); ${STREAM_ADVICE}`;
+    }
+    return `it is ${article(type)}${type === 'EventEmitter' ? '' : ' (an EventEmitter)'}; ${LISTENERS_ADVICE}`;
+  }
+  if (value instanceof ReadableStream || value instanceof WritableStream || value instanceof TransformStream) {
+    return `it is ${article(value.constructor.name)} (a web stream); ${STREAM_ADVICE}`;
+  }
+  if (value instanceof AbortSignal) {
+    return "it is an AbortSignal, which cannot cross to a worker. To cancel a call, pass it as the call's `signal` option.";
+  }
+  if (value instanceof EventTarget) {
+    const type = value.constructor?.name || 'object';
+    return `it is ${article(type)}${type === 'EventTarget' ? '' : ' (an EventTarget)'}; ${LISTENERS_ADVICE}`;
+  }
+  return undefined;
+}
+
+/**
+ * Which of `process.stdin/stdout/stderr` a stream is, if any. Looked up by its `fd` first: the
+ * `process.stdin` getter creates the stream, which must not happen as a side effect of an error.
+ */
+function standardStream(value: object): 'stdin' | 'stdout' | 'stderr' | undefined {
+  const fd = (value as { fd?: unknown }).fd;
+  const name = fd === 0 ? 'stdin' : fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : undefined;
+  return name !== undefined && process[name] === value ? name : undefined;
+}
+
+function article(type: string): string {
+  return `${/^[AEIOU]/i.test(type) ? 'an' : 'a'} ${type}`;
 }

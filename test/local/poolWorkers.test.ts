@@ -2,8 +2,11 @@
  * Local-backend behaviour that has no equivalent on other backends: worker threads that die,
  * memory limits, worker recycling and module loading in threads.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Pool, TaskModuleError, UnknownTaskError, WorkerCrashedError, InitializerError, type Task } from 'fanout';
+import { AbortError, Pool, TaskModuleError, UnknownTaskError, WorkerCrashedError, InitializerError, type Task } from 'fanout';
 import { exhaustMemory, exitWorker, squareOrExit, throwInTimer } from '../fixtures/crashTasks.js';
 import { failingInitializer, square, whichWorker, sleep } from '../fixtures/tasks.js';
 import { mainThreadOnly } from '../fixtures/workerOnlyMissing.js';
@@ -73,6 +76,71 @@ describe('a worker that dies mid-task', () => {
     const p = pool(2);
     await expect(p.map(exitWorker as unknown as Task<[number], never>, [0, 0, 0])).rejects.toBeInstanceOf(WorkerCrashedError);
     expect(await p.map(square, [7])).toEqual([49]);
+  });
+});
+
+describe('workers that die before they are ready', () => {
+  it('a heap limit too small to start a worker is named as the cause', async () => {
+    // Node 20 cannot start even an empty worker in 3 MB (it raises anything under 2 MB to 2).
+    const p = pool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 3 } });
+    const error = (await p.apply(square, [2]).catch((e: unknown) => e)) as WorkerCrashedError;
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error.message).toMatch(
+      /^resourceLimits\.maxOldGenerationSizeMb = 3 is too small for a worker to start: 3 workers in a row died before they were ready; the first: it ran out of memory \(.+\)\. Raise resourceLimits\.maxOldGenerationSizeMb, or leave it unset\./,
+    );
+    expect((error.cause as { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
+    expect(error.message).toContain((error.cause as Error).message);
+    // The pool stays broken with the same error rather than retrying for ever.
+    await expect(p.apply(square, [3])).rejects.toBe(error);
+  });
+
+  it("the pool's error carries the first worker's own error, as cause and in its message", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'fanout-startup-')), 'attempts');
+    process.env.FANOUT_TEST_STARTUP_LOG = log;
+    try {
+      const p = pool({ processes: 1, tasks: ['test/fixtures/dyingAtStartup.ts'] });
+      const error = (await p.apply(square, [2]).catch((e: unknown) => e)) as WorkerCrashedError;
+      expect(error).toBeInstanceOf(WorkerCrashedError);
+      expect((error.cause as Error).message).toBe('start-up failure 1');
+      expect(error.message).toBe(
+        'Workers keep dying before they are ready: 3 workers in a row died before they were ready; ' +
+          'the first: uncaught Error: start-up failure 1. The pool gave up.',
+      );
+      expect(p.stats().workersStarted).toBe(3);
+    } finally {
+      delete process.env.FANOUT_TEST_STARTUP_LOG;
+    }
+  });
+});
+
+describe('a signal aborted while the work runs', () => {
+  it('fails a map with AbortError carrying the reason, stops its workers, and the pool goes on', async () => {
+    const p = pool(2);
+    const controller = new AbortController();
+    const running = p.map(sleep, [5000, 5000, 5000], { signal: controller.signal, chunksize: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reason = new Error('stop now');
+    controller.abort(reason);
+    const error = (await running.catch((e: unknown) => e)) as AbortError;
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error).toMatchObject({ code: 'ERR_ABORTED', name: 'AbortError', cause: reason });
+    expect(error.message).toBe("The map of task 'sleep' was aborted (stop now); its work was cancelled.");
+    expect(await p.apply(square, [6])).toBe(36);
+  });
+
+  it('ends an imapUnordered with AbortError', async () => {
+    const p = pool(1);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const error = await (async () => {
+      for await (const value of p.imapUnordered(square, [1, 2, 3, 4, 5, 6], { signal: controller.signal, chunksize: 1 })) {
+        seen.push(value);
+        controller.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).message).toMatch(/^The imapUnordered of task 'square' was aborted/);
+    expect(seen.length).toBeGreaterThanOrEqual(1);
   });
 });
 

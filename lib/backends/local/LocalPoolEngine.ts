@@ -1,3 +1,4 @@
+import type { ResourceLimits } from 'node:worker_threads';
 import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
 import { decodeFrame, encodeFrame, type ParentBoundMessage, type ResultsMessage } from '../../codec/protocol.js';
 import { ValueDecoder } from '../../codec/ValueDecoder.js';
@@ -37,6 +38,8 @@ export class LocalPoolEngine implements PoolEngine {
   private nextWorkerId = 1;
   private closed = false;
   private failedStarts = 0;
+  /** How the first of the workers that died before becoming ready (in a row) died. */
+  private firstFailedStart: { reason: string; code: number; cause: Error | undefined } | undefined;
   /** Once set, every chunk fails with it: the workers cannot start. */
   private broken: Error | undefined;
   private terminatedWith: Error | undefined;
@@ -150,20 +153,37 @@ export class LocalPoolEngine implements PoolEngine {
       if (!best || worker.inFlight.length < best.inFlight.length) best = worker;
     }
     if (best && best.inFlight.length === 0) return best;
-    if (active < this.processes) return this.startWorker();
+    if (active < this.processes) return this.startWorker() ?? best;
     return best;
   }
 
-  private startWorker(): LocalWorker {
+  /** A new worker, or undefined if no thread can be made (then, with no worker left, the pool breaks). */
+  private startWorker(): LocalWorker | undefined {
     const init = this.init.slice();
     const initializer = this.options.initializer;
-    const worker = new LocalWorker(
-      this.nextWorkerId++,
-      this.workerScript,
-      init,
-      initializer?.attachments ?? [],
-      this.options.resourceLimits,
-    );
+    let worker: LocalWorker;
+    try {
+      worker = new LocalWorker(
+        this.nextWorkerId++,
+        this.workerScript,
+        init,
+        initializer?.attachments ?? [],
+        this.options.resourceLimits,
+      );
+    } catch (error) {
+      // `new Worker` throws when the system refuses a thread (EAGAIN: too many threads, or a
+      // stack larger than it can give). Other workers may still run the work; with none, fail it.
+      if (this.workers.size === 0) {
+        const limits = this.options.resourceLimits;
+        const hint = limits?.stackSizeMb !== undefined ? ` (resourceLimits.stackSizeMb is ${limits.stackSizeMb})` : '';
+        this.breakPool(
+          new WorkerCrashedError(`Cannot start a worker thread${hint}: ${errorText(error)}. The pool gave up.`, {
+            cause: error,
+          }),
+        );
+      }
+      return undefined;
+    }
     this.statistics.workersStarted++;
     this.workers.add(worker);
     const thread = worker.thread;
@@ -195,6 +215,7 @@ export class LocalPoolEngine implements PoolEngine {
         } else {
           worker.ready = true;
           this.failedStarts = 0;
+          this.firstFailedStart = undefined;
         }
         return;
       case 'results': {
@@ -285,9 +306,9 @@ export class LocalPoolEngine implements PoolEngine {
    */
   private onCrash(worker: LocalWorker, code: number): void {
     worker.stopping = true;
-    if (!worker.ready && !this.broken) this.failedStarts++;
     const cause = worker.lastError;
     const reason = describeExit(code, cause);
+    if (!worker.ready && !this.broken && this.failedStarts++ === 0) this.firstFailedStart = { reason, code, cause };
     const runningItem = worker.runningItem();
     const reported = worker.reportedOfHead;
     const [running, ...notStarted] = worker.takeInFlight();
@@ -310,14 +331,22 @@ export class LocalPoolEngine implements PoolEngine {
         this.requeue(sliceChunk(running, reported, running.count));
       }
     }
-    if (this.failedStarts >= MAX_FAILED_STARTS && !this.broken) {
-      this.breakPool(
-        new WorkerCrashedError(`Workers keep dying before they are ready (${reason}); the pool gave up.`, {
-          exitCode: code,
-          cause,
-        }),
-      );
-    }
+    if (this.failedStarts >= MAX_FAILED_STARTS && !this.broken) this.breakPool(this.startFailure());
+  }
+
+  /**
+   * Why the pool gives up starting workers, from the first of them to die: its own error is the
+   * cause, and a resource limit that explains it is named as what to change.
+   */
+  private startFailure(): WorkerCrashedError {
+    const { reason, code, cause } = this.firstFailedStart!;
+    const tries = `${this.failedStarts} workers in a row died before they were ready`;
+    const limit = limitToBlame(this.options.resourceLimits, cause);
+    const message = limit
+      ? `resourceLimits.${limit.name} = ${limit.value} is too small for a worker to start: ${tries}; the first: ${reason}. ` +
+        `Raise resourceLimits.${limit.name}, or leave it unset. The pool gave up.`
+      : `Workers keep dying before they are ready: ${tries}; the first: ${reason}. The pool gave up.`;
+    return new WorkerCrashedError(message, { exitCode: code, cause });
   }
 
   /** The workers cannot start: fail everything, now and from now on. */
@@ -333,6 +362,29 @@ export class LocalPoolEngine implements PoolEngine {
       if (worker.inFlight.length === 0) this.stopWorker(worker, 'retired');
     }
   }
+}
+
+/**
+ * The heap limit that explains workers running out of memory before they were ready, if one was
+ * set. (Other deaths, a stack overflow included, are not blamed on a limit: any stack overflows
+ * under endless recursion.)
+ */
+function limitToBlame(
+  limits: ResourceLimits | undefined,
+  cause: Error | undefined,
+): { name: 'maxOldGenerationSizeMb' | 'maxYoungGenerationSizeMb'; value: number } | undefined {
+  if (!limits || (cause as { code?: string } | undefined)?.code !== 'ERR_WORKER_OUT_OF_MEMORY') return undefined;
+  if (limits.maxOldGenerationSizeMb !== undefined) {
+    return { name: 'maxOldGenerationSizeMb', value: limits.maxOldGenerationSizeMb };
+  }
+  if (limits.maxYoungGenerationSizeMb !== undefined) {
+    return { name: 'maxYoungGenerationSizeMb', value: limits.maxYoungGenerationSizeMb };
+  }
+  return undefined;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function describeExit(code: number, cause: Error | undefined): string {

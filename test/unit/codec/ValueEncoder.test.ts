@@ -1,3 +1,6 @@
+import { EventEmitter } from 'node:events';
+import { Socket, createServer } from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ValueEncoder } from '../../../lib/codec/ValueEncoder.js';
 import { ValueDecoder } from '../../../lib/codec/ValueDecoder.js';
@@ -108,6 +111,44 @@ describe('ValueEncoder / ValueDecoder', () => {
         expect(error).toBeInstanceOf(SerializationError);
         expect((error as SerializationError).path).toBe(path);
         expect((error as SerializationError).message).toMatch(reason);
+      }
+    }
+  });
+
+  it('names a stream, a socket or an emitter as such, wherever it sits', () => {
+    const streamAdvice = 'streams and sockets cannot cross to a worker. Pass the data, or a path or URL the worker can open.';
+    const listenersAdvice =
+      'objects that hold listeners and live in this thread cannot cross to a worker. Pass the data it holds.';
+    class LoggingSocket extends Socket {}
+    class Job extends EventEmitter {}
+    const cases: Array<[unknown, string, string]> = [
+      [new Socket(), 'argument 0', `it is a net.Socket (a stream); ${streamAdvice}`],
+      [new LoggingSocket(), 'argument 0', `it is a LoggingSocket (a net.Socket) (a stream); ${streamAdvice}`],
+      [{ input: Readable.from(['a']) }, 'argument 0.input', `it is a Readable (a stream); ${streamAdvice}`],
+      [[1, new PassThrough()], 'argument 0[1]', `it is a PassThrough (a stream); ${streamAdvice}`],
+      [{ log: process.stderr }, 'argument 0.log', `it is process.stderr (a stream); ${streamAdvice}`],
+      [new ReadableStream(), 'argument 0', `it is a ReadableStream (a web stream); ${streamAdvice}`],
+      [new EventEmitter(), 'argument 0', `it is an EventEmitter; ${listenersAdvice}`],
+      [new Job(), 'argument 0', `it is a Job (an EventEmitter); ${listenersAdvice}`],
+      [createServer(), 'argument 0', `it is a Server (an EventEmitter); ${listenersAdvice}`],
+      [new EventTarget(), 'argument 0', `it is an EventTarget; ${listenersAdvice}`],
+      [
+        new AbortController().signal,
+        'argument 0',
+        "it is an AbortSignal, which cannot cross to a worker. To cancel a call, pass it as the call's `signal` option.",
+      ],
+    ];
+    const encoder = new ValueEncoder();
+    for (const [value, path, reason] of cases) {
+      try {
+        encoder.write(value, 'argument 0');
+        expect.unreachable();
+      } catch (error) {
+        expect(error).toBeInstanceOf(SerializationError);
+        expect({ path: (error as SerializationError).path, reason: (error as SerializationError).reason }).toEqual({
+          path,
+          reason,
+        });
       }
     }
   });

@@ -36,7 +36,7 @@ export class LocalBackend implements Backend {
   }
 
   createPoolEngine(options: PoolEngineOptions): PoolEngine {
-    assertNotBootstrapping('A pool');
+    assertNotBootstrapping('new Pool()');
     return new LocalPoolEngine(options);
   }
 

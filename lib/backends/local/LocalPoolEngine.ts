@@ -339,7 +339,8 @@ export class LocalPoolEngine implements PoolEngine {
    * cause, and a resource limit that explains it is named as what to change.
    */
   private startFailure(): WorkerCrashedError {
-    const { reason, code, cause } = this.firstFailedStart!;
+    const { code, cause } = this.firstFailedStart!;
+    const reason = this.firstFailedStart!.reason.replace(/\.$/, '');
     const tries = `${this.failedStarts} workers in a row died before they were ready`;
     const limit = limitToBlame(this.options.resourceLimits, cause);
     const message = limit

@@ -3,14 +3,16 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { InvalidArgumentError } from '../lib/errors.js';
@@ -29,8 +31,42 @@ const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 const LAMBDA_MAX_TIMEOUT_SECONDS = 15 * 60;
 const DAY_SECONDS = 24 * 60 * 60;
 
-/** The wildcard action families `Bucket.grantReadWrite` grants; cdk-nag's IAM5 reports each. */
-const BUCKET_READ_WRITE_ACTION_FAMILIES = ['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'];
+/*
+ * The permissions, action by action, as the code in lib/backends/aws/ sends them. Nothing is
+ * granted for a call the code does not make. Issue 9 (locks, counters) will add GetItem,
+ * UpdateItem and DeleteItem on the table: add them to CLIENT_TABLE_ACTIONS and
+ * WORKER_TABLE_ACTIONS when that code sends them, with a template assertion.
+ */
+
+/**
+ * The worker's task-queue actions. Lambda's event source polls with the function's role:
+ * ReceiveMessage, DeleteMessage (also DeleteMessageBatch), GetQueueAttributes. The self-hosted
+ * fleet (WorkerFleet.ts) sends the same, plus ChangeMessageVisibilityBatch to hand messages back
+ * when it stops; in the Lambda, ChangeMessageVisibility releases a chunk it cannot finish before
+ * its deadline and extends the visibility of a long one (issue 8, the deadline-aware handler).
+ */
+const WORKER_QUEUE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'];
+/** ChunkProcessor → ResultTable: findSettled (BatchGetItem), putResult (a conditional PutItem). */
+const WORKER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem'];
+/**
+ * AwsPoolEngine → TaskQueue: sendBatch (SendMessageBatch is authorized as SendMessage), and
+ * discoverDeadLetterQueue (GetQueueAttributes for the redrive policy) when `FANOUT_DLQ_URL` is unset.
+ */
+const CLIENT_QUEUE_ACTIONS = ['sqs:SendMessage', 'sqs:GetQueueAttributes'];
+/** TaskQueue: receiveDeadLetters, deleteDeadLetter, and the dead-letter queue's GetQueueUrl in discovery. */
+const CLIENT_DEAD_LETTER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueUrl'];
+/** AwsPoolEngine → ResultTable: putResult of a dead chunk and cancelRun (PutItem), cancelChunks (BatchWriteItem), queryResults (Query). */
+const CLIENT_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'];
+/** PayloadStore.put: PutObject (also Create/UploadPart/CompleteMultipartUpload), AbortMultipartUpload on failure. */
+const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'];
+/** PayloadStore.get. */
+const OBJECT_READ_ACTIONS = ['s3:GetObject'];
+/**
+ * The payload keys (lib/backends/aws/chunkMessages.ts): the client writes a chunk's arguments
+ * and the worker reads them; the worker writes a chunk's results and the client reads them.
+ */
+const ARGUMENT_OBJECTS = 'runs/*/args/*';
+const RESULT_OBJECTS = 'runs/*/results/*';
 
 /**
  * Lets an ESM bundle load CommonJS dependencies that call `require` (esbuild's ESM output has
@@ -116,6 +152,38 @@ export interface FanoutProps {
   readonly maxReceiveCount?: number;
 
   /**
+   * What `cdk destroy` (or removing the construct) does with the table, the payload and
+   * access-log buckets and the worker's log group. The queues are always deleted.
+   *
+   * - `'destroy'`: everything is deleted. Both buckets get `autoDeleteObjects`: a custom
+   *   resource (one Lambda per stack, CDK's `Custom::S3AutoDeleteObjects` provider, allowed by
+   *   each bucket's policy to list and delete its objects; its role has AWS's managed
+   *   AWSLambdaBasicExecutionRole) denies new writes, then empties the bucket, so that the
+   *   deletion succeeds. Job state and payloads are lost, which fanout
+   *   does not mind: they expire after `retention` anyway; so are the payload bucket's access
+   *   logs and the worker's logs.
+   * - `'retain'`: the table, both buckets and the log group stay in the account after the
+   *   stack is gone (`DeletionPolicy: Retain`), with no custom resource. Objects and items
+   *   still expire (payloads after `retention`, access logs after 90 days, items by TTL), but
+   *   the empty bucket, table and log group remain, and every new deployment of the stack makes
+   *   new ones: delete the old ones by hand. Choose it to keep the access logs as audit records.
+   *
+   * The strings are the values of `RemovalPolicy.DESTROY` and `RemovalPolicy.RETAIN`, which
+   * may be passed too.
+   *
+   * @default 'destroy' (fanout's state is transient, and a stack must come down cleanly)
+   */
+  readonly removal?: 'destroy' | 'retain';
+
+  /**
+   * An SNS topic told when an alarm of the construct fires ({@link Fanout.deadLetterAlarm},
+   * {@link Fanout.workerErrorsAlarm}).
+   *
+   * @default no alarm action (the alarms are still created; see them in CloudWatch)
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
    * How long results and payloads live: the TTL the worker stamps on table items
    * (`FANOUT_RETENTION_SECONDS`) and the payload bucket's object expiry (rounded up to whole
    * days, at least one). Whole seconds from 1 hour to 365 days.
@@ -145,6 +213,8 @@ export interface FanoutProps {
 interface ResolvedProps {
   taskModules: string[];
   workerMemoryMb: number;
+  removal: 'destroy' | 'retain';
+  alarmTopic: sns.ITopic | undefined;
   architecture: lambda.Architecture;
   workerTimeoutSeconds: number;
   visibilityTimeoutSeconds: number;
@@ -160,8 +230,9 @@ interface ResolvedProps {
 /**
  * The AWS resources of fanout's aws backend: the task queue and its dead-letter queue, the
  * DynamoDB table for jobs, results and shared state, the S3 bucket for payloads too big for a
- * message, and the worker Lambda that consumes the queue. Permissions are granted through
- * typed grant methods only, scoped to these resources.
+ * message, and the worker Lambda that consumes the queue; alarms on dead letters and worker
+ * errors. Every permission is an exact action the worker or the client sends, on one of these
+ * resources (see {@link Fanout.grantClient} and {@link Fanout.grantWorker}).
  *
  * @example
  * ```ts
@@ -192,6 +263,16 @@ export class Fanout extends Construct {
   public readonly workerFunction: NodejsFunction;
   /** The worker's logs, kept one month. */
   public readonly workerLogGroup: logs.LogGroup;
+  /**
+   * In alarm while a message is visible in the dead-letter queue (maximum of
+   * `ApproximateNumberOfMessagesVisible` over a minute above 0): a chunk failed every delivery.
+   */
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+  /**
+   * In alarm when a worker invocation failed in the last minute (sum of the function's `Errors`
+   * above 0): the handler threw, timed out or ran out of memory, so its whole batch is redelivered.
+   */
+  public readonly workerErrorsAlarm: cloudwatch.Alarm;
   /** The path of the generated bundle entry (imports the task modules, re-exports the handler). */
   public readonly bundleEntry: string;
 
@@ -201,6 +282,8 @@ export class Fanout extends Construct {
     // construct, they hold in any app, whatever its cdk.json says.
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
     const config = resolveProps(props);
+    const destroy = config.removal === 'destroy';
+    const removalPolicy = destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -224,8 +307,7 @@ export class Fanout extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Transient job state only: nothing here outlives `retention`.
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
 
     this.accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
@@ -234,9 +316,10 @@ export class Fanout extends Construct {
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
-      // Access logs are audit records: they outlive the stack (and expire by lifecycle). Deleting
-      // a non-empty bucket would also fail the stack's deletion.
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Under 'destroy', emptied before deletion (a non-empty bucket fails the stack's deletion);
+      // the auto-delete handler first denies new writes, so late log deliveries cannot refill it.
+      removalPolicy,
+      autoDeleteObjects: destroy,
     });
     Validations.of(this.accessLogBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -258,14 +341,13 @@ export class Fanout extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],
-      // Payloads are transient claim checks that expire by lifecycle. No autoDeleteObjects: it
-      // would add a custom-resource Lambda with broad S3 rights to every stack.
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
+      autoDeleteObjects: destroy,
     });
 
     this.workerLogGroup = new logs.LogGroup(this, 'WorkerLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
 
     // An explicit role instead of the default one, which would attach the managed
@@ -303,34 +385,35 @@ export class Fanout extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
+        // Minified names would reach callers and logs: a task's ValidationError as 'cn', fanout's
+        // InvalidArgumentError as 'd'. Error names and `new.target.name` must survive bundling.
+        keepNames: true,
         banner: ESM_REQUIRE_BANNER,
         // Bundle with the esbuild installed in node_modules: no Docker needed, works offline.
         forceDockerBundling: false,
       },
     });
 
-    this.table.grantReadWriteData(this.workerFunction);
-    this.bucket.grantReadWrite(this.workerFunction);
-    // The event source grants the function the queue's consume actions.
-    this.workerFunction.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: config.batchSize,
-        reportBatchItemFailures: true,
-        maxConcurrency: config.maxConcurrency,
-      }),
-    );
+    this.grantWorkerData(role);
+    // Not SqsEventSource: it grants the function the queue's consume actions including
+    // GetQueueUrl, which the worker never sends; WORKER_QUEUE_ACTIONS are granted above instead.
+    // The id is the one SqsEventSource gives, so that the mapping's logical ID does not change
+    // (Lambda refuses a second mapping of the same queue and function during a replacement).
+    this.workerFunction.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(this.queue.node)}`, {
+      eventSourceArn: this.queue.queueArn,
+      batchSize: config.batchSize,
+      reportBatchItemFailures: true,
+      maxConcurrency: config.maxConcurrency,
+    });
 
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-    const grantFindings = [
-      ...BUCKET_READ_WRITE_ACTION_FAMILIES.map((a) => `Action::${a}`),
-      `Resource::<${bucketLogicalId}.Arn>/*`,
-    ];
-    for (const finding of grantFindings) {
+    for (const objects of [ARGUMENT_OBJECTS, RESULT_OBJECTS]) {
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[${finding}]`,
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${objects}]`,
         reason:
-          'From Bucket.grantReadWrite, scoped to this stack: the worker reads and writes payload objects under keys generated ' +
-          'per job (so any key of the payload bucket), with the action families that grant method uses.',
+          `The worker reads a chunk's arguments (${ARGUMENT_OBJECTS}) and writes its results (${RESULT_OBJECTS}) under keys ` +
+          'made per run, chunk and attempt, so the resource names the key pattern, not one key; the actions are exact ' +
+          '(s3:GetObject on arguments, s3:PutObject and s3:AbortMultipartUpload on results).',
       });
     }
     Validations.of(this.workerFunction).acknowledge({
@@ -339,14 +422,45 @@ export class Fanout extends Construct {
         'Pinned on purpose to nodejs22.x, the runtime the worker bundle is built for (esbuild target node22) and tested on; ' +
         'a runtime upgrade is a deliberate change, not a drift.',
     });
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription:
+        'fanout: a chunk is in the dead-letter queue (it failed every delivery: its task crashes or outlasts the worker timeout)',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // An idle queue publishes no data points: that is no dead letters, not an alarm.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.workerErrorsAlarm = new cloudwatch.Alarm(this, 'WorkerErrorsAlarm', {
+      alarmDescription:
+        'fanout: a worker invocation failed (the handler threw, timed out or ran out of memory; its batch is redelivered)',
+      metric: this.workerFunction.metricErrors({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (config.alarmTopic) {
+      const action = new SnsAction(config.alarmTopic);
+      this.deadLetterAlarm.addAlarmAction(action);
+      this.workerErrorsAlarm.addAlarmAction(action);
+    }
   }
 
   /**
-   * Grants what a fanout client (the program that calls `pool.map`) needs: send chunks to the
-   * task queue, read and write the table and payload bucket, and read the dead-letter queue to
-   * detect poison chunks of its jobs (and remove them once it has failed the job).
-   * Under cdk-nag, acknowledge AwsSolutions-IAM5 for the S3 action families on the grantee,
-   * as this construct does for its worker role.
+   * Grants what a fanout client (the program that calls `pool.map`) sends, and nothing else:
+   * on the task queue SendMessage and GetQueueAttributes; on the dead-letter queue
+   * ReceiveMessage, DeleteMessage and GetQueueUrl (it fails the chunks of its runs found
+   * there); on the table PutItem, BatchWriteItem and Query; s3:PutObject and
+   * s3:AbortMultipartUpload on the payload bucket's `runs/<run>/args/…` objects and s3:GetObject
+   * on its `runs/<run>/results/…` objects; and cloudformation:DescribeStacks on this stack (to
+   * read its outputs with `FANOUT_STACK`). Under cdk-nag, acknowledge AwsSolutions-IAM5 on the
+   * grantee for the two object key patterns, as this construct does for its worker role.
    *
    * @example
    * ```ts
@@ -355,16 +469,22 @@ export class Fanout extends Construct {
    */
   public grantClient(grantee: iam.IGrantable): iam.Grant {
     return this.queue
-      .grantSendMessages(grantee)
-      .combine(this.table.grantReadWriteData(grantee))
-      .combine(this.bucket.grantReadWrite(grantee))
-      .combine(this.deadLetterQueue.grantConsumeMessages(grantee));
+      .grant(grantee, ...CLIENT_QUEUE_ACTIONS)
+      .combine(this.deadLetterQueue.grant(grantee, ...CLIENT_DEAD_LETTER_ACTIONS))
+      .combine(this.table.grant(grantee, ...CLIENT_TABLE_ACTIONS))
+      .combine(this.grantObjects(grantee, ARGUMENT_OBJECTS, OBJECT_WRITE_ACTIONS))
+      .combine(this.grantObjects(grantee, RESULT_OBJECTS, OBJECT_READ_ACTIONS))
+      .combine(this.grantDescribeStack(grantee));
   }
 
   /**
    * Grants what a self-hosted worker fleet (`fanout worker` on your own machines or
-   * containers) needs: consume the task queue, read and write the table and payload bucket.
-   * Under cdk-nag, acknowledge AwsSolutions-IAM5 for the S3 action families on the grantee.
+   * containers) sends: what the worker Lambda's role has (see {@link Fanout.workerFunction}) —
+   * ReceiveMessage, DeleteMessage, ChangeMessageVisibility and GetQueueAttributes on the task
+   * queue; BatchGetItem and PutItem on the table; s3:GetObject on `runs/<run>/args/…` objects,
+   * s3:PutObject and s3:AbortMultipartUpload on `runs/<run>/results/…` objects — and
+   * cloudformation:DescribeStacks on this stack. Under cdk-nag, acknowledge AwsSolutions-IAM5 on
+   * the grantee for the two object key patterns.
    *
    * @example
    * ```ts
@@ -372,10 +492,35 @@ export class Fanout extends Construct {
    * ```
    */
   public grantWorker(grantee: iam.IGrantable): iam.Grant {
+    return this.grantWorkerData(grantee).combine(this.grantDescribeStack(grantee));
+  }
+
+  /** The worker's queue, table and object actions, shared by the Lambda's role and {@link grantWorker}. */
+  private grantWorkerData(grantee: iam.IGrantable): iam.Grant {
     return this.queue
-      .grantConsumeMessages(grantee)
-      .combine(this.table.grantReadWriteData(grantee))
-      .combine(this.bucket.grantReadWrite(grantee));
+      .grant(grantee, ...WORKER_QUEUE_ACTIONS)
+      .combine(this.table.grant(grantee, ...WORKER_TABLE_ACTIONS))
+      .combine(this.grantObjects(grantee, ARGUMENT_OBJECTS, OBJECT_READ_ACTIONS))
+      .combine(this.grantObjects(grantee, RESULT_OBJECTS, OBJECT_WRITE_ACTIONS));
+  }
+
+  /** `actions` on the payload bucket's objects whose keys match `pattern`. */
+  private grantObjects(grantee: iam.IGrantable, pattern: string, actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions,
+      resourceArns: [this.bucket.arnForObjects(pattern)],
+      resource: this.bucket,
+    });
+  }
+
+  /** AwsConfig reads the stack's outputs with DescribeStacks when `FANOUT_STACK` names it. */
+  private grantDescribeStack(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['cloudformation:DescribeStacks'],
+      resourceArns: [Stack.of(this).stackId],
+    });
   }
 }
 
@@ -414,6 +559,18 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     365 * DAY_SECONDS,
     'from 1 hour to 365 days',
   );
+  const removal = props.removal ?? 'destroy';
+  if (removal !== 'destroy' && removal !== 'retain') {
+    throw new InvalidArgumentError('Fanout props.removal', removal, "'destroy' or 'retain'");
+  }
+  const alarmTopic = props.alarmTopic;
+  if (alarmTopic !== undefined && !(Construct.isConstruct(alarmTopic) && typeof alarmTopic.topicArn === 'string')) {
+    throw new InvalidArgumentError(
+      'Fanout props.alarmTopic',
+      alarmTopic,
+      'an sns.ITopic (new sns.Topic(...) or sns.Topic.fromTopicArn(...)), or undefined',
+    );
+  }
 
   if (!Array.isArray(props.taskModules) || props.taskModules.length === 0) {
     throw new InvalidArgumentError(
@@ -448,6 +605,8 @@ function resolveProps(props: FanoutProps): ResolvedProps {
   return {
     taskModules,
     workerMemoryMb,
+    removal,
+    alarmTopic,
     architecture,
     workerTimeoutSeconds,
     visibilityTimeoutSeconds,

@@ -3,24 +3,51 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Fanout } from '../../infra/Fanout.js';
 import { FanoutStack } from '../../infra/FanoutStack.js';
+import { argumentsKey, resultsKey } from '../../lib/backends/aws/chunkMessages.js';
+import type { RecordError } from './fixtures/handler.js';
 import {
   FIXTURE_HANDLER,
   FIXTURE_TASKS,
-  allows,
+  SYNTH_TIMEOUT_MS,
+  grantedActions,
   logicalId,
   newApp,
   referencedIds,
-  roleStatements,
   type Statement,
 } from './fixtures/synth.js';
 
-describe('Fanout construct with default props', () => {
+/** The worker's actions, exactly, by resource (the Lambda's role and grantWorker's grantee). */
+function workerActions(ids: { queue: string; table: string; bucket: string }): Record<string, string[]> {
+  return {
+    [ids.queue]: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+    [ids.table]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
+    [`${ids.bucket}/runs/*/args/*`]: ['s3:GetObject'],
+    [`${ids.bucket}/runs/*/results/*`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
+  };
+}
+
+/** The resources of a template whose DeletionPolicy is `policy`, by type. */
+function typesWithDeletionPolicy(template: Template, policy: string): string[] {
+  const resources = Object.values(template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>);
+  return resources
+    .filter((resource) => (resource.DeletionPolicy ?? 'Delete') === policy)
+    .map((resource) => resource.Type)
+    .sort();
+}
+
+describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, () => {
   let app: App;
   let stack: FanoutStack;
   let template: Template;
@@ -52,18 +79,70 @@ describe('Fanout construct with default props', () => {
       role: cfn(fanout.workerFunction.role as iam.Role),
       logs: logicalId(template, 'AWS::Logs::LogGroup'),
     };
-  });
+  }, SYNTH_TIMEOUT_MS);
 
-  it('creates exactly the expected resources, and no custom resources', () => {
+  /** The worker's index.mjs in cdk.out, as `cdk deploy` would upload it. */
+  const bundlePath = () => {
+    const code = template.toJSON().Resources[ids.fn].Properties.Code as { S3Key: string };
+    return join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+  };
+  type FixtureResponse = { batchItemFailures: { itemIdentifier: string }[]; knownTasks: string[]; errors: RecordError[] };
+  /** Runs the bundle's handler (imported once: a second import of the same URL is the same module). */
+  const runBundle = async (event: SQSEvent) => {
+    const bundle = (await import(pathToFileURL(bundlePath()).href)) as { handler: (event: SQSEvent) => Promise<FixtureResponse> };
+    return bundle.handler(event);
+  };
+
+  it('creates exactly the expected resources; the only custom resources empty the two buckets on deletion', () => {
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::S3::Bucket', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 1);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    template.resourceCountIs('AWS::IAM::Role', 1);
     template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    // The worker, and CDK's auto-delete provider (one per stack) with its role.
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::IAM::Role', 2);
     const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type);
-    expect(types.filter((type) => type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource')).toEqual([]);
+    expect(types.filter((type) => type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource')).toEqual([
+      'Custom::S3AutoDeleteObjects',
+      'Custom::S3AutoDeleteObjects',
+    ]);
+  });
+
+  it("removal 'destroy' (the default): cdk destroy deletes everything, and empties both buckets first", () => {
+    expect(typesWithDeletionPolicy(template, 'Retain')).toEqual([]);
+    for (const bucket of [ids.bucket, ids.logBucket]) {
+      template.hasResourceProperties('Custom::S3AutoDeleteObjects', { BucketName: { Ref: bucket } });
+      // The auto-delete handler empties only a bucket carrying this tag.
+      const tags = template.toJSON().Resources[bucket].Properties.Tags as { Key: string; Value: string }[];
+      expect(tags).toContainEqual({ Key: 'aws-cdk:auto-delete-objects', Value: 'true' });
+    }
+    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
+  });
+
+  it("removal 'destroy': the auto-delete provider may empty these two buckets and nothing else", () => {
+    const providerRole = logicalId(template, 'AWS::IAM::Role', {
+      ManagedPolicyArns: [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole' }],
+    });
+    // No identity policy: its S3 rights come from the buckets' own policies.
+    expect(Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => policy.Properties.Roles)).not.toContainEqual(
+      [{ Ref: providerRole }],
+    );
+    const grants = Object.values(template.findResources('AWS::S3::BucketPolicy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as (Statement & { Principal?: unknown })[])
+        .filter((statement) => referencedIds(statement.Principal).includes(providerRole))
+        .map((statement) => ({
+          bucket: policy.Properties.Bucket,
+          actions: statement.Action,
+          on: referencedIds(statement.Resource),
+        })),
+    );
+    const actions = ['s3:DeleteObject*', 's3:GetBucket*', 's3:List*', 's3:PutBucketPolicy'];
+    expect(grants).toEqual([
+      { bucket: { Ref: ids.logBucket }, actions, on: [ids.logBucket, ids.logBucket] },
+      { bucket: { Ref: ids.bucket }, actions, on: [ids.bucket, ids.bucket] },
+    ]);
   });
 
   it('task queue: 1 MiB messages, SQS-managed encryption, visibility 6 × the worker timeout, redrive to the DLQ after 5', () => {
@@ -152,9 +231,9 @@ describe('Fanout construct with default props', () => {
     });
   });
 
-  it('access log bucket: public access blocked, encrypted, logs expire, retained (audit records)', () => {
+  it('access log bucket: public access blocked, encrypted, logs expire, deleted with the stack', () => {
     const logBucket = template.toJSON().Resources[ids.logBucket];
-    expect(logBucket.DeletionPolicy).toBe('Retain');
+    expect(logBucket.DeletionPolicy).toBe('Delete');
     expect(logBucket.Properties).toMatchObject({
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -234,6 +313,52 @@ describe('Fanout construct with default props', () => {
     });
   });
 
+  it('event source: keeps the logical ID SqsEventSource gives it (Lambda refuses a second mapping of one queue and function)', () => {
+    // The same construct paths with CDK's SqsEventSource, as the construct used before.
+    const reference = new Stack(newApp({ bundle: false }), 'Defaults');
+    const scope = new Construct(reference, 'Fanout');
+    const queue = new sqs.Queue(scope, 'TaskQueue');
+    const worker = new lambda.Function(scope, 'Worker', {
+      code: lambda.Code.fromInline('export const handler = () => {};'),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+    });
+    worker.addEventSource(new SqsEventSource(queue));
+    expect(logicalId(template, 'AWS::Lambda::EventSourceMapping')).toBe(
+      logicalId(Template.fromStack(reference), 'AWS::Lambda::EventSourceMapping'),
+    );
+  });
+
+  it('alarms: dead-letter queue depth above 0, and worker errors above 0, each over one minute, with no action', () => {
+    const common = {
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      Period: 60,
+    };
+    const alarms = template.toJSON().Resources as Record<string, { Properties: Record<string, unknown> }>;
+    const { fanout } = stack;
+    const deadLetter = alarms[stack.getLogicalId(fanout.deadLetterAlarm.node.defaultChild as cloudwatch.CfnAlarm)]!;
+    const errors = alarms[stack.getLogicalId(fanout.workerErrorsAlarm.node.defaultChild as cloudwatch.CfnAlarm)]!;
+    expect(deadLetter.Properties).toEqual({
+      ...common,
+      AlarmDescription: expect.stringContaining('dead-letter queue'),
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.dlq, 'QueueName'] } }],
+      Statistic: 'Maximum',
+    });
+    expect(errors.Properties).toEqual({
+      ...common,
+      AlarmDescription: expect.stringContaining('worker invocation failed'),
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.fn } }],
+      Statistic: 'Sum',
+    });
+  });
+
   it('IAM: no policy statement has a * action or a * resource, and every resource is in this stack', () => {
     const resources = template.toJSON().Resources as Record<string, unknown>;
     const policies = Object.values(template.findResources('AWS::IAM::Policy')) as {
@@ -264,33 +389,17 @@ describe('Fanout construct with default props', () => {
     ]);
   });
 
-  it('IAM: the worker may consume the task queue, read and write the table and bucket, and write its logs — nothing more', () => {
-    const statements = roleStatements(template, ids.role);
-    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']) {
-      expect(allows(statements, action, ids.queue), action).toBe(true);
-    }
-    for (const action of [
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:Query',
-      'dynamodb:BatchWriteItem',
-    ]) {
-      expect(allows(statements, action, ids.table), action).toBe(true);
-    }
-    for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
-      expect(allows(statements, action, ids.bucket, '/*'), action).toBe(true);
-    }
-    expect(allows(statements, 'logs:PutLogEvents', ids.logs)).toBe(true);
-    expect(allows(statements, 'logs:CreateLogStream', ids.logs)).toBe(true);
-    // Least privilege: the worker does not send chunks, touch the DLQ, the log bucket, or manage the table.
-    expect(allows(statements, 'sqs:SendMessage', ids.queue)).toBe(false);
-    expect(allows(statements, 'sqs:ReceiveMessage', ids.dlq)).toBe(false);
-    expect(allows(statements, 's3:GetObject', ids.logBucket, '/*')).toBe(false);
-    expect(allows(statements, 'dynamodb:DeleteTable', ids.table)).toBe(false);
-    expect(allows(statements, 'logs:CreateLogGroup', ids.logs)).toBe(false);
-    const referenced = new Set(statements.flatMap((statement) => referencedIds(statement.Resource)));
-    expect([...referenced].sort()).toEqual([ids.bucket, ids.logs, ids.queue, ids.table].sort());
+  it('IAM: the worker role allows exactly the actions the worker sends, on these resources, and its log writes', () => {
+    expect(grantedActions(template, ids.role)).toEqual({
+      ...workerActions(ids),
+      [ids.logs]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    });
+  });
+
+  it('IAM: the event source mapping is created after the policy that lets Lambda poll the queue', () => {
+    // CreateEventSourceMapping checks the role's permissions: the function waits for its policy.
+    const fn = template.toJSON().Resources[ids.fn];
+    expect(fn.DependsOn).toContain(logicalId(template, 'AWS::IAM::Policy', { Roles: [{ Ref: ids.role }] }));
   });
 
   it('bundle: generated entry imports the task modules, then re-exports the handler, by absolute path', () => {
@@ -302,36 +411,59 @@ describe('Fanout construct with default props', () => {
   });
 
   it('bundle: a minified ESM index.mjs with source map and createRequire banner, whose handler sees the tasks', async () => {
-    const code = template.toJSON().Resources[ids.fn].Properties.Code as { S3Key: string };
-    const assetDir = join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
-    const bundle = join(assetDir, 'index.mjs');
-    expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
-    const source = readFileSync(bundle, 'utf8');
+    const source = readFileSync(bundlePath(), 'utf8');
+    expect(existsSync(`${bundlePath()}.map`)).toBe(true);
     expect(source.startsWith("import { createRequire as __fanoutCreateRequire } from 'node:module';")).toBe(true);
-    expect(source).toContain('//# sourceMappingURL=index.mjs.map');
-    const { handler } = (await import(pathToFileURL(bundle).href)) as {
-      handler: (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[]; knownTasks: string[] }>;
-    };
-    const event = {
+    // Booleans, not toContain: a failure would print the whole bundle.
+    expect(source.includes('//# sourceMappingURL=index.mjs.map')).toBe(true);
+    // Minified: a handful of long lines, and identifiers renamed (lib/errors.ts's describeValue is
+    // called by a short name; keepNames keeps only the string, for its `name`).
+    expect(source.split('\n').length).toBeLessThan(50);
+    expect(/\bdescribeValue\(/.test(source), 'describeValue( in the bundle').toBe(false);
+    expect(source.includes('"describeValue"'), '"describeValue" in the bundle').toBe(true);
+    const response = await runBundle({
       Records: [
-        { messageId: 'known', body: JSON.stringify({ task: 'square' }) },
+        { messageId: 'known', body: JSON.stringify({ task: 'square', args: [3] }) },
         { messageId: 'unknown', body: JSON.stringify({ task: 'noSuchTask' }) },
       ],
-    } as SQSEvent;
-    const response = await handler(event);
+    } as SQSEvent);
     const fixtureTasks = Object.values(await import('../fixtures/tasks.js')).map((task) => task.taskName);
     expect(response.knownTasks).toEqual(fixtureTasks.sort());
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'unknown' }]);
   });
+
+  it("bundle: keepNames — fanout's error classes and a task module's own error class keep their names", async () => {
+    const response = await runBundle({
+      Records: [
+        { messageId: 'unknown', body: JSON.stringify({ task: 'noSuchTask' }) },
+        { messageId: 'no-task', body: JSON.stringify({ args: [] }) },
+        { messageId: 'negative', body: JSON.stringify({ task: 'failIfNegative', args: [-1] }) },
+      ],
+    } as SQSEvent);
+    // FanoutError sets `name` from `new.target.name`; the task's ValidationError sets its own
+    // name, but its class is minified unless keepNames holds.
+    expect(response.errors).toEqual([
+      { messageId: 'unknown', name: 'UnknownTaskError', className: 'UnknownTaskError' },
+      { messageId: 'no-task', name: 'InvalidArgumentError', className: 'InvalidArgumentError' },
+      { messageId: 'negative', name: 'ValidationError', className: 'ValidationError' },
+    ]);
+    const source = readFileSync(bundlePath(), 'utf8');
+    for (const name of ['InvalidArgumentError', 'UnknownTaskError', 'ValidationError']) {
+      expect(source.includes(`"${name}"`), `"${name}" in the bundle`).toBe(true);
+    }
+  });
 });
 
-describe('Fanout construct with custom props', () => {
+describe('Fanout construct with custom props', { timeout: SYNTH_TIMEOUT_MS }, () => {
   let stack: Stack;
   let fanout: Fanout;
+  let topic: sns.Topic;
   let template: Template;
 
   beforeAll(() => {
-    stack = new Stack(newApp(), 'Custom');
+    // Template-only checks: no bundling (the bundle is tested with the defaults above).
+    stack = new Stack(newApp({ bundle: false }), 'Custom');
+    topic = new sns.Topic(stack, 'Alarms');
     fanout = new Fanout(stack, 'Work', {
       taskModules: [FIXTURE_TASKS, FIXTURE_TASKS],
       entry: FIXTURE_HANDLER,
@@ -343,8 +475,35 @@ describe('Fanout construct with custom props', () => {
       maxConcurrency: 2,
       maxReceiveCount: 7,
       retention: Duration.hours(49),
+      removal: 'retain',
+      alarmTopic: topic,
     });
     template = Template.fromStack(stack);
+  }, SYNTH_TIMEOUT_MS);
+
+  it("removal 'retain': the table, both buckets and the log group stay after cdk destroy; no custom resource", () => {
+    expect(typesWithDeletionPolicy(template, 'Retain')).toEqual(
+      ['AWS::DynamoDB::Table', 'AWS::Logs::LogGroup', 'AWS::S3::Bucket', 'AWS::S3::Bucket'].sort(),
+    );
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::Logs::LogGroup', 'AWS::S3::Bucket']) {
+      for (const resource of Object.values(template.findResources(type))) expect(resource.UpdateReplacePolicy).toBe('Retain');
+    }
+    // The queues (transient messages) are deleted whatever the choice.
+    for (const queue of Object.values(template.findResources('AWS::SQS::Queue'))) expect(queue.DeletionPolicy).toBe('Delete');
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    for (const bucket of Object.values(template.findResources('AWS::S3::Bucket'))) {
+      expect(bucket.Properties.Tags ?? []).not.toContainEqual(expect.objectContaining({ Key: 'aws-cdk:auto-delete-objects' }));
+    }
+  });
+
+  it('alarmTopic: both alarms notify the topic when they go into alarm', () => {
+    const topicId = stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic);
+    for (const alarm of [fanout.deadLetterAlarm, fanout.workerErrorsAlarm]) {
+      const props = template.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
+      expect(props.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(props.OKActions).toBeUndefined();
+    }
   });
 
   it('passes memory, architecture and timeout to the function, and memory and retention to its environment', () => {
@@ -385,17 +544,21 @@ describe('Fanout construct with custom props', () => {
   });
 
   it('writes the same entry, at the same path, for the same modules (deterministic synth)', () => {
-    const again = new Fanout(new Stack(newApp(), 'Again'), 'Work', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER });
+    const again = new Fanout(new Stack(newApp({ bundle: false }), 'Again'), 'Work', {
+      taskModules: [FIXTURE_TASKS],
+      entry: FIXTURE_HANDLER,
+    });
     expect(again.bundleEntry).toBe(fanout.bundleEntry);
   });
 });
 
-describe('Fanout grants', () => {
+describe('Fanout grants', { timeout: SYNTH_TIMEOUT_MS }, () => {
+  let stack: Stack;
   let template: Template;
   let ids: { queue: string; dlq: string; table: string; bucket: string; client: string; fleet: string };
 
   beforeAll(() => {
-    const stack = new Stack(newApp(), 'Grants');
+    stack = new Stack(newApp({ bundle: false }), 'Grants');
     const fanout = new Fanout(stack, 'Fanout', {
       taskModules: [FIXTURE_TASKS],
       entry: FIXTURE_HANDLER,
@@ -416,7 +579,7 @@ describe('Fanout grants', () => {
       client: cfn(client),
       fleet: cfn(fleet),
     };
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('a retention under a day still expires payloads after 1 day (the S3 minimum)', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
@@ -424,34 +587,82 @@ describe('Fanout grants', () => {
     });
   });
 
-  it('grantClient: send to the task queue, read and write table and bucket, read the DLQ; not consume the task queue', () => {
-    const statements = roleStatements(template, ids.client);
-    expect(allows(statements, 'sqs:SendMessage', ids.queue)).toBe(true);
-    expect(allows(statements, 'sqs:GetQueueAttributes', ids.queue)).toBe(true);
-    expect(allows(statements, 'sqs:ReceiveMessage', ids.dlq)).toBe(true);
-    expect(allows(statements, 'sqs:GetQueueAttributes', ids.dlq)).toBe(true);
-    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
-      expect(allows(statements, action, ids.table), action).toBe(true);
-    }
-    for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
-      expect(allows(statements, action, ids.bucket, '/*'), action).toBe(true);
-    }
-    expect(allows(statements, 'sqs:ReceiveMessage', ids.queue)).toBe(false);
-    expect(allows(statements, 'sqs:SendMessage', ids.dlq)).toBe(false);
+  it('grantClient: exactly what the client sends — send, dead letters, records, arguments out and results in, the stack outputs', () => {
+    expect(grantedActions(template, ids.client)).toEqual({
+      [ids.queue]: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
+      [ids.dlq]: ['sqs:DeleteMessage', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+      [ids.table]: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      [`${ids.bucket}/runs/*/args/*`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
+      [`${ids.bucket}/runs/*/results/*`]: ['s3:GetObject'],
+      'AWS::StackId': ['cloudformation:DescribeStacks'],
+    });
   });
 
-  it('grantWorker: consume the task queue, read and write table and bucket; not send, not the DLQ', () => {
-    const statements = roleStatements(template, ids.fleet);
-    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']) {
-      expect(allows(statements, action, ids.queue), action).toBe(true);
-    }
-    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
-      expect(allows(statements, action, ids.table), action).toBe(true);
-    }
-    for (const action of ['s3:GetObject', 's3:PutObject']) {
-      expect(allows(statements, action, ids.bucket, '/*'), action).toBe(true);
-    }
-    expect(allows(statements, 'sqs:SendMessage', ids.queue)).toBe(false);
-    expect(statements.some((statement) => referencedIds(statement.Resource).includes(ids.dlq))).toBe(false);
+  it('grantWorker: exactly what the worker Lambda has (without its log group), and the stack outputs', () => {
+    expect(grantedActions(template, ids.fleet)).toEqual({
+      ...workerActions(ids),
+      'AWS::StackId': ['cloudformation:DescribeStacks'],
+    });
+  });
+
+  it('the granted object patterns are the keys the aws backend uses: arguments and results apart', () => {
+    const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    const objects = (roleId: string) =>
+      Object.keys(grantedActions(template, roleId))
+        .filter((key) => key.startsWith(`${ids.bucket}/`))
+        .map((key) => glob(key.slice(ids.bucket.length + 1)));
+    const [args, results] = objects(ids.fleet);
+    expect(objects(ids.client).map(String)).toEqual([args, results].map(String));
+    const argumentKey = argumentsKey('6f1c2e4a-run', 12);
+    const resultKey = resultsKey('6f1c2e4a-run', 12, 'message-1-attempt-2');
+    expect([args!.test(argumentKey), results!.test(argumentKey)]).toEqual([true, false]);
+    expect([args!.test(resultKey), results!.test(resultKey)]).toEqual([false, true]);
+  });
+
+  it('under cdk-nag, each grantee has exactly the two object-pattern findings its doc comment names', () => {
+    const findings = new AwsSolutionsChecks().validateScope(stack).violations.map((violation) => ({
+      rule: violation.ruleName,
+      paths: violation.violatingResources.map((resource) => resource.constructPath).sort(),
+    }));
+    expect(findings).toEqual(
+      ['args', 'results'].map((objects) => ({
+        rule: `AwsSolutions-IAM5[Resource::<${ids.bucket}.Arn>/runs/*/${objects}/*]`,
+        paths: ['Grants/Client/DefaultPolicy/Resource', 'Grants/Fleet/DefaultPolicy/Resource'],
+      })),
+    );
+  });
+
+  it('a grantee in another stack gets the same grants, through exports', () => {
+    const app = newApp({ bundle: false });
+    const fanout = new Fanout(new Stack(app, 'Home'), 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER });
+    const other = new Stack(app, 'Elsewhere');
+    const role = new iam.Role(other, 'Client', { assumedBy: new iam.AccountRootPrincipal() });
+    fanout.grantClient(role);
+    const policy = Template.fromStack(other).toJSON().Resources as Record<string, { Type: string; Properties: never }>;
+    const statements = Object.values(policy)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+      .flatMap((resource) => (resource.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement);
+    expect(
+      statements
+        .map((statement) => statement.Action)
+        .flat()
+        .sort(),
+    ).toEqual(
+      [
+        'cloudformation:DescribeStacks',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        's3:AbortMultipartUpload',
+        's3:GetObject',
+        's3:PutObject',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(JSON.stringify(statements)).toContain('Fn::ImportValue');
   });
 });

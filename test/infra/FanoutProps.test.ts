@@ -1,8 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { Fanout, type FanoutProps } from '../../infra/Fanout.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
@@ -10,7 +12,8 @@ import { FIXTURE_HANDLER, FIXTURE_TASKS, newApp } from './fixtures/synth.js';
 
 /** Builds a Fanout in a fresh stack; every prop is checked before any resource (or bundle) is made. */
 function build(props: Partial<FanoutProps>): Fanout {
-  return new Fanout(new Stack(newApp(), 'Props'), 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER, ...props });
+  const stack = new Stack(newApp({ bundle: false }), 'Props');
+  return new Fanout(stack, 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER, ...props });
 }
 
 function errorOf(props: Partial<FanoutProps>): InvalidArgumentError {
@@ -133,6 +136,44 @@ describe('Fanout props validation', () => {
     expect(errorOf({ entry: '/no/such/handler.ts' }).message).toBe(
       "Fanout props.entry must be the path of an existing file; got '/no/such/handler.ts' (string).",
     );
+  });
+
+  it.each([
+    ['keep', "Fanout props.removal must be 'destroy' or 'retain'; got 'keep' (string)."],
+    ['DESTROY', "Fanout props.removal must be 'destroy' or 'retain'; got 'DESTROY' (string)."],
+    [RemovalPolicy.SNAPSHOT, "Fanout props.removal must be 'destroy' or 'retain'; got 'snapshot' (string)."],
+    [3, "Fanout props.removal must be 'destroy' or 'retain'; got 3 (number)."],
+  ] as [unknown, string][])('rejects removal %o', (removal, message) => {
+    const error = errorOf({ removal: removal as FanoutProps['removal'] });
+    expect(error.option).toBe('Fanout props.removal');
+    expect(error.message).toBe(message);
+  });
+
+  it("accepts removal 'destroy' and 'retain', which are also the values of RemovalPolicy.DESTROY and RETAIN", () => {
+    for (const removal of ['destroy', 'retain', RemovalPolicy.DESTROY, RemovalPolicy.RETAIN] as const) {
+      expect(() => build({ removal })).not.toThrow();
+    }
+  });
+
+  it.each([
+    ['arn:aws:sns:eu-west-1:123456789012:alarms', "got 'arn:aws:sns:eu-west-1:123456789012:alarms' (string)."],
+    [{ topicArn: 'arn:aws:sns:eu-west-1:123456789012:alarms' }, 'got an object of type Object.'],
+    [null, 'got null.'],
+  ] as [unknown, string][])('rejects an alarm topic that is not an sns.ITopic: %o', (alarmTopic, got) => {
+    expect(errorOf({ alarmTopic: alarmTopic as sns.ITopic }).message).toBe(
+      'Fanout props.alarmTopic must be an sns.ITopic (new sns.Topic(...) or sns.Topic.fromTopicArn(...)), or undefined; ' + got,
+    );
+  });
+
+  it('accepts an imported topic as the alarm topic', () => {
+    const stack = new Stack(newApp({ bundle: false }), 'Imported');
+    const topic = sns.Topic.fromTopicArn(stack, 'Alarms', 'arn:aws:sns:eu-west-1:123456789012:alarms');
+    const fanout = new Fanout(stack, 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER, alarmTopic: topic });
+    // Resolved without a synth (the first synth of a process takes seconds: CDK's template validation).
+    for (const alarm of [fanout.deadLetterAlarm, fanout.workerErrorsAlarm]) {
+      const actions = stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmActions) as unknown;
+      expect(actions).toEqual(['arn:aws:sns:eu-west-1:123456789012:alarms']);
+    }
   });
 
   it('rejects a project root without a lock file', () => {

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isLoopbackHost, RESOURCE_NAME_PATTERN } from '../backends/aws/emulatorRules.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { CommandContext } from './CommandContext.js';
 import { matching, singleValue, wholeNumber } from './optionParsers.js';
 import { quietAwsSdk } from './quietAwsSdk.js';
@@ -110,7 +111,16 @@ async function runEmulator(context: CommandContext, options: Required<Omit<Emula
   try {
     emulators = await startEmulators({ host: options.host, sqsPort: options.sqsPort, dynamodbPort: options.dynamodbPort });
   } catch (error) {
-    reportFailure(context, 'emulator', error);
+    const flag = portFlag(error);
+    if (flag) {
+      const port = flag === '--sqs-port' ? options.sqsPort : options.dynamodbPort;
+      context.output.stderr.write(
+        `fanout emulator: port ${port} (${flag}) ${(error as Error).message.includes('in use') ? 'is in use' : 'needs privileges'}; choose another, or 0 for any free port.\n`,
+      );
+      context.exitCode = 1;
+    } else {
+      reportFailure(context, 'emulator', error);
+    }
     return;
   }
   try {
@@ -161,4 +171,12 @@ function stopRequested(signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) stop();
     else signal?.addEventListener('abort', stop);
   });
+}
+
+/** The flag whose port startEmulators could not listen on, if that is what `error` says. */
+function portFlag(error: unknown): '--sqs-port' | '--dynamodb-port' | undefined {
+  if (!(error instanceof InvalidArgumentError)) return undefined;
+  if (error.option.endsWith(': sqsPort')) return '--sqs-port';
+  if (error.option.endsWith(': dynamodbPort')) return '--dynamodb-port';
+  return undefined;
 }

@@ -69,15 +69,18 @@ export const EMULATOR_INSTALL = 'npm install --save-dev fauxqs@1.9.2 dynalite@4.
 
 const EMULATOR_CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fanout-local' };
 
-/** The modules `startEmulators` needs, loaded on first use. */
-interface EmulatorModules {
+/**
+ * What `startEmulators` uses of the emulator packages, loaded on first use (typed here, so that
+ * fanout's types do not depend on packages a user may not have installed).
+ */
+export interface EmulatorModules {
   buildApp: (options: { logger: boolean; stores: { sqsStore: { host: string } } }) => {
     listen(options: { port: number; host: string }): Promise<string>;
     close(): Promise<void>;
     server: Server;
   };
   SqsStore: new () => { host: string };
-  dynalite: typeof import('dynalite').default;
+  dynalite: (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => Server;
 }
 
 /**

@@ -429,6 +429,34 @@ export class AwsConfigError extends FanoutError {
   }
 }
 
+/**
+ * A feature needs packages that fanout does not install for everyone (the emulators, the CDK
+ * CLI), and they cannot be found. The message names the packages and the command that installs
+ * them.
+ *
+ * @example
+ * ```ts
+ * await startEmulators().catch((e: MissingDependencyError) => e.install); // 'npm install --save-dev fauxqs@1.9.2 ...'
+ * ```
+ */
+export class MissingDependencyError extends FanoutError {
+  /** The packages that could not be found. */
+  readonly packages: string[];
+  /** The command that installs them. */
+  readonly install: string;
+
+  constructor(feature: string, packages: string[], install: string, cause?: unknown) {
+    const names = packages.length === 1 ? packages[0]! : `${packages.slice(0, -1).join(', ')} and ${packages.at(-1)!}`;
+    super(
+      'ERR_MISSING_DEPENDENCY',
+      `${feature} needs ${names}, which ${packages.length === 1 ? 'is' : 'are'} not installed. Install in your project: ${install}`,
+      { cause },
+    );
+    this.packages = packages;
+    this.install = install;
+  }
+}
+
 /** A short, safe description of a value for error messages: `0 (number)`, `'x' (string)`. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

@@ -1,24 +1,16 @@
-import { inspect } from 'node:util';
-import type { CliCommand } from './CliCommand.js';
-import { CommandUnavailableError } from './CommandUnavailableError.js';
-import { commandTable } from './commandTable.js';
-import { formatHelp } from './formatHelp.js';
-import { packageVersion } from './packageVersion.js';
-import { parseCommandLine } from './parseCommandLine.js';
-import { runProgram } from './runProgram.js';
-import { runWorkerCommand } from './runWorkerCommand.js';
+import { CommanderError, type Command } from 'commander';
+import type { CliOutput, CliServices, CommandContext } from './CommandContext.js';
+import { createProgram } from './createProgram.js';
 import { UsageError } from './UsageError.js';
 
-/** Where the CLI writes (the process's streams, or a buffer in tests). */
-export interface CliOutput {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-}
+export type { CliOutput, CliServices } from './CommandContext.js';
 
 /**
  * The `fanout` command: parses `argv` (the arguments after `fanout`), runs the command and
- * resolves to the exit code: 0 on success, 2 for a usage error (printed with the usage), 1 when
- * the program or command failed (its error printed in full).
+ * resolves to the exit code: 0 on success, 2 for a usage error (one line naming the option, the
+ * value and what is allowed, then the command's usage), 1 when the program or command failed.
+ * Everything after the first `--` is passed on untouched: to the program (`run`) or to the CDK
+ * CLI (`synth`, `deploy`, `destroy`). `services` replaces what a test cannot run for real.
  *
  * @example
  * ```ts
@@ -27,46 +19,65 @@ export interface CliOutput {
  * if (code !== 0) process.exitCode = code;
  * ```
  */
-export async function main(argv: readonly string[], output: CliOutput = process): Promise<number> {
-  let command: CliCommand;
-  try {
-    command = parseCommandLine(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    const definition = error.command === undefined ? undefined : commandTable.get(error.command);
-    const help = definition ? `fanout ${definition.name} --help` : 'fanout --help';
-    output.stderr.write(
-      `fanout: ${error.message}\nUsage: ${definition?.usage ?? 'fanout <command> [options]'}\n(more: ${help})\n`,
-    );
-    return UsageError.exitCode;
+export async function main(argv: readonly string[], output: CliOutput = process, services: CliServices = {}): Promise<number> {
+  const terminator = argv.indexOf('--');
+  const own = terminator < 0 ? [...argv] : argv.slice(0, terminator);
+  const context: CommandContext = {
+    output,
+    services,
+    cwd: services.cwd ?? process.cwd(),
+    passthrough: terminator < 0 ? [] : argv.slice(terminator + 1),
+    exitCode: 0,
+  };
+  let command: Command | undefined;
+  const program = createProgram(context, (active) => (command = active));
+  const names = program.commands.map((sub) => sub.name()).filter((name) => name !== 'help');
+  if (own.length === 0) {
+    return usageError(output, program, undefined, `give a command: ${names.join(', ')} (or --help, --version).`);
+  }
+  // Commander answers help about an unknown command with the overview; say what is wrong instead.
+  if (own[0] === 'help' && own[1] !== undefined && !names.includes(own[1])) {
+    return usageError(output, program, undefined, `unknown command '${own[1]}'. Commands: ${names.join(', ')}.`);
   }
   try {
-    switch (command.kind) {
-      case 'help':
-        output.stdout.write(formatHelp(commandTable, command.command ? commandTable.get(command.command) : undefined));
-        return 0;
-      case 'version':
-        output.stdout.write(`fanout ${packageVersion()}\n`);
-        return 0;
-      case 'run':
-        await runProgram(command);
-        return 0;
-      case 'worker':
-        return await runWorkerCommand(command.args);
-      default:
-        return unreachable(command);
-    }
+    await program.parseAsync(own, { from: 'user' });
+    return context.exitCode;
   } catch (error) {
-    if (error instanceof CommandUnavailableError) {
-      output.stderr.write(`fanout: ${error.message}\n`);
-    } else {
-      const where = command.kind === 'run' ? `${command.file} failed` : `'fanout ${command.kind}' failed`;
-      output.stderr.write(`fanout: ${where}:\n${inspect(error)}\n`);
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      // `fanout help [command]` shows the help and ends with this code.
+      if (error.code === 'commander.help' && error.exitCode === 0) return 0;
+      return usageError(output, program, command, describe(error, command ?? program));
     }
-    return 1;
+    if (error instanceof UsageError) return usageError(output, program, command, error.message);
+    throw error;
   }
 }
 
-function unreachable(command: never): never {
-  throw new Error(`fanout: no handler for command ${JSON.stringify(command)}`);
+/** Commander's message, without its `error: ` prefix, with a hint where one helps. */
+function describe(error: CommanderError, command: Command): string {
+  // One line: commander puts its "(Did you mean --threads?)" on a line of its own.
+  const message = error.message.replace(/^error: /, '').replace(/\n/g, ' ');
+  const sentence = /[.?)]$/.test(message) ? message : `${message}.`;
+  switch (error.code) {
+    case 'commander.unknownCommand':
+      return `${sentence} Commands: ${command.commands
+        .map((sub) => sub.name())
+        .filter((name) => name !== 'help')
+        .join(', ')}.`;
+    case 'commander.unknownOption':
+    case 'commander.excessArguments':
+      if (command.name() === 'run') return `${sentence} Arguments for your program go after '--': fanout run <file> -- ...`;
+      if (command.parent === null) return `${sentence} A command's options go after it: fanout <command> [options].`;
+      return sentence;
+    default:
+      return sentence;
+  }
+}
+
+function usageError(output: CliOutput, program: Command, command: Command | undefined, message: string): number {
+  const usage = command ? `fanout ${command.name()} ${command.usage()}` : `fanout ${program.usage()}`;
+  const help = command ? `fanout ${command.name()} --help` : 'fanout --help';
+  output.stderr.write(`fanout: ${message}\nUsage: ${usage}\n(more: ${help})\n`);
+  return UsageError.exitCode;
 }

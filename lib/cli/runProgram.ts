@@ -1,6 +1,18 @@
+import type { BackendName } from '../backend/Backend.js';
 import { TaskRegistry } from '../runtime/TaskRegistry.js';
-import type { RunCommand } from './CliCommand.js';
 import { ensureTypeScriptLoader } from '../runtime/typeScriptLoader.js';
+
+/** What `fanout run <file> [--backend local|aws] [--processes N] [-- program arguments]` runs. */
+export interface RunCommand {
+  /** The program's absolute path, symbolic links resolved (as Node's module loader sees it). */
+  file: string;
+  /** `file` as a file: URL: the entry script where tasks must not be defined. */
+  fileUrl: string;
+  backend?: BackendName;
+  processes?: number;
+  /** Arguments after `--`, given to the program as `process.argv.slice(2)`. */
+  programArgs: string[];
+}
 
 /**
  * Runs a program as `fanout run` does: sets `FANOUT_BACKEND` and `FANOUT_PROCESSES` from the
@@ -11,7 +23,7 @@ import { ensureTypeScriptLoader } from '../runtime/typeScriptLoader.js';
  *
  * @example
  * ```ts
- * await runProgram(parseCommandLine(['run', 'examples/main-job.ts']) as RunCommand);
+ * await runProgram({ file: '/app/job.ts', fileUrl: 'file:///app/job.ts', processes: 2, programArgs: [] });
  * ```
  */
 export async function runProgram(command: RunCommand): Promise<void> {

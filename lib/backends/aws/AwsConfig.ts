@@ -73,7 +73,7 @@ export async function resolveAwsConfig(env: Environment = process.env): Promise<
   if (missing.length > 0) {
     const source = stack
       ? `The stack '${stack}' (FANOUT_STACK) lacks the outputs for them and they are not set in the environment.`
-      : 'Set FANOUT_STACK to the name of a deployed fanout stack, or set these variables (npm run emulator prints them).';
+      : 'Set FANOUT_STACK to the name of a deployed fanout stack, or set these variables (`npx fanout emulator` prints them for the emulators).';
     throw new AwsConfigError(
       `The aws backend is not configured: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing. ${source}`,
       missing,

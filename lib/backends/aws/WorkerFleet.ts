@@ -8,7 +8,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context as LambdaContext, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../errors.js';
 import { TaskRegistry } from '../../runtime/TaskRegistry.js';
@@ -18,6 +17,7 @@ import type { ChunkProcessorStats } from './ChunkProcessor.js';
 import { RequestCounter, type RequestCounts } from './RequestCounter.js';
 import { ChunkProcessor } from './ChunkProcessor.js';
 import { FLEET_PROCESSOR, processSqsEvent } from './workerRuntime.js';
+import { WORKER_FLEET_LIMITS } from './workerFleetLimits.js';
 
 /** A Lambda-style handler of SQS batches (the worker Lambda's `handler`). */
 export type SqsBatchHandler = (event: SQSEvent, context: LambdaContext) => Promise<SQSBatchResponse | void>;
@@ -81,127 +81,18 @@ export interface WorkerFleetSummary {
  * console.log(await fleet);
  * ```
  */
-export function runWorkerFleet(options?: WorkerFleetOptions): Promise<WorkerFleetSummary>;
-/**
- * `fanout worker [options]`: runs a fleet with the command-line arguments (see
- * {@link WORKER_FLEET_USAGE}) until SIGINT/SIGTERM, and resolves to the exit code.
- */
-export function runWorkerFleet(args: string[]): Promise<number>;
-export function runWorkerFleet(optionsOrArgs: WorkerFleetOptions | string[] = {}): Promise<WorkerFleetSummary | number> {
-  return Array.isArray(optionsOrArgs) ? runFromCommandLine(optionsOrArgs) : runFleet(optionsOrArgs);
-}
-
-/** The options of `fanout worker`. */
-export const WORKER_FLEET_USAGE = `Usage: fanout worker [options]
-
-Runs aws-backend workers on this machine: polls the task queue like Lambda's SQS event source
-and runs the chunks on worker threads. Configuration comes from the environment (FANOUT_STACK,
-or FANOUT_QUEUE_URL, FANOUT_TABLE, FANOUT_BUCKET, AWS_REGION and emulator endpoints; npm run
-emulator prints them). Stops on Ctrl-C after the current polls (a second Ctrl-C stops at once).
-
-Options:
-  --threads N              worker threads running tasks (default: the machine's parallelism)
-  --concurrency N          batches processed at once (default: 2 x threads)
-  --batch-size N           messages per batch, 1-10 (default: 10)
-  --wait-time S            long-poll wait in seconds, 0-20 (default: 20)
-  --visibility-timeout S   visibility timeout of received messages (default: the queue's)
-  --tasks MODULE           a task module to import first (repeatable)
-  --quiet                  no progress lines
-  --help                   this text`;
-
-/**
- * Reads `fanout worker`'s arguments into fleet options. Throws InvalidArgumentError naming a bad
- * option; `help` is true for `--help`.
- *
- * @example
- * ```ts
- * parseWorkerFleetArgs(['--threads', '2']); // { options: { threads: 2, ... }, help: false }
- * ```
- */
-export function parseWorkerFleetArgs(args: string[]): { options: WorkerFleetOptions; help: boolean } {
-  let parsed: ReturnType<typeof parseWorkerArgs>;
-  try {
-    parsed = parseWorkerArgs(args);
-  } catch (error) {
-    throw new InvalidArgumentError(
-      'fanout worker: arguments',
-      args.join(' '),
-      'among the options of fanout worker',
-      `${(error as Error).message}.\n\n${WORKER_FLEET_USAGE}`,
-    );
-  }
-  const values = parsed.values;
-  const number = (name: string, value: string | undefined): number | undefined => {
-    if (value === undefined) return undefined;
-    const result = Number(value);
-    if (!Number.isInteger(result)) throw new InvalidArgumentError(`fanout worker: --${name}`, value, 'a whole number');
-    return result;
-  };
-  const options: WorkerFleetOptions = {
-    tasks: values.tasks ?? [],
-    handleSignals: true,
-    ...(values.quiet ? {} : { log: (line: string) => console.error(line) }),
-  };
-  const threads = number('threads', values.threads);
-  const concurrency = number('concurrency', values.concurrency);
-  const batchSize = number('batch-size', values['batch-size']);
-  const waitTimeSeconds = number('wait-time', values['wait-time']);
-  const visibilityTimeout = number('visibility-timeout', values['visibility-timeout']);
-  if (threads !== undefined) options.threads = threads;
-  if (concurrency !== undefined) options.concurrency = concurrency;
-  if (batchSize !== undefined) options.batchSize = batchSize;
-  if (waitTimeSeconds !== undefined) options.waitTimeSeconds = waitTimeSeconds;
-  if (visibilityTimeout !== undefined) options.visibilityTimeout = visibilityTimeout;
-  return { options, help: values.help === true };
-}
-
-function parseWorkerArgs(args: string[]) {
-  return parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      threads: { type: 'string' },
-      concurrency: { type: 'string' },
-      'batch-size': { type: 'string' },
-      'wait-time': { type: 'string' },
-      'visibility-timeout': { type: 'string' },
-      tasks: { type: 'string', multiple: true },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
-}
-
-async function runFromCommandLine(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseWorkerFleetArgs>;
-  try {
-    parsed = parseWorkerFleetArgs(args);
-  } catch (error) {
-    // A usage error: say what was wrong, show the options, exit 2 (as other commands do).
-    if (!(error instanceof InvalidArgumentError)) throw error;
-    console.error(error.message);
-    return 2;
-  }
-  const { options, help } = parsed;
-  if (help) {
-    console.log(WORKER_FLEET_USAGE);
-    return 0;
-  }
-  const summary = await runFleet(options);
-  options.log?.(
-    `fanout worker: ${summary.messagesReceived} messages, ${summary.invocations} batches, ` +
-      `${summary.messagesFailed} handed back for redelivery, ${summary.requests.total} AWS requests`,
+export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<WorkerFleetSummary> {
+  const limits = WORKER_FLEET_LIMITS;
+  const threads = checkCount('runWorkerFleet(options): threads', options.threads, limits.threads) ?? availableParallelism();
+  const concurrency = checkCount('runWorkerFleet(options): concurrency', options.concurrency, limits.concurrency) ?? threads * 2;
+  const batchSize = checkCount('runWorkerFleet(options): batchSize', options.batchSize, limits.batchSize) ?? 10;
+  const waitTimeSeconds =
+    checkCount('runWorkerFleet(options): waitTimeSeconds', options.waitTimeSeconds, limits.waitTimeSeconds) ?? 20;
+  const visibilityTimeout = checkCount(
+    'runWorkerFleet(options): visibilityTimeout',
+    options.visibilityTimeout,
+    limits.visibilityTimeout,
   );
-  return 0;
-}
-
-async function runFleet(options: WorkerFleetOptions): Promise<WorkerFleetSummary> {
-  const threads = checkCount('runWorkerFleet(options): threads', options.threads, 1, 256) ?? availableParallelism();
-  const concurrency = checkCount('runWorkerFleet(options): concurrency', options.concurrency, 1, 1000) ?? threads * 2;
-  const batchSize = checkCount('runWorkerFleet(options): batchSize', options.batchSize, 1, 10) ?? 10;
-  const waitTimeSeconds = checkCount('runWorkerFleet(options): waitTimeSeconds', options.waitTimeSeconds, 0, 20) ?? 20;
-  const visibilityTimeout = checkCount('runWorkerFleet(options): visibilityTimeout', options.visibilityTimeout, 0, 43_200);
   const config = options.config ?? (await resolveAwsConfig());
   const counter = options.counter ?? new RequestCounter();
   const clients = new AwsClients(config, counter);
@@ -379,7 +270,7 @@ function lambdaContext(timeoutMs: number, started: number, processor: ChunkProce
   return context;
 }
 
-function checkCount(option: string, value: number | undefined, min: number, max: number): number | undefined {
+function checkCount(option: string, value: number | undefined, [min, max]: readonly [number, number]): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new InvalidArgumentError(option, value, `a whole number from ${min} to ${max}`);

@@ -1,14 +1,21 @@
 /**
  * The aws backend on this machine: starts the emulators (fauxqs for SQS and S3, dynalite for
- * DynamoDB) and creates the stack's queues, table and bucket in them, over HTTP with the AWS
- * SDK (so provisioning works against LocalStack too). Used by `npm run emulator`, the
- * integration tests and the bench. The emulators are dev dependencies, imported only here.
+ * DynamoDB) on a loopback address and creates the stack's queues, table and bucket in them, over
+ * HTTP with the AWS SDK (so provisioning works against LocalStack too). Used by `fanout emulator`,
+ * the integration tests and the bench. The emulators are optional dependencies, imported only here.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidArgumentError, MissingDependencyError } from '../../errors.js';
 import type { AwsConfig } from './AwsConfig.js';
+import { isLoopbackHost, RESOURCE_NAME_PATTERN } from './emulatorRules.js';
 
 /** Endpoints of running emulators. */
 export interface EmulatorEndpoints {
@@ -21,7 +28,19 @@ export interface EmulatorEndpoints {
 export interface Emulators {
   endpoints: EmulatorEndpoints;
   region: string;
+  /** The servers' listening addresses (loopback only). */
+  addresses: { sqs: AddressInfo; dynamodb: AddressInfo };
   stop(): Promise<void>;
+}
+
+/** Options of {@link startEmulators}. */
+export interface EmulatorOptions {
+  /** A loopback address: `127.0.0.1` (or any 127.x.y.z), `::1` or `localhost`. @default '127.0.0.1' */
+  host?: string;
+  /** fauxqs's port (SQS and S3); 0 picks a free one. @default 0 */
+  sqsPort?: number;
+  /** dynalite's port (DynamoDB); 0 picks a free one. @default 0 */
+  dynamodbPort?: number;
 }
 
 /** Options of {@link provisionResources}. */
@@ -37,10 +56,81 @@ export interface ProvisionOptions {
   region?: string;
 }
 
+/**
+ * The command that installs the emulators, which are optional dependencies of fanout (the
+ * versions fanout is tested with).
+ *
+ * @example
+ * ```ts
+ * console.log(`run: ${EMULATOR_INSTALL}`);
+ * ```
+ */
+export const EMULATOR_INSTALL = 'npm install --save-dev fauxqs@1.9.2 dynalite@4.0.0';
+
 const EMULATOR_CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fanout-local' };
 
 /**
- * Starts fauxqs (SQS and S3) and dynalite (DynamoDB) on `host`; port 0 picks free ports.
+ * What `startEmulators` uses of the emulator packages, loaded on first use (typed here, so that
+ * fanout's types do not depend on packages a user may not have installed).
+ */
+export interface EmulatorModules {
+  buildApp: (options: { logger: boolean; stores: { sqsStore: { host: string } } }) => {
+    listen(options: { port: number; host: string }): Promise<string>;
+    close(): Promise<void>;
+    server: Server;
+  };
+  SqsStore: new () => { host: string };
+  dynalite: (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => Server;
+}
+
+/**
+ * Loads the emulator packages; `load` is `import` (tests pass one that finds nothing). Throws
+ * {@link MissingDependencyError} naming those that are not installed.
+ *
+ * @example
+ * ```ts
+ * const { buildApp, SqsStore, dynalite } = await loadEmulatorModules();
+ * ```
+ */
+export async function loadEmulatorModules(
+  load: (specifier: string) => Promise<unknown> = (specifier) => import(specifier),
+): Promise<EmulatorModules> {
+  const missing: string[] = [];
+  const loadPackage = async (name: string): Promise<unknown> => {
+    try {
+      return await load(name);
+    } catch (error) {
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+      if (!notFound || !String(message).includes(`'${name}'`)) throw error;
+      missing.push(name);
+      return undefined;
+    }
+  };
+  const fauxqs = (await loadPackage('fauxqs')) as Pick<EmulatorModules, 'buildApp'> | undefined;
+  const dynalite = (await loadPackage('dynalite')) as { default: EmulatorModules['dynalite'] } | undefined;
+  if (!fauxqs || !dynalite) throw new MissingDependencyError('The fanout emulator', missing, EMULATOR_INSTALL);
+  // fauxqs's own startFauxqs listens on 0.0.0.0 whatever host it is given (dist/app.js) and names
+  // queues http://sqs.<region>.<host>:<port>/..., a host name that does not resolve. So fanout
+  // builds its app itself, listens on loopback, and gives it a queue store that names queues
+  // after the address the client used (http://127.0.0.1:<port>/<account>/<queue>). The store
+  // class is not exported: it is found beside the package, as Node's resolution finds the package.
+  const storeFile = (createRequire(import.meta.url).resolve.paths('fauxqs') ?? [])
+    .map((directory) => join(directory, 'fauxqs', 'dist', 'sqs', 'sqsStore.js'))
+    .find((file) => existsSync(file));
+  const store = storeFile
+    ? ((await import(pathToFileURL(storeFile).href)) as Partial<Pick<EmulatorModules, 'SqsStore'>>)
+    : undefined;
+  if (typeof store?.SqsStore !== 'function') {
+    throw new MissingDependencyError('The fanout emulator (the queue store of fauxqs 1.9)', ['fauxqs@1.9.2'], EMULATOR_INSTALL);
+  }
+  return { buildApp: fauxqs.buildApp, SqsStore: store.SqsStore, dynalite: dynalite.default };
+}
+
+/**
+ * Starts fauxqs (SQS and S3) and dynalite (DynamoDB) on a loopback `host`; port 0 picks free
+ * ports. Throws {@link MissingDependencyError} when the emulators are not installed, and
+ * InvalidArgumentError for a host that is not loopback or a port in use.
  *
  * @example
  * ```ts
@@ -49,33 +139,81 @@ const EMULATOR_CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fa
  * await emulators.stop();
  * ```
  */
-export async function startEmulators(
-  options: { host?: string; sqsPort?: number; dynamodbPort?: number } = {},
-): Promise<Emulators> {
+export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const host = options.host ?? '127.0.0.1';
-  const { startFauxqs } = await import('fauxqs');
-  const { default: dynalite } = await import('dynalite');
-  const fauxqs = await startFauxqs({ port: options.sqsPort ?? 0, host, logger: false });
+  if (!isLoopbackHost(host)) {
+    throw new InvalidArgumentError(
+      'startEmulators(options): host',
+      host,
+      'a loopback address (127.0.0.1, another 127.x.y.z, ::1 or localhost)',
+      'The emulators accept any credentials, so they listen on this machine only.',
+    );
+  }
+  const sqsPort = checkPort('sqsPort', options.sqsPort);
+  const dynamodbPort = checkPort('dynamodbPort', options.dynamodbPort);
+  const { buildApp, SqsStore, dynalite } = await loadEmulatorModules();
+  const sqsStore = new SqsStore();
+  sqsStore.host = '';
+  const fauxqs = buildApp({ logger: false, stores: { sqsStore } });
+  try {
+    await fauxqs.listen({ port: sqsPort, host });
+  } catch (error) {
+    await fauxqs.close();
+    throw listenError('sqsPort', sqsPort, error);
+  }
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   try {
     await new Promise<void>((resolve, reject) => {
       dynamo.once('error', reject);
-      dynamo.listen(options.dynamodbPort ?? 0, host, () => resolve());
+      dynamo.listen(dynamodbPort, host, () => {
+        dynamo.off('error', reject);
+        resolve();
+      });
     });
   } catch (error) {
-    await fauxqs.stop();
-    throw error;
+    await fauxqs.close();
+    throw listenError('dynamodbPort', dynamodbPort, error);
   }
-  const dynamoPort = (dynamo.address() as AddressInfo).port;
-  const sqsUrl = `http://${host}:${fauxqs.port}`;
+  const sqsAddress = fauxqs.server.address() as AddressInfo;
+  const dynamoAddress = dynamo.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const sqsUrl = `http://${urlHost}:${sqsAddress.port}`;
   return {
-    endpoints: { sqs: sqsUrl, s3: sqsUrl, dynamodb: `http://${host}:${dynamoPort}` },
+    endpoints: { sqs: sqsUrl, s3: sqsUrl, dynamodb: `http://${urlHost}:${dynamoAddress.port}` },
     region: 'us-east-1',
+    addresses: { sqs: sqsAddress, dynamodb: dynamoAddress },
     async stop() {
       dynamo.closeAllConnections?.();
-      await Promise.all([fauxqs.stop(), new Promise<void>((resolve) => dynamo.close(() => resolve()))]);
+      await Promise.all([fauxqs.close(), new Promise<void>((resolve) => dynamo.close(() => resolve()))]);
     },
   };
+}
+
+function checkPort(option: string, port: number | undefined): number {
+  if (port === undefined) return 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new InvalidArgumentError(
+      `startEmulators(options): ${option}`,
+      port,
+      'a port number from 0 to 65535 (0 picks a free port)',
+    );
+  }
+  return port;
+}
+
+function listenError(option: string, port: number, error: unknown): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    return new InvalidArgumentError(
+      `startEmulators(options): ${option}`,
+      port,
+      'a port that is free and allowed',
+      code === 'EADDRINUSE'
+        ? 'It is in use; choose another, or 0 for any free port.'
+        : 'It needs privileges; choose a port above 1023.',
+    );
+  }
+  return error;
 }
 
 /**
@@ -91,8 +229,8 @@ export async function startEmulators(
  */
 export async function provisionResources(endpoints: EmulatorEndpoints, options: ProvisionOptions = {}): Promise<AwsConfig> {
   const name = options.name ?? 'fanout';
-  if (!/^[a-z0-9][a-z0-9-]{1,40}$/.test(name)) {
-    throw new Error(`provisionResources: name must be 2–41 lower-case letters, digits and dashes; got '${name}'.`);
+  if (!RESOURCE_NAME_PATTERN.test(name)) {
+    throw new InvalidArgumentError('provisionResources(options): name', name, '2–41 lower-case letters, digits and dashes');
   }
   const region = options.region ?? 'us-east-1';
   const credentials = process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: EMULATOR_CREDENTIALS };
@@ -158,7 +296,15 @@ export async function provisionResources(endpoints: EmulatorEndpoints, options: 
   }
 }
 
-/** The environment variables that point the aws backend (client and workers) at `config`. */
+/**
+ * The environment variables that point the aws backend (client and workers) at `config`.
+ *
+ * @example
+ * ```ts
+ * const env = configEnvironment(await provisionResources(emulators.endpoints));
+ * env.FANOUT_QUEUE_URL; // 'http://127.0.0.1:4566/000000000000/fanout-tasks'
+ * ```
+ */
 export function configEnvironment(config: AwsConfig): Record<string, string> {
   return {
     FANOUT_BACKEND: 'aws',

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { type App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -87,11 +88,25 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
     return join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
   };
   type FixtureResponse = { batchItemFailures: { itemIdentifier: string }[]; knownTasks: string[]; errors: RecordError[] };
-  /** Runs the bundle's handler (imported once: a second import of the same URL is the same module). */
-  const runBundle = async (event: SQSEvent) => {
-    const bundle = (await import(pathToFileURL(bundlePath()).href)) as { handler: (event: SQSEvent) => Promise<FixtureResponse> };
-    return bundle.handler(event);
-  };
+  /**
+   * Runs the bundle's handler in a thread of its own, as in a Lambda: its task registry is the
+   * thread's, not this test process's (which has imported the same task modules from source).
+   */
+  const runBundle = (event: SQSEvent) =>
+    new Promise<FixtureResponse>((resolve, reject) => {
+      // The Lambda runtime provides the AWS SDK the bundle leaves out; here, this repository's.
+      const provided = join(app.outdir, 'node_modules');
+      if (!existsSync(provided)) symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), provided, 'dir');
+      const script =
+        "const { parentPort, workerData } = require('node:worker_threads');" +
+        'import(workerData.url).then(async (bundle) => parentPort.postMessage(await bundle.handler(workerData.event)));';
+      const thread = new Worker(script, { eval: true, workerData: { url: pathToFileURL(bundlePath()).href, event } });
+      thread.once('message', (response: FixtureResponse) => {
+        resolve(response);
+        void thread.terminate();
+      });
+      thread.once('error', reject);
+    });
 
   it('creates exactly the expected resources; the only custom resources empty the two buckets on deletion', () => {
     template.resourceCountIs('AWS::SQS::Queue', 2);

@@ -15,6 +15,9 @@ import type { InvocationRecord } from '../../lib/backends/aws/lambda/invocation.
 import { provisionStack, type ProvisionedStack, type ProvisionStackOptions } from '../../lib/backends/aws/StackProvisioner.js';
 import { synthesizeStack } from '../../lib/backends/aws/synthesizeStack.js';
 
+// The SDK's notice about Node versions says nothing about these tests.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The stack the asset tests synthesize with the repository's app (infra/app.ts). */
 export const ASSET_STACK_NAME = 'FanoutAssetTest';

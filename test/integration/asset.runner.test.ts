@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { StackTemplateError } from '../../lib/errors.js';
 import { AwsClients } from '../../lib/backends/aws/AwsClients.js';
@@ -314,6 +314,43 @@ describe('the Lambda runner on a hand-written stack (the probe function)', () =>
     // Stopped: every environment it ran is gone.
     for (const record of polling.records) expect(processAlive(record.pid)).toBe(false);
   }, 60_000);
+
+  it('gathers a batch for MaximumBatchingWindowInSeconds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fanout-window-'));
+    const template = JSON.parse(readFileSync(PROBE_TEMPLATE, 'utf8')) as {
+      Resources: Record<string, { Properties: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+    };
+    template.Resources.ProbeTrigger!.Properties.BatchSize = 5;
+    template.Resources.ProbeTrigger!.Properties.MaximumBatchingWindowInSeconds = 2;
+    // Longer than the window, or a message received early in it would come back within it.
+    template.Resources.ProbeQueue!.Properties.VisibilityTimeout = 10;
+    template.Resources.Probe!.Metadata!['aws:asset:path'] = join(dirname(PROBE_TEMPLATE), 'probe');
+    writeFileSync(join(dir, 'Window.template.json'), JSON.stringify(template));
+    const windowed = await provisionAsset('window', { template: join(dir, 'Window.template.json') });
+    expect(windowed.worker.eventSource).toMatchObject({ batchSize: 5, maximumBatchingWindowSeconds: 2 });
+    const log = join(dir, 'records.log');
+    writeFileSync(log, '');
+    // One poller: two would each gather a part of the messages.
+    const polling = await startRunner(windowed, { maxEnvironments: 1, waitTimeSeconds: 1, environment: { PROBE_LOG: log } });
+    const clients = new AwsClients(windowed.config);
+    try {
+      // Three messages sent one by one, well within the window: one invocation gets them all.
+      for (const id of [1, 2, 3]) {
+        await clients.sqs.send(
+          new SendMessageCommand({ QueueUrl: windowed.config.queueUrl, MessageBody: JSON.stringify({ id }) }),
+        );
+      }
+      await waitFor(() => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).length === 3, 20_000, 'three records');
+      const lines = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { batch: number });
+      expect(lines.map((line) => line.batch)).toEqual([3, 3, 3]);
+    } finally {
+      clients.destroy();
+      await polling.stop();
+    }
+  });
 
   it('leaves no environment behind when this process exits without stop()', async () => {
     const script = fileURLToPath(new URL('../fixtures/asset/exitWithoutStop.ts', import.meta.url));

@@ -165,13 +165,17 @@ export class StackProvisioner {
       throw new InvalidArgumentError('provisionStack: options.name', this.prefix, 'letters, digits and dashes, at most 40');
     }
     this.region = options.region ?? 'us-east-1';
-    for (const key of ['functionTimeoutSeconds', 'visibilityTimeoutSeconds'] as const) {
+    // Lambda's and SQS's limits.
+    for (const [key, min, max] of [
+      ['functionTimeoutSeconds', 1, 900],
+      ['visibilityTimeoutSeconds', 0, 43_200],
+    ] as const) {
       const value = options.overrides?.[key];
-      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 43_200)) {
+      if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
         throw new InvalidArgumentError(
           `provisionStack: options.overrides.${key}`,
           value,
-          'a whole number of seconds from 1 to 43,200',
+          `a whole number of seconds from ${min} to ${max}`,
         );
       }
     }

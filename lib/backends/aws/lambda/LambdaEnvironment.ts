@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ValueError } from '../../../errors.js';
+import { InvalidArgumentError, ValueError } from '../../../errors.js';
 import type { LambdaFunctionSpec } from '../stackTemplate.js';
 import type { InvocationOutcome, InvocationRecord, LambdaErrorInfo } from './invocation.js';
 import type { TaskRoot } from './TaskRoot.js';
@@ -132,8 +132,20 @@ export class LambdaEnvironment {
    * `idle` environment can be invoked.
    */
   async invoke(event: unknown, options: { coldStart?: boolean } = {}): Promise<InvocationRecord> {
-    if (this.status !== 'idle')
+    if (this.status !== 'idle') {
       throw new ValueError(`The environment ${this.id} is ${this.status}, not idle: it cannot be invoked.`);
+    }
+    let payload: string;
+    try {
+      payload = JSON.stringify(event ?? null);
+    } catch (error) {
+      throw new InvalidArgumentError(
+        'LambdaRunner.invoke(event)',
+        event,
+        'a JSON value (Lambda events are JSON)',
+        (error as Error).message,
+      );
+    }
     const { fn, log } = this.setup;
     this.status = 'busy';
     this.invocationCount++;
@@ -146,7 +158,7 @@ export class LambdaEnvironment {
       type: 'invoke',
       requestId,
       deadlineMs: Date.now() + timeoutMs,
-      event: JSON.stringify(event),
+      event: payload,
       invokedFunctionArn: fn.functionArn,
       traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Sampled=0`,
     });

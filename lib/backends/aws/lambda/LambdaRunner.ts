@@ -106,6 +106,7 @@ export class LambdaRunner {
   private clients: AwsClients | undefined;
   private poller: SqsEventSourcePoller | undefined;
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
   /** Deletes the copy of the code if this process exits without stop() (its environments are killed too). */
   private readonly removeOnExit = () => this.taskRoot?.remove();
 
@@ -218,12 +219,15 @@ export class LambdaRunner {
    * With `force`, kills the environments at once.
    */
   async stop(options: { force?: boolean } = {}): Promise<void> {
-    if (this.phase === 'stopped' || this.phase === 'new') {
-      this.phase = 'stopped';
-      return;
-    }
+    if (this.phase === 'new') this.phase = 'stopped';
+    if (this.phase === 'stopped') return;
+    this.stopping ??= this.shutDown(options.force === true);
+    await this.stopping;
+  }
+
+  private async shutDown(force: boolean): Promise<void> {
     this.phase = 'stopping';
-    if (options.force) await Promise.all([...this.environmentsAlive].map((environment) => environment.kill()));
+    if (force) await Promise.all([...this.environmentsAlive].map((environment) => environment.kill()));
     await this.poller?.stop();
     await Promise.allSettled([...this.inFlight]);
     await Promise.all([...this.environmentsAlive].map((environment) => environment.kill()));
@@ -301,6 +305,11 @@ export class LambdaRunner {
   private async acquire(): Promise<{ environment: LambdaEnvironment; cold: boolean }> {
     for (;;) {
       const warm = this.idle.pop();
+      if (warm && warm.state !== 'idle') {
+        // Its runtime exited while it waited (between its response and its freeze).
+        this.environmentsAlive.delete(warm);
+        continue;
+      }
       if (warm) return { environment: warm, cold: false };
       if (this.environmentsAlive.size < this.limit) {
         const environment = new LambdaEnvironment({

@@ -101,7 +101,17 @@ export class SqsEventSourcePoller {
       }
       this.statistics.messagesReceived += messages.length;
       const event: SQSEvent = { Records: messages.map((message) => this.toRecord(message)) };
-      const record = await this.options.invoke(event);
+      let record: InvocationRecord | undefined;
+      try {
+        record = await this.options.invoke(event);
+      } catch (error) {
+        // Not an outcome of the function: the runner could not invoke it. The messages come back.
+        log(
+          `event source ${source.logicalId}: could not invoke the function (${describe(error)}); ${messages.length} messages left to the visibility timeout`,
+        );
+        this.statistics.messagesFailed += messages.length;
+        continue;
+      }
       if (!record) {
         await this.release(messages);
         break;
@@ -128,12 +138,10 @@ export class SqsEventSourcePoller {
     while (messages.length < batchSize && !this.stopping) {
       const remainingMs = windowEnds - Date.now();
       if (remainingMs <= 0) break;
-      const more = await this.receive(
-        Math.min(SQS_BATCH_LIMIT, batchSize - messages.length),
-        Math.min(20, Math.floor(remainingMs / 1000)),
-      );
-      messages.push(...more);
-      if (more.length === 0 && remainingMs < 1000) break;
+      // Long polls wait whole seconds: the last fraction of the window is short polls.
+      const waitSeconds = Math.min(20, Math.floor(remainingMs / 1000));
+      if (waitSeconds === 0) await sleep(Math.min(remainingMs, 100), this.abort.signal);
+      messages.push(...(await this.receive(Math.min(SQS_BATCH_LIMIT, batchSize - messages.length), waitSeconds)));
     }
     return messages;
   }

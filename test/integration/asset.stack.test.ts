@@ -136,8 +136,9 @@ describe('the deployed worker asset at its hard timeout', () => {
   let queueAtKill: Promise<{ visible: number; inFlight: number }> | undefined;
 
   beforeAll(async () => {
-    // As a Fanout construct with workerTimeout 2 s and a 4 s visibility timeout would synthesize it.
-    stack = await provisionAsset('asset-kill', { overrides: { functionTimeoutSeconds: 2, visibilityTimeoutSeconds: 4 } });
+    // As a Fanout construct with workerTimeout 4 s and a 6 s visibility timeout would synthesize it
+    // (4 s: a cold environment's first chunk must fit in it on a busy machine, or it is killed too).
+    stack = await provisionAsset('asset-kill', { overrides: { functionTimeoutSeconds: 4, visibilityTimeoutSeconds: 6 } });
     const onInvocation = (record: InvocationRecord) => {
       if (record.outcome.status === 'timeout') queueAtKill ??= queueCounts(stack);
     };
@@ -150,8 +151,8 @@ describe('the deployed worker asset at its hard timeout', () => {
 
   it('kills an environment that outlives the timeout; its chunk comes back after the visibility timeout and is recorded once', async () => {
     expect(stack.overridden).toEqual([
-      expect.stringMatching(/VisibilityTimeout: 1800 → 4$/),
-      expect.stringMatching(/Timeout: 300 → 2$/),
+      expect.stringMatching(/VisibilityTimeout: 1800 → 6$/),
+      expect.stringMatching(/Timeout: 300 → 4$/),
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'fanout-asset-kill-'));
     const marker = join(dir, 'blocked-once');
@@ -160,10 +161,10 @@ describe('the deployed worker asset at its hard timeout', () => {
     await using pool = new context.Pool(1);
     // A warm environment first, so that the chunk below starts as soon as it is received.
     expect(await pool.apply(square, [3])).toBe(9);
-    // The first time it runs, the task blocks the handler's thread past the 2 s timeout.
-    expect(await pool.apply(assetBlockHandler, [marker, log, 4_000], { timeout: 30_000 })).toBe('survived');
+    // The first time it runs, the task blocks the handler's thread past the 4 s timeout.
+    expect(await pool.apply(assetBlockHandler, [marker, log, 6_000], { timeout: 40_000 })).toBe('survived');
     const killed = lambda.records.find((record) => record.outcome.status === 'timeout')!;
-    expect(killed.outcome).toEqual({ status: 'timeout', timeoutSeconds: 2 });
+    expect(killed.outcome).toEqual({ status: 'timeout', timeoutSeconds: 4 });
     expect(processAlive(killed.pid)).toBe(false);
     // The killed batch was neither deleted nor released: it waited out its visibility timeout.
     expect(await queueAtKill).toEqual({ visible: 0, inFlight: 1 });

@@ -396,7 +396,7 @@ export function describeFunctions(scope: ResolutionScope, nameOf: (logicalId: st
       reservedConcurrency:
         properties.ReservedConcurrentExecutions === undefined
           ? undefined
-          : positiveInteger(properties.ReservedConcurrentExecutions, 0, `${where}.ReservedConcurrentExecutions`, scope),
+          : nonNegativeInteger(properties.ReservedConcurrentExecutions, 0, `${where}.ReservedConcurrentExecutions`, scope),
       ...code,
     });
   }

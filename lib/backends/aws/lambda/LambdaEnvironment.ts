@@ -11,6 +11,8 @@ import type { TaskRoot } from './TaskRoot.js';
 const BOOTSTRAP = new URL('./runtimeBootstrap.mjs', import.meta.url);
 /** Lambda gives an on-demand environment's init phase 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
+/** How long a freeze waits for the process to stop (about a millisecond per check; no /proc, no wait). */
+const FREEZE_WAIT_MS = 200;
 /** How often a running environment's resident memory is checked against the function's memory. */
 const MEMORY_CHECK_MS = 100;
 
@@ -109,7 +111,7 @@ export class LambdaEnvironment {
     if (event.type === 'ready') {
       this.initDuration = performance.now() - started;
       this.importDuration = event.importDurationMs;
-      this.freeze();
+      await this.freeze();
       this.status = 'idle';
       return undefined;
     }
@@ -186,7 +188,7 @@ export class LambdaEnvironment {
         outcome = { status: 'crashed', error: this.memoryExceeded ? memoryError(fn.memorySize) : exitError(result) };
     }
     if (outcome.status === 'success' || outcome.status === 'error') {
-      this.freeze();
+      await this.freeze();
       this.status = 'idle';
     } else {
       await this.kill();
@@ -270,8 +272,18 @@ export class LambdaEnvironment {
     });
   }
 
-  private freeze(): void {
-    this.child?.kill('SIGSTOP');
+  /**
+   * Stops the process (SIGSTOP) and waits until it is stopped: a signal takes effect a moment
+   * after it is sent, and a frozen environment must be frozen when the invocation has returned.
+   */
+  private async freeze(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid === undefined || !this.child!.kill('SIGSTOP')) return;
+    for (let waited = 0; waited < FREEZE_WAIT_MS; waited++) {
+      const state = processState(pid);
+      if (state === undefined || state === 'T' || state === 'Z' || state === 'X') return;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   private thaw(): void {
@@ -289,6 +301,16 @@ export class LambdaEnvironment {
 
   private peakMemoryMb(): number | undefined {
     return readStatusMb(this.child?.pid, 'VmHWM');
+  }
+}
+
+/** A process's state letter from /proc/<pid>/stat (Linux: `T` when stopped); undefined when unknown. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
   }
 }
 

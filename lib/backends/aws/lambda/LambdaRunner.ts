@@ -156,6 +156,14 @@ export class LambdaRunner {
         `It invokes '${options.eventSource.functionLogicalId}'.`,
       );
     }
+    if (fn.reservedConcurrency === 0) {
+      throw new InvalidArgumentError(
+        'LambdaRunner: fn.reservedConcurrency',
+        0,
+        'at least 1',
+        'A function with no reserved concurrency is throttled by Lambda: it never runs.',
+      );
+    }
     this.limit = Math.min(maxEnvironments, fn.reservedConcurrency ?? Infinity);
     this.pollers = Math.min(this.limit, options.eventSource?.maximumConcurrency ?? Infinity);
     this.log = options.log ?? (() => {});
@@ -167,8 +175,8 @@ export class LambdaRunner {
    */
   async start(): Promise<void> {
     if (this.phase !== 'new') throw new ValueError(`LambdaRunner for '${this.fn.functionName}' was already started.`);
-    this.phase = 'running';
     this.taskRoot = TaskRoot.create(this.fn.codeDirectory!, this.options.runtimeModules);
+    this.phase = 'running';
     process.on('exit', this.removeOnExit);
     const source = this.options.eventSource;
     if (source?.enabled) {

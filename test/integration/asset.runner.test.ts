@@ -264,6 +264,10 @@ describe('the Lambda runner on a hand-written stack (the probe function)', () =>
     const polling = await startRunner(stack, { maxEnvironments: 4, waitTimeSeconds: 1, environment: { PROBE_LOG: log } });
     const clients = new AwsClients(stack.config);
     try {
+      // Two warm environments first: a cold start's init counts against a message's 2 s visibility
+      // timeout (not against the function's timeout) and could let it come back while it runs.
+      const warm = await Promise.all([polling.runner.invoke({ action: 'counts' }), polling.runner.invoke({ action: 'counts' })]);
+      expect(new Set(warm.map((record) => record.pid)).size).toBe(2);
       const bodies = [
         { id: 1 },
         { id: 2, failUntilReceive: 2 },

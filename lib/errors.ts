@@ -527,3 +527,24 @@ export class IndexError extends FanoutError {
     this.length = length;
   }
 }
+
+/**
+ * A synthesized stack could not be produced, read or emulated: `cdk synth` failed, the template
+ * is not a CloudFormation template, or it uses something the emulation cannot provide (an
+ * intrinsic function, a reference to a resource it does not create, a missing asset). The
+ * message names the template, the resource or property, and what is supported.
+ *
+ * @example
+ * ```ts
+ * await provisionStack('cdk.out/Nope.template.json', endpoints).catch((e) => e.code); // 'ERR_STACK_TEMPLATE'
+ * ```
+ */
+export class StackTemplateError extends FanoutError {
+  /** The template (or the CDK app's directory, for a failed synth). */
+  readonly templatePath: string;
+
+  constructor(message: string, templatePath: string, cause?: unknown) {
+    super('ERR_STACK_TEMPLATE', message, { cause });
+    this.templatePath = templatePath;
+  }
+}

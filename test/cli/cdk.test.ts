@@ -116,12 +116,16 @@ describe('fanout deploy / destroy (the command line they spawn, through an injec
 describe('fanout synth (for real: the CDK CLI, fanout’s app, esbuild)', () => {
   it('synthesizes fanout’s stack with the task modules into cdk.out of the working directory', { timeout: 240_000 }, async () => {
     // A project inside the repository's node_modules, so that aws-cdk resolves from it as from a
-    // user's project. Its cdk.json carries the repository's feature flags, which fanout's app needs.
+    // user's project: a package.json and a lock file, no cdk.json (the construct sets the feature
+    // flags it needs).
     const cache = join(repoRoot, 'node_modules/.cache');
     mkdirSync(cache, { recursive: true });
     const project = mkdtempSync(join(cache, 'fanout-synth-'));
-    const { context } = JSON.parse(readFileSync(join(repoRoot, 'cdk.json'), 'utf8')) as { context: unknown };
-    writeFileSync(join(project, 'cdk.json'), JSON.stringify({ context }));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'synth-project', private: true, type: 'module' }));
+    writeFileSync(
+      join(project, 'package-lock.json'),
+      JSON.stringify({ name: 'synth-project', lockfileVersion: 3, packages: {} }),
+    );
     try {
       const run = await runCli(
         ['synth', '--tasks', tasks, '--stack-name', 'FanoutCliSynth', '--', '--quiet'],

@@ -13,6 +13,7 @@ import { shellEnvironment } from './shellEnvironment.js';
 interface EmulatorArguments {
   sqsPort?: number;
   dynamodbPort?: number;
+  gatewayPort?: number;
   visibilityTimeout?: number;
   name?: string;
   host?: string;
@@ -20,7 +21,7 @@ interface EmulatorArguments {
 }
 
 /** The defaults of `fanout emulator` (those of LocalStack's SQS port and the one after it). */
-const DEFAULTS = { sqsPort: 4566, dynamodbPort: 4567, visibilityTimeout: 30, name: 'fanout', host: '127.0.0.1' };
+const DEFAULTS = { sqsPort: 4566, dynamodbPort: 4567, gatewayPort: 0, visibilityTimeout: 30, name: 'fanout', host: '127.0.0.1' };
 
 const ROUTES = `
 The emulators run until Ctrl-C, so their environment is loaded in other shells. Two routes:
@@ -73,6 +74,12 @@ export function addEmulatorCommand(program: Command, context: CommandContext): v
     )
     .addOption(
       new Option(
+        '--gateway-port <port>',
+        'one endpoint for every service, as LocalStack’s, exported as AWS_ENDPOINT_URL; 0 picks a free one (default: 0)',
+      ).argParser(wholeNumber(0, 65_535)),
+    )
+    .addOption(
+      new Option(
         '--visibility-timeout <seconds>',
         `the task queue’s visibility timeout, 0-43200 (default: ${DEFAULTS.visibilityTimeout})`,
       ).argParser(wholeNumber(0, 43_200)),
@@ -109,7 +116,12 @@ async function runEmulator(context: CommandContext, options: Required<Omit<Emula
   const { configEnvironment, provisionResources, startEmulators } = await import('../backends/aws/emulator.js');
   let emulators: Awaited<ReturnType<typeof startEmulators>>;
   try {
-    emulators = await startEmulators({ host: options.host, sqsPort: options.sqsPort, dynamodbPort: options.dynamodbPort });
+    emulators = await startEmulators({
+      host: options.host,
+      sqsPort: options.sqsPort,
+      dynamodbPort: options.dynamodbPort,
+      gatewayPort: options.gatewayPort,
+    });
   } catch (error) {
     const flag = portFlag(error);
     if (flag) {
@@ -129,9 +141,14 @@ async function runEmulator(context: CommandContext, options: Required<Omit<Emula
       visibilityTimeoutSeconds: options.visibilityTimeout,
       region: emulators.region,
     });
-    const exports = shellEnvironment(configEnvironment(config));
+    // The services' own endpoints win in the SDK; AWS_ENDPOINT_URL serves every other tool.
+    const exports = shellEnvironment({
+      ...configEnvironment(config),
+      ...(emulators.gatewayUrl ? { AWS_ENDPOINT_URL: emulators.gatewayUrl } : {}),
+    });
     const notes = [
-      `# fanout emulator: fauxqs (SQS, S3) on ${emulators.endpoints.sqs}, dynalite (DynamoDB) on ${emulators.endpoints.dynamodb}`,
+      `# fanout emulator: fauxqs (SQS, S3) on ${emulators.endpoints.sqs}, dynalite (DynamoDB) on ${emulators.endpoints.dynamodb}, ` +
+        `all three on ${emulators.gatewayUrl ?? '(no gateway)'}`,
       `# queue ${options.name}-tasks (dead letters: ${options.name}-dlq), table ${config.table}, bucket ${config.bucket}`,
     ];
     if (options.writeEnv !== undefined) {

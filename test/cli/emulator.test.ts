@@ -89,6 +89,7 @@ describe('fanout emulator', { timeout: 120_000 }, () => {
         'AWS_ENDPOINT_URL_SQS',
         'AWS_ENDPOINT_URL_S3',
         'AWS_ENDPOINT_URL_DYNAMODB',
+        'AWS_ENDPOINT_URL',
       ]);
       // Nothing but export lines on stdout: the notes are comments on stderr.
       expect(

@@ -58,9 +58,10 @@ describe('the emulators listen on loopback only', () => {
     expect(isLoopback({ family: 6, address: '00000000000000000000000001000000' })).toBe(true);
   });
 
-  it('after startEmulators(), no socket of either emulator listens on 0.0.0.0 or ::', async () => {
-    const emulators = await startEmulators();
+  it('after startEmulators(), no socket of either emulator or of the gateway listens on 0.0.0.0 or ::', async () => {
+    const emulators = await startEmulators({ gatewayPort: 0 });
     try {
+      expect(Object.keys(emulators.addresses).sort()).toEqual(['dynamodb', 'gateway', 'sqs']);
       for (const address of Object.values(emulators.addresses)) {
         expect(address.address).toBe('127.0.0.1');
         if (existsSync('/proc/net/tcp')) {

@@ -23,6 +23,7 @@ describe('the packed package in a fresh project', { timeout: 300_000 }, () => {
       'esbuild',
       'rollup',
       '@rollup/plugin-node-resolve',
+      'aws-cdk',
       'aws-cdk-lib',
       'constructs',
     ]);
@@ -158,6 +159,14 @@ describe('the packed package in a fresh project', { timeout: 300_000 }, () => {
     const asset = readFileSync(join(project.dir, 'cdk.out', assetDir!, 'index.mjs'), 'utf8');
     expect(asset).toContain('hello, ');
     expect(asset).toContain('cube');
+  });
+
+  it('synthesizes fanout’s own stack with fanout synth (no CDK app of the user’s, no cdk-nag installed)', async () => {
+    const synth = await project.exec('fanout', ['synth', '--tasks', 'tasks.ts', '--stack-name', 'UserFanout', '--', '--quiet']);
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stderr).toContain('cdk-nag is not installed');
+    const template = readFileSync(join(project.dir, 'cdk.out/UserFanout.template.json'), 'utf8');
+    expect(template).toContain('AWS::Lambda::EventSourceMapping');
   });
 
   it('passes publint and arethetypeswrong', async () => {

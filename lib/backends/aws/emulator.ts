@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError, MissingDependencyError } from '../../errors.js';
 import type { AwsConfig } from './AwsConfig.js';
+import { EmulatorGateway } from './EmulatorGateway.js';
 import { isLoopbackHost, RESOURCE_NAME_PATTERN } from './emulatorRules.js';
 
 /** Endpoints of running emulators. */
@@ -29,7 +30,9 @@ export interface Emulators {
   endpoints: EmulatorEndpoints;
   region: string;
   /** The servers' listening addresses (loopback only). */
-  addresses: { sqs: AddressInfo; dynamodb: AddressInfo };
+  addresses: { sqs: AddressInfo; dynamodb: AddressInfo; gateway?: AddressInfo };
+  /** The single endpoint for every service, when `gatewayPort` was given. */
+  gatewayUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,11 @@ export interface EmulatorOptions {
   sqsPort?: number;
   /** dynalite's port (DynamoDB); 0 picks a free one. @default 0 */
   dynamodbPort?: number;
+  /**
+   * The port of one endpoint for every service ({@link EmulatorGateway}, as LocalStack's 4566),
+   * for `AWS_ENDPOINT_URL` users; 0 picks a free one. @default none
+   */
+  gatewayPort?: number;
 }
 
 /** Options of {@link provisionResources}. */
@@ -178,13 +186,27 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const dynamoAddress = dynamo.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const sqsUrl = `http://${urlHost}:${sqsAddress.port}`;
+  const dynamodbUrl = `http://${urlHost}:${dynamoAddress.port}`;
+  const stopEmulators = async () => {
+    dynamo.closeAllConnections?.();
+    await Promise.all([fauxqs.close(), new Promise<void>((resolve) => dynamo.close(() => resolve()))]);
+  };
+  let gateway: EmulatorGateway | undefined;
+  if (options.gatewayPort !== undefined) {
+    try {
+      gateway = await EmulatorGateway.start({ sqsAndS3: sqsUrl, dynamodb: dynamodbUrl }, { host, port: options.gatewayPort });
+    } catch (error) {
+      await stopEmulators();
+      throw error;
+    }
+  }
   return {
-    endpoints: { sqs: sqsUrl, s3: sqsUrl, dynamodb: `http://${urlHost}:${dynamoAddress.port}` },
+    endpoints: { sqs: sqsUrl, s3: sqsUrl, dynamodb: dynamodbUrl },
     region: 'us-east-1',
-    addresses: { sqs: sqsAddress, dynamodb: dynamoAddress },
+    addresses: { sqs: sqsAddress, dynamodb: dynamoAddress, ...(gateway ? { gateway: gateway.address() } : {}) },
+    ...(gateway ? { gatewayUrl: gateway.url } : {}),
     async stop() {
-      dynamo.closeAllConnections?.();
-      await Promise.all([fauxqs.close(), new Promise<void>((resolve) => dynamo.close(() => resolve()))]);
+      await Promise.all([stopEmulators(), gateway?.stop()]);
     },
   };
 }

@@ -18,6 +18,7 @@ interface EmulatorArguments {
   name?: string;
   host?: string;
   writeEnv?: string;
+  template?: string;
 }
 
 /** The defaults of `fanout emulator` (those of LocalStack's SQS port and the one after it). */
@@ -96,6 +97,13 @@ export function addEmulatorCommand(program: Command, context: CommandContext): v
         ),
       ),
     )
+    .addOption(
+      new Option(
+        '--template <path>',
+        'a synthesized stack template (npx fanout synth --tasks ...: cdk.out/Fanout.template.json): create what it ' +
+          'declares, and run its worker Lambda’s real asset under a Lambda-shaped runner fed by its SQS trigger',
+      ).argParser(singleValue('the path of a template file', (value) => (value === '' ? undefined : value))),
+    )
     // Not --env-file: Node 20 itself reads an --env-file anywhere in its arguments, even after the script.
     .addOption(
       new Option('--write-env <path>', 'also write the environment to this file, for node --env-file or a shell').argParser(
@@ -110,7 +118,10 @@ export function addEmulatorCommand(program: Command, context: CommandContext): v
     });
 }
 
-async function runEmulator(context: CommandContext, options: Required<Omit<EmulatorArguments, 'writeEnv'>> & EmulatorArguments) {
+async function runEmulator(
+  context: CommandContext,
+  options: Required<Omit<EmulatorArguments, 'writeEnv' | 'template'>> & EmulatorArguments,
+) {
   const { stderr, stdout } = context.output;
   // Loaded only now: the emulators and the AWS SDK are for this command alone.
   const { configEnvironment, provisionResources, startEmulators } = await import('../backends/aws/emulator.js');
@@ -135,12 +146,40 @@ async function runEmulator(context: CommandContext, options: Required<Omit<Emula
     }
     return;
   }
+  let runner: { stop(): Promise<void> } | undefined;
   try {
-    const config = await provisionResources(emulators.endpoints, {
-      name: options.name,
-      visibilityTimeoutSeconds: options.visibilityTimeout,
-      region: emulators.region,
-    });
+    let config;
+    const notesOfStack: string[] = [];
+    if (options.template === undefined) {
+      config = await provisionResources(emulators.endpoints, {
+        name: options.name,
+        visibilityTimeoutSeconds: options.visibilityTimeout,
+        region: emulators.region,
+      });
+    } else {
+      // The deployed artifact, emulated: the template's resources, and its worker's asset run as Lambda runs it.
+      const { provisionStack } = await import('../backends/aws/StackProvisioner.js');
+      const { LambdaRunner } = await import('../backends/aws/lambda/LambdaRunner.js');
+      const stack = await provisionStack(resolve(context.cwd, options.template), emulators.endpoints, {
+        region: emulators.region,
+      });
+      config = stack.config;
+      const lambda = new LambdaRunner(stack.worker.function, {
+        config: stack.config,
+        eventSource: stack.worker.eventSource,
+        log: (line) => stderr.write(`${line}\n`),
+      });
+      await lambda.start();
+      runner = lambda;
+      const { functionName, memorySize, timeoutSeconds } = stack.worker.function;
+      notesOfStack.push(
+        `# stack ${stack.stackName} from ${options.template}: worker ${functionName} (${memorySize} MB, ${timeoutSeconds} s) ` +
+          'runs its asset under the Lambda runner',
+        ...stack.resources
+          .filter((resource) => resource.notApplied.length > 0)
+          .map((resource) => `# not emulated on ${resource.logicalId}: ${resource.notApplied.join('; ')}`),
+      );
+    }
     // The services' own endpoints win in the SDK; AWS_ENDPOINT_URL serves every other tool.
     const exports = shellEnvironment({
       ...configEnvironment(config),
@@ -149,7 +188,8 @@ async function runEmulator(context: CommandContext, options: Required<Omit<Emula
     const notes = [
       `# fanout emulator: fauxqs (SQS, S3) on ${emulators.endpoints.sqs}, dynalite (DynamoDB) on ${emulators.endpoints.dynamodb}, ` +
         `all three on ${emulators.gatewayUrl ?? '(no gateway)'}`,
-      `# queue ${options.name}-tasks (dead letters: ${options.name}-dlq), table ${config.table}, bucket ${config.bucket}`,
+      `# queue ${config.queueUrl} (dead letters: ${config.deadLetterQueueUrl ?? 'from its redrive policy'}), table ${config.table}, bucket ${config.bucket}`,
+      ...notesOfStack,
     ];
     if (options.writeEnv !== undefined) {
       const path = resolve(context.cwd, options.writeEnv);
@@ -170,6 +210,7 @@ async function runEmulator(context: CommandContext, options: Required<Omit<Emula
   } catch (error) {
     reportFailure(context, 'emulator', error);
   } finally {
+    await runner?.stop();
     await emulators.stop();
   }
 }

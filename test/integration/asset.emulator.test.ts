@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { Context } from 'fanout';
+import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
+import { resolveAwsConfig } from '../../lib/backends/aws/AwsConfig.js';
+import { main, type CliOutput } from '../../lib/cli/main.js';
+import { square } from '../fixtures/tasks.js';
+import { synthesizedTemplate } from './assetHarness.js';
+
+/** `export NAME='value'` lines back into variables. */
+function parseExports(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^export ([A-Z_][A-Z0-9_]*)='([^']*)'$/.exec(line);
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
+describe(
+  'fanout emulator --template: the synthesized stack, its worker asset run as Lambda runs it',
+  { timeout: 240_000 },
+  () => {
+    it('creates what the template declares, runs the asset on its SQS trigger, and a pool map goes through it', async () => {
+      const template = await synthesizedTemplate();
+      let out = '';
+      let err = '';
+      const io: CliOutput = {
+        stdout: { write: (text: string) => (out += text) },
+        stderr: { write: (text: string) => (err += text) },
+      };
+      const stop = new AbortController();
+      const running = main(['emulator', '--template', template, '--sqs-port', '0', '--dynamodb-port', '0'], io, {
+        signal: stop.signal,
+      });
+      try {
+        const deadline = Date.now() + 120_000;
+        while (!err.includes('# ready')) {
+          if (Date.now() > deadline) throw new Error(`fanout emulator did not get ready:\n${err}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(err).toMatch(
+          /# stack FanoutAssetTest from .*: worker \S+ \(\d+ MB, \d+ s\) runs its asset under the Lambda runner/,
+        );
+        const env = parseExports(out);
+        expect(env.FANOUT_BACKEND).toBe('aws');
+        const config = await resolveAwsConfig(env);
+        const context = new Context(new AwsBackend({ config }));
+        await using pool = new context.Pool(2);
+        expect(await pool.map(square, [1, 2, 3, 4], { chunksize: 1 })).toEqual([1, 4, 9, 16]);
+        // The START/END/REPORT lines of the runner's environments: the asset ran, not an in-process fleet.
+        expect(err).toMatch(/REPORT RequestId: /);
+      } finally {
+        stop.abort();
+      }
+      expect(await running).toBe(0);
+      expect(err).toContain('# fanout emulator: stopping');
+    });
+  },
+);

@@ -1,0 +1,134 @@
+/** The time an invocation gives its chunks (`performance.now()` milliseconds). */
+export interface InvocationWindow {
+  /** No chunk of the invocation runs past this: the deadline less a reserve for handing work back. */
+  stopAt: number;
+  /** From the invocation's start to `stopAt`: the most a chunk can ever get. */
+  budgetMs: number;
+  /**
+   * A chunk estimated longer than the whole budget still gets one try if it starts before this
+   * (it has then nearly all of the budget): it may be faster than its estimate, and if it is not,
+   * that try shows it can never finish.
+   */
+  fullTryUntil: number;
+}
+
+/** A chunk delivery as the scheduler sees it. */
+export interface ScheduledDelivery {
+  /** SQS's receive count: deliveries handed back before go first, so that none is handed back for ever. */
+  readonly receiveCount: number;
+  /** Arrival order, among equal receive counts. */
+  readonly sequence: number;
+  readonly window: InvocationWindow;
+}
+
+/** What to do with a waiting chunk now: start it, keep it for a thread expected to free up in time, or hand it back. */
+export type ChunkPlan = 'start' | 'wait' | 'return';
+
+/**
+ * Plans waiting chunks (in priority order) on `threads` threads: each goes to the thread expected
+ * to free up first, and is handed back at once if it cannot finish there before its invocation's
+ * `stopAt` — by its estimate, or because that thread frees up too late. A chunk of a task never
+ * measured (no estimate) is started whenever a thread is free before `stopAt`.
+ *
+ * @example
+ * ```ts
+ * const window = { stopAt: 2700, budgetMs: 2700, fullTryUntil: 270 };
+ * planChunks(0, [], 1, [{ estimateMs: 1600, window }, { estimateMs: 1600, window }]); // ['start', 'return']
+ * ```
+ */
+export function planChunks(
+  now: number,
+  runningEnds: readonly number[],
+  threads: number,
+  waiting: ReadonlyArray<{ estimateMs: number | undefined; window: InvocationWindow }>,
+): ChunkPlan[] {
+  // When each thread is expected to be free; a running chunk past its estimate may end any moment.
+  const freeAt = runningEnds.map((end) => Math.max(end, now + Number.EPSILON));
+  while (freeAt.length < threads) freeAt.push(now);
+  return waiting.map(({ estimateMs, window }) => {
+    let thread = 0;
+    for (let i = 1; i < freeAt.length; i++) if (freeAt[i]! < freeAt[thread]!) thread = i;
+    const at = freeAt[thread]!;
+    let runs: number;
+    if (at >= window.stopAt) return 'return';
+    if (estimateMs === undefined || at + estimateMs <= window.stopAt) runs = estimateMs ?? 0;
+    else if (estimateMs > window.budgetMs && at <= window.fullTryUntil) runs = window.stopAt - at;
+    else return 'return';
+    freeAt[thread] = at + runs;
+    return at <= now ? 'start' : 'wait';
+  });
+}
+
+/**
+ * The worker's chunk scheduler, shared by every invocation of one processor (a Lambda runs one
+ * at a time, the local fleet several): at most `threads` chunks run at once; the others wait in
+ * priority order (higher receive count first), re-planned with {@link planChunks} whenever a chunk
+ * arrives or a thread frees up, so that a chunk that cannot finish in its invocation's time is
+ * handed back as soon as that is known, not at the deadline.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new ChunkScheduler(2, (d) => timings.estimate(...), { start: run, giveBack: handBack });
+ * scheduler.add(deliveries);
+ * scheduler.finished(delivery); // its thread is free
+ * ```
+ */
+export class ChunkScheduler<D extends ScheduledDelivery> {
+  private waiting: D[] = [];
+  /** Running deliveries and when they are expected to end (undefined: not estimated). */
+  private readonly running = new Map<D, number | undefined>();
+
+  constructor(
+    private readonly threads: number,
+    private readonly estimate: (delivery: D) => number | undefined,
+    private readonly hooks: { start(delivery: D): void; giveBack(delivery: D): void },
+  ) {}
+
+  /** Queues deliveries, and starts or hands back what can be decided now. */
+  add(deliveries: readonly D[]): void {
+    if (deliveries.length === 0) return;
+    this.waiting.push(...deliveries);
+    this.waiting.sort((a, b) => b.receiveCount - a.receiveCount || a.sequence - b.sequence);
+    this.plan();
+  }
+
+  /** Takes a delivery out of the waiting list (its invocation ends); false if it was not waiting. */
+  remove(delivery: D): boolean {
+    const index = this.waiting.indexOf(delivery);
+    if (index < 0) return false;
+    this.waiting.splice(index, 1);
+    return true;
+  }
+
+  /** A running delivery's thread is free again. */
+  finished(delivery: D): void {
+    if (this.running.delete(delivery)) this.plan();
+  }
+
+  private plan(): void {
+    const now = performance.now();
+    const estimates = this.waiting.map((delivery) => this.estimate(delivery));
+    const plans = planChunks(
+      now,
+      [...this.running.values()].map((end) => end ?? now),
+      this.threads,
+      this.waiting.map((delivery, i) => ({ estimateMs: estimates[i], window: delivery.window })),
+    );
+    const waiting: D[] = [];
+    const starting: D[] = [];
+    const handedBack: D[] = [];
+    plans.forEach((plan, i) => {
+      const delivery = this.waiting[i]!;
+      if (plan === 'return') handedBack.push(delivery);
+      else if (plan === 'start' && this.running.size < this.threads) {
+        const estimate = estimates[i];
+        this.running.set(delivery, estimate === undefined ? undefined : now + estimate);
+        starting.push(delivery);
+      } else waiting.push(delivery);
+    });
+    this.waiting = waiting;
+    // Hooks last: they may call back into the scheduler.
+    for (const delivery of handedBack) this.hooks.giveBack(delivery);
+    for (const delivery of starting) this.hooks.start(delivery);
+  }
+}

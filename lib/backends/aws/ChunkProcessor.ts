@@ -10,7 +10,7 @@ import { LocalPoolEngine } from '../local/LocalPoolEngine.js';
 import { defaultWorkerScript } from '../local/LocalWorker.js';
 import type { AwsClients } from './AwsClients.js';
 import { ChunkScheduler } from './ChunkScheduler.js';
-import { INLINE_RESULT_BYTES, decodeChunkBody, resultsKey } from './chunkMessages.js';
+import { INLINE_RESULT_BYTES, RECEIVES_ATTRIBUTE, decodeChunkBody, resultsKey } from './chunkMessages.js';
 import { Heartbeat } from './Heartbeat.js';
 import { Invocation, type DeadlineContext, type Delivery } from './Invocation.js';
 import { MessageReleaser } from './MessageReleaser.js';
@@ -83,7 +83,7 @@ const RETRY_BACKOFF_SECONDS = 1;
  * **Deadlines.** It plans against the invocation's remaining time (`getRemainingTimeInMillis`):
  * chunks go to at most `threads` threads in order of receive count (chunks handed back before go
  * first), and a chunk that cannot finish before the invocation's stop time — the deadline less a
- * reserve of 10% (250 ms to 2 s) — by its estimate ({@link TaskTimings}: the task's slowest
+ * reserve of 10% (500 ms to 3 s) — by its estimate ({@link TaskTimings}: the task's slowest
  * recent item × its items, measured on this worker) is not started but handed back at once: a
  * batch item failure whose message is made visible again at once (ChangeMessageVisibility 0,
  * batched). At the stop time, chunks still running are stopped (their thread ends; nothing of a
@@ -253,14 +253,17 @@ export class ChunkProcessor {
   private delivery(invocation: Invocation, record: SQSRecord, message: JobChunkMessage, payload: Uint8Array): Delivery {
     let resolve!: (done: boolean | Promise<boolean>) => void;
     const done = new Promise<boolean>((settle) => (resolve = settle));
-    const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+    const received = Number(record.attributes.ApproximateReceiveCount);
+    const receiveCount = Number.isInteger(received) && received > 0 ? received : 1;
+    const before = Number(record.messageAttributes?.[RECEIVES_ATTRIBUTE]?.stringValue ?? 0);
     const delivery: Delivery = {
       record,
       message,
       payload,
       invocation,
       window: invocation.window,
-      receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+      receiveCount,
+      priority: receiveCount + (Number.isInteger(before) && before > 0 ? before : 0),
       sequence: this.sequence++,
       state: 'waiting',
       stopping: false,
@@ -440,7 +443,7 @@ export class ChunkProcessor {
     const { record, message, receiveCount } = delivery;
     const limit = (await this.queueSettings())?.maxReceiveCount;
     if (limit !== undefined && limit - receiveCount < KEEP_RECEIVES) {
-      if (await this.releaser.sendCopy(record.body, message)) {
+      if (await this.releaser.sendCopy(record.body, message, delivery.priority)) {
         this.statistics.chunksReplaced++;
         return true; // The received message is deleted as done; its copy takes its place.
       }

@@ -14,8 +14,11 @@ export interface InvocationWindow {
 
 /** A chunk delivery as the scheduler sees it. */
 export interface ScheduledDelivery {
-  /** SQS's receive count: deliveries handed back before go first, so that none is handed back for ever. */
-  readonly receiveCount: number;
+  /**
+   * How often the chunk was received, over every copy of its message: deliveries handed back
+   * before go first, so that none is handed back for ever.
+   */
+  readonly priority: number;
   /** Arrival order, among equal receive counts. */
   readonly sequence: number;
   readonly window: InvocationWindow;
@@ -62,7 +65,7 @@ export function planChunks(
 /**
  * The worker's chunk scheduler, shared by every invocation of one processor (a Lambda runs one
  * at a time, the local fleet several): at most `threads` chunks run at once; the others wait in
- * priority order (higher receive count first), re-planned with {@link planChunks} whenever a chunk
+ * priority order (chunks received more often first), re-planned with {@link planChunks} whenever a chunk
  * arrives or a thread frees up, so that a chunk that cannot finish in its invocation's time is
  * handed back as soon as that is known, not at the deadline.
  *
@@ -88,7 +91,7 @@ export class ChunkScheduler<D extends ScheduledDelivery> {
   add(deliveries: readonly D[]): void {
     if (deliveries.length === 0) return;
     this.waiting.push(...deliveries);
-    this.waiting.sort((a, b) => b.receiveCount - a.receiveCount || a.sequence - b.sequence);
+    this.waiting.sort((a, b) => b.priority - a.priority || a.sequence - b.sequence);
     this.plan();
   }
 

@@ -2,10 +2,15 @@ import type { SQSRecord } from 'aws-lambda';
 import type { JobChunkMessage } from '../../codec/protocol.js';
 import type { InvocationWindow, ScheduledDelivery } from './ChunkScheduler.js';
 
-/** Time kept at the end of an invocation to stop its chunks and hand them back: 10% of it, 250 ms to 2 s. */
+/**
+ * Time kept at the end of an invocation to stop its chunks, finish recording, hand work back
+ * and answer: 10% of it, 500 ms to 3 s (a few requests, at emulator speed too).
+ */
 const RESERVE_SHARE = 0.1;
-const MIN_RESERVE_MS = 250;
-const MAX_RESERVE_MS = 2000;
+const MIN_RESERVE_MS = 500;
+const MAX_RESERVE_MS = 3000;
+/** Of the reserve, the share recordings in flight at the stop time may still take. */
+const RECORDING_SHARE = 0.7;
 /** A chunk started before this share of the budget has passed had, in effect, the whole invocation. */
 const FULL_TRY_SHARE = 0.1;
 
@@ -20,6 +25,8 @@ export interface Delivery extends ScheduledDelivery {
   readonly message: JobChunkMessage;
   readonly payload: Uint8Array;
   readonly invocation: Invocation;
+  /** SQS's receive count of this message (a fresh copy starts again at 1). */
+  readonly receiveCount: number;
   state: 'waiting' | 'running' | 'recording' | 'settled';
   /** When its chunk started (after its payload was fetched: `performance.now()`). */
   startedAt?: number;
@@ -36,8 +43,8 @@ export interface Delivery extends ScheduledDelivery {
 /**
  * One invocation of the handler: the time it has, read from the Lambda context when it starts
  * (`getRemainingTimeInMillis`, which counts down in real time), and its timers: at `stopAt`
- * (the deadline less a reserve) its chunks are stopped and handed back; half-way through the
- * reserve it stops waiting for recordings still in flight. Without a context (or a context
+ * (the deadline less a reserve) its chunks are stopped and handed back; 70% into the reserve it
+ * stops waiting for recordings still in flight. Without a context (or a context
  * without a clock) it has all the time in the world.
  *
  * @example
@@ -73,12 +80,15 @@ export class Invocation {
     return this.deadlineAt - this.window.stopAt;
   }
 
-  /** Calls `onStop` at `stopAt`, and `onGiveUp` half-way between it and the deadline. */
+  /**
+   * Calls `onStop` at `stopAt`, and `onGiveUp` when recordings still in flight must be given up
+   * (70% into the reserve: the rest is for handing their messages back and answering).
+   */
   watch(onStop: () => void, onGiveUp: () => void): void {
     if (!Number.isFinite(this.deadlineAt)) return;
     const now = performance.now();
     this.timers.push(setTimeout(onStop, Math.max(0, this.window.stopAt - now)));
-    this.timers.push(setTimeout(onGiveUp, Math.max(0, this.window.stopAt + this.reserveMs / 2 - now)));
+    this.timers.push(setTimeout(onGiveUp, Math.max(0, this.window.stopAt + this.reserveMs * RECORDING_SHARE - now)));
   }
 
   /** Clears the timers (the invocation answered). */

@@ -1,6 +1,6 @@
 import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { JobChunkMessage } from '../../codec/protocol.js';
-import { CHUNK_ATTRIBUTE, RUN_ATTRIBUTE, SQS_MAX_BATCH_ENTRIES } from './chunkMessages.js';
+import { CHUNK_ATTRIBUTE, RECEIVES_ATTRIBUTE, RUN_ATTRIBUTE, SQS_MAX_BATCH_ENTRIES } from './chunkMessages.js';
 import type { TaskQueue, VisibilityChange } from './TaskQueue.js';
 
 interface PendingChange {
@@ -12,6 +12,7 @@ interface PendingChange {
 interface PendingCopy {
   body: string;
   message: JobChunkMessage;
+  receives: number;
   resolve(sent: boolean): void;
 }
 
@@ -46,10 +47,13 @@ export class MessageReleaser {
     });
   }
 
-  /** Sends a fresh copy of a chunk message (its receive count starts again); resolves to whether it was sent. */
-  sendCopy(body: string, message: JobChunkMessage): Promise<boolean> {
+  /**
+   * Sends a fresh copy of a chunk message (its receive count starts again), noting that the chunk
+   * was received `receives` times before; resolves to whether it was sent.
+   */
+  sendCopy(body: string, message: JobChunkMessage, receives: number): Promise<boolean> {
     return new Promise((resolve) => {
-      this.copies.push({ body, message, resolve });
+      this.copies.push({ body, message, receives, resolve });
       this.schedule();
     });
   }
@@ -95,12 +99,13 @@ export class MessageReleaser {
   }
 
   private async sendCopies(batch: PendingCopy[]): Promise<void> {
-    const entries: SendMessageBatchRequestEntry[] = batch.map(({ body, message }, index) => ({
+    const entries: SendMessageBatchRequestEntry[] = batch.map(({ body, message, receives }, index) => ({
       Id: String(index),
       MessageBody: body,
       MessageAttributes: {
         [RUN_ATTRIBUTE]: { DataType: 'String', StringValue: message.job },
         [CHUNK_ATTRIBUTE]: { DataType: 'Number', StringValue: String(message.chunk) },
+        [RECEIVES_ATTRIBUTE]: { DataType: 'Number', StringValue: String(receives) },
       },
     }));
     let refused: Set<string>;

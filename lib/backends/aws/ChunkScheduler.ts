@@ -28,10 +28,23 @@ export interface ScheduledDelivery {
 export type ChunkPlan = 'start' | 'wait' | 'return';
 
 /**
- * Plans waiting chunks (in priority order) on `threads` threads: each goes to the thread expected
- * to free up first, and is handed back at once if it cannot finish there before its invocation's
- * `stopAt` — by its estimate, or because that thread frees up too late. A chunk of a task never
- * measured (no estimate) is started whenever a thread is free before `stopAt`.
+ * How long a chunk starting at `at` would hold its thread, or undefined if it must not start
+ * then: it would not finish before its invocation's `stopAt` by its estimate. A chunk of a task
+ * never measured (no estimate) may start any time before `stopAt`; one estimated longer than the
+ * whole budget gets its one try only at the start of an invocation.
+ */
+function runsFor(at: number, estimateMs: number | undefined, window: InvocationWindow): number | undefined {
+  if (at >= window.stopAt) return undefined;
+  if (estimateMs === undefined) return 0;
+  if (at + estimateMs <= window.stopAt) return estimateMs;
+  if (estimateMs > window.budgetMs && at <= window.fullTryUntil) return window.stopAt - at;
+  return undefined;
+}
+
+/**
+ * Plans one invocation's waiting chunks (in priority order) on `threads` threads: each goes to
+ * the thread expected to free up first, and is handed back at once if it cannot finish there
+ * before the invocation's `stopAt` — by its estimate, or because that thread frees up too late.
  *
  * @example
  * ```ts
@@ -52,11 +65,8 @@ export function planChunks(
     let thread = 0;
     for (let i = 1; i < freeAt.length; i++) if (freeAt[i]! < freeAt[thread]!) thread = i;
     const at = freeAt[thread]!;
-    let runs: number;
-    if (at >= window.stopAt) return 'return';
-    if (estimateMs === undefined || at + estimateMs <= window.stopAt) runs = estimateMs ?? 0;
-    else if (estimateMs > window.budgetMs && at <= window.fullTryUntil) runs = window.stopAt - at;
-    else return 'return';
+    const runs = runsFor(at, estimateMs, window);
+    if (runs === undefined) return 'return';
     freeAt[thread] = at + runs;
     return at <= now ? 'start' : 'wait';
   });
@@ -65,9 +75,12 @@ export function planChunks(
 /**
  * The worker's chunk scheduler, shared by every invocation of one processor (a Lambda runs one
  * at a time, the local fleet several): at most `threads` chunks run at once; the others wait in
- * priority order (chunks received more often first), re-planned with {@link planChunks} whenever a chunk
- * arrives or a thread frees up, so that a chunk that cannot finish in its invocation's time is
- * handed back as soon as that is known, not at the deadline.
+ * priority order (chunks received more often first). Whenever a chunk arrives or a thread frees
+ * up, each invocation's waiting chunks are planned with {@link planChunks} as if it had the
+ * threads to itself — as a Lambda invocation does — and those that cannot finish in its time are
+ * handed back at once, not at the deadline. (Planned against every invocation's chunks, a fleet
+ * whose batches outnumber its threads would hand back each new batch at once, to be received
+ * again at once.) Then free threads take the first waiting chunks that can still finish in time.
  *
  * @example
  * ```ts
@@ -110,28 +123,46 @@ export class ChunkScheduler<D extends ScheduledDelivery> {
 
   private plan(): void {
     const now = performance.now();
-    const estimates = this.waiting.map((delivery) => this.estimate(delivery));
-    const plans = planChunks(
-      now,
-      [...this.running.values()].map((end) => end ?? now),
-      this.threads,
-      this.waiting.map((delivery, i) => ({ estimateMs: estimates[i], window: delivery.window })),
-    );
-    const waiting: D[] = [];
+    const estimates = new Map(this.waiting.map((delivery) => [delivery, this.estimate(delivery)]));
+    const handedBack = new Set<D>();
+    for (const [window, waiting] of groupBy(this.waiting, (delivery) => delivery.window)) {
+      const runningEnds: number[] = [];
+      for (const [delivery, end] of this.running) if (delivery.window === window) runningEnds.push(end ?? now);
+      const plans = planChunks(
+        now,
+        runningEnds,
+        this.threads,
+        waiting.map((delivery) => ({ estimateMs: estimates.get(delivery), window })),
+      );
+      plans.forEach((plan, i) => {
+        if (plan === 'return') handedBack.add(waiting[i]!);
+      });
+    }
     const starting: D[] = [];
-    const handedBack: D[] = [];
-    plans.forEach((plan, i) => {
-      const delivery = this.waiting[i]!;
-      if (plan === 'return') handedBack.push(delivery);
-      else if (plan === 'start' && this.running.size < this.threads) {
-        const estimate = estimates[i];
-        this.running.set(delivery, estimate === undefined ? undefined : now + estimate);
+    for (const delivery of this.waiting) {
+      if (handedBack.has(delivery) || this.running.size >= this.threads) continue;
+      const estimate = estimates.get(delivery);
+      const runs = runsFor(now, estimate, delivery.window);
+      if (runs === undefined) handedBack.add(delivery);
+      else {
+        this.running.set(delivery, estimate === undefined ? undefined : now + runs);
         starting.push(delivery);
-      } else waiting.push(delivery);
-    });
-    this.waiting = waiting;
+      }
+    }
+    this.waiting = this.waiting.filter((delivery) => !handedBack.has(delivery) && !this.running.has(delivery));
     // Hooks last: they may call back into the scheduler.
     for (const delivery of handedBack) this.hooks.giveBack(delivery);
     for (const delivery of starting) this.hooks.start(delivery);
   }
+}
+
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
 }

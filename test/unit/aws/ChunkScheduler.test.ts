@@ -86,6 +86,30 @@ describe('ChunkScheduler', () => {
   });
 });
 
+describe('ChunkScheduler with several invocations (the local fleet)', () => {
+  it('plans each invocation as if it had the threads to itself: a batch behind another is not handed back at once', () => {
+    const started: string[] = [];
+    const handedBack: string[] = [];
+    type D = { id: string; priority: number; sequence: number; window: InvocationWindow };
+    const scheduler = new ChunkScheduler<D>(1, () => 1000, {
+      start: (d) => started.push(d.id),
+      giveBack: (d) => handedBack.push(d.id),
+    });
+    const now = performance.now();
+    const first = { stopAt: now + 2500, budgetMs: 2500, fullTryUntil: now + 250 };
+    const second = { stopAt: now + 2500, budgetMs: 2500, fullTryUntil: now + 250 };
+    scheduler.add([{ id: 'a1', priority: 1, sequence: 0, window: first }]);
+    // Alone, the second invocation's two chunks fit its 2.5 s; its third does not.
+    scheduler.add([
+      { id: 'b1', priority: 1, sequence: 1, window: second },
+      { id: 'b2', priority: 1, sequence: 2, window: second },
+      { id: 'b3', priority: 1, sequence: 3, window: second },
+    ]);
+    expect(started).toEqual(['a1']);
+    expect(handedBack).toEqual(['b3']);
+  });
+});
+
 describe('TaskTimings', () => {
   it('estimates from the slowest recent item with a margin, plus the usual hand-off and recording', () => {
     const timings = new TaskTimings();

@@ -81,27 +81,31 @@ const RETRY_BACKOFF_SECONDS = 1;
  * S3). A task that throws is a result, not a retry.
  *
  * **Deadlines.** It plans against the invocation's remaining time (`getRemainingTimeInMillis`):
- * chunks go to at most `threads` threads in order of receive count (chunks handed back before go
- * first), and a chunk that cannot finish before the invocation's stop time — the deadline less a
- * reserve of 10% (500 ms to 3 s) — by its estimate ({@link TaskTimings}: the task's slowest
- * recent item × its items, measured on this worker) is not started but handed back at once: a
- * batch item failure whose message is made visible again at once (ChangeMessageVisibility 0,
- * batched). At the stop time, chunks still running are stopped (their thread ends; nothing of a
- * chunk is written before all its results are in, and that write is a conditional put) and
- * handed back alike. A chunk stopped after running 90% of the whole budget can never finish: it
- * is recorded as `tooLong` and the caller's call fails with `ChunkTooLongError`, after that one
- * attempt. middy's own early timeout is off: this stop time always comes first.
+ * chunks go to at most `threads` threads, those received more often first, and a chunk that
+ * cannot finish before the invocation's stop time — the deadline less a reserve of 10% (500 ms
+ * to 3 s) — by its estimate ({@link TaskTimings}: the task's slowest recent item × its items,
+ * measured on this worker) is not started but handed back at once: a batch item failure whose
+ * message is made visible again at once (ChangeMessageVisibility 0, ten to a request). At the
+ * stop time, chunks still running are stopped (their thread ends; nothing of a chunk is written
+ * before all its results are in, and that write is a conditional put) and handed back alike.
+ * A chunk's clock starts on a running thread with its task loaded (a thread start or a module
+ * import is not its time); stopped after running 90% of the whole budget, it can never finish:
+ * it is recorded as `tooLong` and the caller's call fails with `ChunkTooLongError`, after that
+ * one attempt. middy's own early timeout is off: this stop time always comes first.
  *
  * **Receive counts.** SQS counts every receive, so a chunk handed back for the deadline is
  * charged one; a healthy chunk must not march to the dead-letter queue that way. When fewer than
  * three receives would remain before the queue's `maxReceiveCount`, the chunk is handed back as a
- * fresh copy of its message (SendMessageBatch; its receive count starts again) and the received
- * one is deleted; so every chunk keeps at least three receives for real attempts.
+ * fresh copy of its message instead (SendMessageBatch: its receive count starts again; the copy
+ * notes the receives so far, to keep its priority) and the received one is deleted. So a chunk
+ * reaches the dead-letter queue only by failing for real: crashing, or losing its worker (a
+ * killed environment, a throttled invocation) on at least three deliveries in a row.
  *
  * **Failures.** A worker thread that dies (it exited, or ran out of memory) releases its chunk at
- * once with a short back-off (visibility 1, 2, 4, 8 s), and on the last delivery the queue allows
- * the chunk is recorded as `dead` with the crash's reason: the caller's call fails with
- * `WorkerCrashedError` within seconds rather than after the visibility timeouts. Messages that
+ * once with a short back-off (visibility 1, 2, 4, 8 s). Its crashes are counted in the table
+ * (the receive count also counts hand-backs, and a copy starts it again); at `maxReceiveCount`
+ * crashes the chunk is recorded as `dead` with the crash's reason, and the caller's call fails
+ * with `WorkerCrashedError` within seconds rather than after visibility timeouts. Messages that
  * wait or run longer than half the queue's visibility timeout are kept hidden by a
  * {@link Heartbeat}, so that nothing is delivered twice while it runs.
  *

@@ -33,6 +33,8 @@ export class MessageReleaser {
   private changes: PendingChange[] = [];
   private copies: PendingCopy[] = [];
   private scheduled = false;
+  /** Receipt handles whose visibility change is in flight. */
+  private readonly sending = new Set<string>();
 
   constructor(
     private readonly queue: TaskQueue,
@@ -63,13 +65,20 @@ export class MessageReleaser {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      // The last change of a message wins (a heartbeat and a hand-back in the same tick).
+      // The last change of a message wins (a heartbeat and a hand-back in the same tick), and
+      // waits for one still in flight: requests on different sockets may arrive out of order.
       const latest = new Map<string, PendingChange>();
+      const later: PendingChange[] = [];
       for (const change of this.changes.splice(0)) {
+        if (this.sending.has(change.receiptHandle)) {
+          later.push(change);
+          continue;
+        }
         latest.get(change.receiptHandle)?.resolve(true);
         latest.delete(change.receiptHandle);
         latest.set(change.receiptHandle, change);
       }
+      this.changes.push(...later);
       const changes = [...latest.values()];
       const copies = this.copies.splice(0);
       for (let start = 0; start < changes.length; start += SQS_MAX_BATCH_ENTRIES)
@@ -80,6 +89,16 @@ export class MessageReleaser {
   }
 
   private async sendChanges(batch: PendingChange[]): Promise<void> {
+    for (const change of batch) this.sending.add(change.receiptHandle);
+    try {
+      await this.sendChangeBatch(batch);
+    } finally {
+      for (const change of batch) this.sending.delete(change.receiptHandle);
+      if (this.changes.length > 0) this.schedule();
+    }
+  }
+
+  private async sendChangeBatch(batch: PendingChange[]): Promise<void> {
     const entries: VisibilityChange[] = batch.map((change, index) => ({
       id: String(index),
       receiptHandle: change.receiptHandle,

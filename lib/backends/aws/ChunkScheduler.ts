@@ -84,7 +84,10 @@ export function planChunks(
  *
  * @example
  * ```ts
- * const scheduler = new ChunkScheduler(2, (d) => timings.estimate(...), { start: run, giveBack: handBack });
+ * const scheduler = new ChunkScheduler<Delivery>(2, (d) => timings.estimate(d.message.task.name, d.message.count), {
+ *   start: (d) => void run(d),
+ *   giveBack: (d) => handBack(d),
+ * });
  * scheduler.add(deliveries);
  * scheduler.finished(delivery); // its thread is free
  * ```

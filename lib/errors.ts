@@ -548,3 +548,57 @@ export class StackTemplateError extends FanoutError {
     this.templatePath = templatePath;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The aws backend's worker deadlines and waits (issue 8: deadline-aware worker, no silent waits).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A chunk cannot finish within one invocation of the worker function: it ran for nearly all the
+ * time an invocation gives a chunk and did not finish. It is tried once, not redelivered: no
+ * later delivery could give it more time. Make chunks smaller (`chunksize`) or raise the worker
+ * function's timeout.
+ *
+ * @example
+ * ```ts
+ * await pool.map(slowTask, items, { chunksize: 1000 }).catch((e) => e.code); // 'ERR_CHUNK_TOO_LONG'
+ * ```
+ */
+export class ChunkTooLongError extends FanoutError {
+  /** The task whose chunk ran too long. */
+  readonly taskName: string;
+  /** How long the chunk ran before it was stopped, unfinished (a lower bound of what it needs). */
+  readonly ranMs: number;
+  /** The time an invocation of the worker function gives a chunk (its timeout less a reserve). */
+  readonly timeoutMs: number;
+
+  constructor(message: string, context: { taskName: string; ranMs: number; timeoutMs: number }) {
+    super('ERR_CHUNK_TOO_LONG', message);
+    this.taskName = context.taskName;
+    this.ranMs = context.ranMs;
+    this.timeoutMs = context.timeoutMs;
+  }
+}
+
+/**
+ * Nobody received a call's chunks: they sat on the task queue, with no message in flight, for
+ * longer than the pool's `noWorkerTimeout` (`FANOUT_NO_WORKER_TIMEOUT_MS`). Start workers
+ * (`npx fanout worker` against the emulators, or deploy the stack) and call again.
+ *
+ * @example
+ * ```ts
+ * await pool.map(square, [1, 2]).catch((e) => e.code); // 'ERR_NO_WORKERS' when no worker runs
+ * ```
+ */
+export class NoWorkersError extends FanoutError {
+  /** The task queue nobody received from. */
+  readonly queueUrl: string;
+  /** How long the call waited with nobody receiving. */
+  readonly waitedMs: number;
+
+  constructor(message: string, context: { queueUrl: string; waitedMs: number }) {
+    super('ERR_NO_WORKERS', message);
+    this.queueUrl = context.queueUrl;
+    this.waitedMs = context.waitedMs;
+  }
+}

@@ -85,3 +85,4 @@ export function cpuCount(): number {
   return availableParallelism();
 }
 export { ProgressBar, type ProgressBarOptions, type ProgressStream } from './cli/ProgressBar.js';
+export { ChunkTooLongError, NoWorkersError } from './errors.js';

@@ -24,7 +24,10 @@ if (bundled && !inWorkerThread) {
 }
 
 /**
- * Processes an SQS batch of fanout chunks and reports the records to redeliver.
+ * Processes an SQS batch of fanout chunks and reports the records to redeliver. The batch is
+ * planned against the invocation's remaining time, and stops itself before the deadline with a
+ * reserve to hand unfinished chunks back; middy's own early timeout (which would reject the whole
+ * batch 5 ms before the deadline, chunks still running) is therefore off.
  *
  * @example
  * ```ts
@@ -33,4 +36,6 @@ if (bundled && !inWorkerThread) {
  * export { handler } from './functions/worker/handler.js';
  * ```
  */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => processSqsEvent(event, context));
+export const handler = middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 }).handler((event, context) =>
+  processSqsEvent(event, context),
+);

@@ -11,6 +11,12 @@ export interface AwsBackendOptions {
   config?: AwsConfig;
   /** Counts the requests of every pool of this backend. @default one counter per pool */
   counter?: RequestCounter;
+  /**
+   * Milliseconds a pool's call waits while nobody receives its chunks before it fails with
+   * `NoWorkersError` (a warning comes after about 10 s); 0 waits for ever.
+   * @default `FANOUT_NO_WORKER_TIMEOUT_MS`, else 120,000
+   */
+  noWorkerTimeout?: number;
 }
 
 /** Concurrent workers a pool plans for when `processes` is not given (Lambda scales out). */
@@ -53,7 +59,13 @@ export class AwsBackend implements Backend {
   }
 
   createPoolEngine(options: PoolEngineOptions): PoolEngine {
-    return new AwsPoolEngine(options, () => this.loadConfig(), this.options.counter);
+    const { noWorkerTimeout } = this.options;
+    return new AwsPoolEngine(
+      options,
+      () => this.loadConfig(),
+      this.options.counter,
+      noWorkerTimeout === undefined ? {} : { noWorkerTimeout },
+    );
   }
 
   private loadConfig(): Promise<AwsConfig> {

@@ -4,7 +4,7 @@ import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../back
 import { failChunk } from '../../backend/chunks.js';
 import { decodeFrame, encodeFrame, type JobChunkMessage, type JobSetup, type ParentBoundMessage } from '../../codec/protocol.js';
 import { ValueDecoder } from '../../codec/ValueDecoder.js';
-import { RemoteError, WorkerCrashedError } from '../../errors.js';
+import { ChunkTooLongError, InvalidArgumentError, NoWorkersError, RemoteError, WorkerCrashedError } from '../../errors.js';
 import { fromFailureInfo } from '../../runtime/errorInfo.js';
 import { reviveHandle } from '../../runtime/handles.js';
 import type { AwsConfig } from './AwsConfig.js';
@@ -38,6 +38,26 @@ const SEND_CONCURRENCY = 16;
 const MAX_SEND_ATTEMPTS = 4;
 /** Room for a message's attributes and the request's framing within the 1 MiB batch limit. */
 const ENTRY_OVERHEAD_BYTES = 256;
+/**
+ * With no result for this long, the pool looks at the queue (one GetQueueAttributes) to see
+ * whether anyone receives its chunks; while someone does, it looks less and less often.
+ */
+const NO_WORKER_FIRST_CHECK_MS = 10_000;
+const NO_WORKER_MAX_CHECK_MS = 60_000;
+/** How long a call waits with nobody receiving its chunks before it fails, unless configured. */
+export const DEFAULT_NO_WORKER_TIMEOUT_MS = 120_000;
+/** The environment variable that sets it (milliseconds; 0 waits for ever, with the warning only). */
+export const NO_WORKER_TIMEOUT_VARIABLE = 'FANOUT_NO_WORKER_TIMEOUT_MS';
+
+/** Options of {@link AwsPoolEngine} beyond the pool's own. */
+export interface AwsPoolEngineOptions {
+  /**
+   * Milliseconds a call waits while nobody receives its chunks (they sit on the queue, none in
+   * flight) before it fails with `NoWorkersError`; 0 waits for ever. A warning comes first, after
+   * about 10 s. @default `FANOUT_NO_WORKER_TIMEOUT_MS`, else 120,000
+   */
+  noWorkerTimeout?: number;
+}
 
 /** One SQS message's worth of a chunk: items `from .. from + count - 1` of it. */
 interface Part {
@@ -95,6 +115,14 @@ export class AwsPoolEngine implements PoolEngine {
   /** Set once the task queue turns out to have no dead-letter queue. */
   private noDeadLetterQueue = false;
   private retentionSeconds = 86_400;
+  private readonly noWorkerTimeoutMs: number;
+  /** When the next look at the queue for workers is due (`performance.now()`). */
+  private noWorkerCheckDue = 0;
+  /** The last time someone was seen receiving (a result came in, a look saw messages in flight), or the work began. */
+  private lastSeenReceiving = 0;
+  private noWorkerTimer: NodeJS.Timeout | undefined;
+  private noWorkerCheckMs = NO_WORKER_FIRST_CHECK_MS;
+  private warnedNoWorkers = false;
   private readonly statistics: PoolStats = { workersStarted: 0, chunksCompleted: 0, itemsCompleted: 0, busyMs: 0 };
 
   constructor(
@@ -102,8 +130,10 @@ export class AwsPoolEngine implements PoolEngine {
     private readonly loadConfig: () => Promise<AwsConfig>,
     /** Counts the pool's AWS requests (several pools may share one). */
     private readonly counter: RequestCounter = new RequestCounter(),
+    engineOptions: AwsPoolEngineOptions = {},
   ) {
     this.processes = options.processes;
+    this.noWorkerTimeoutMs = noWorkerTimeout(engineOptions.noWorkerTimeout);
     const setup: JobSetup = { taskModules: options.taskModules };
     if (options.initializer) {
       setup.initializer = options.initializer.task;
@@ -313,10 +343,12 @@ export class AwsPoolEngine implements PoolEngine {
       return;
     }
     part.state = 'sent';
+    if (this.outstanding.size === 0) this.progressed();
     this.outstanding.set(part.number, part);
     this.pollDelay = MIN_POLL_MS;
     this.schedulePoll(FIRST_POLL_MS);
     this.watchDeadLetters();
+    this.watchForWorkers();
   }
 
   private schedulePoll(delay: number): void {
@@ -348,6 +380,7 @@ export class AwsPoolEngine implements PoolEngine {
             if (!part) continue;
             this.outstanding.delete(record.chunk);
             found++;
+            this.progressed();
             await this.deliver(connection, part, record);
           }
           next = page.next;
@@ -398,6 +431,14 @@ export class AwsPoolEngine implements PoolEngine {
         new WorkerCrashedError(record.reason ?? 'The chunk is in the dead-letter queue.', { taskName: chunk.task.name }),
         part.from,
       );
+    }
+    if (record.status === 'tooLong') {
+      const error = new ChunkTooLongError(record.reason ?? `A chunk of task '${chunk.task.name}' cannot finish in time.`, {
+        taskName: chunk.task.name,
+        ranMs: record.ranMs ?? 0,
+        timeoutMs: record.timeoutMs ?? 0,
+      });
+      return this.failChunk(chunk, error, part.from);
     }
     let frameBytes = record.frame;
     try {
@@ -538,6 +579,83 @@ export class AwsPoolEngine implements PoolEngine {
     await connection.queue.deleteDeadLetter(message).catch(() => {});
   }
 
+  /** A result came in: someone receives. */
+  private progressed(): void {
+    this.lastSeenReceiving = performance.now();
+    this.noWorkerCheckMs = NO_WORKER_FIRST_CHECK_MS;
+    this.noWorkerCheckDue = performance.now() + NO_WORKER_FIRST_CHECK_MS;
+  }
+
+  /**
+   * While chunks are outstanding and no result comes in, looks now and then whether anyone
+   * receives them: nobody does when the queue holds messages and none is in flight. A look costs
+   * one GetQueueAttributes, and there is none while results come in (the first comes 10 s after
+   * the last result; then every 5 s while nobody receives, and ever less often, up to a minute,
+   * while someone does). The first time nobody does, a warning (once per pool) names the queue
+   * and how to start workers; after `noWorkerTimeout` of nobody, the outstanding chunks fail
+   * with NoWorkersError.
+   */
+  private watchForWorkers(): void {
+    if (this.noWorkerTimer || this.outstanding.size === 0) return;
+    this.noWorkerTimer = setTimeout(() => void this.checkForWorkers(), Math.max(0, this.noWorkerCheckDue - performance.now()));
+  }
+
+  private async checkForWorkers(): Promise<void> {
+    if (this.outstanding.size === 0 || performance.now() < this.noWorkerCheckDue) {
+      // Idle, or a result came in meanwhile (the next look is due later).
+      this.noWorkerTimer = undefined;
+      return this.watchForWorkers();
+    }
+    const lookedFrom = performance.now();
+    let depth: { waiting: number; inFlight: number } | undefined;
+    let connection: Connection | undefined;
+    try {
+      connection = await this.connect();
+      depth = await connection.queue.depth();
+    } catch {
+      depth = undefined; // Look again later: a failed look says nothing about workers.
+    }
+    this.noWorkerTimer = undefined;
+    if (this.outstanding.size === 0 || this.noWorkerCheckDue > lookedFrom) return this.watchForWorkers();
+    let next = this.noWorkerCheckMs;
+    if (depth && connection && depth.inFlight === 0 && depth.waiting > 0) {
+      next = NO_WORKER_FIRST_CHECK_MS / 2;
+      this.onNobodyReceives(connection.queue.url, lookedFrom - this.lastSeenReceiving);
+    } else if (depth) {
+      this.lastSeenReceiving = lookedFrom;
+      this.noWorkerCheckMs = Math.min(NO_WORKER_MAX_CHECK_MS, this.noWorkerCheckMs * 2);
+      next = this.noWorkerCheckMs;
+    }
+    this.noWorkerCheckDue = performance.now() + next;
+    this.watchForWorkers();
+  }
+
+  private onNobodyReceives(queueUrl: string, waitedMs: number): void {
+    const howToStart =
+      'Start workers: `npx fanout worker` on this machine (with the same FANOUT_* environment, e.g. against the emulators), ' +
+      'or deploy the stack (`npx cdk deploy`) so that its Lambda receives them.';
+    if (!this.warnedNoWorkers) {
+      this.warnedNoWorkers = true;
+      const limit =
+        this.noWorkerTimeoutMs > 0
+          ? `The call fails after ${Math.round(this.noWorkerTimeoutMs / 1000)} s of this (${NO_WORKER_TIMEOUT_VARIABLE}).`
+          : `The call waits for ever (${NO_WORKER_TIMEOUT_VARIABLE}=0).`;
+      process.emitWarning(
+        `fanout: nobody has received this pool's chunks for ${Math.round(waitedMs / 1000)} s: the task queue ${queueUrl} ` +
+          `holds them and has no message in flight. ${howToStart} ${limit}`,
+        { code: 'FANOUT_NO_WORKERS' },
+      );
+    }
+    if (this.noWorkerTimeoutMs === 0 || waitedMs < this.noWorkerTimeoutMs) return;
+    const error = new NoWorkersError(
+      `Nobody received this call's chunks for ${Math.round(waitedMs / 1000)} s (the limit, ${NO_WORKER_TIMEOUT_VARIABLE} or ` +
+        `noWorkerTimeout, is ${this.noWorkerTimeoutMs} ms): the task queue ${queueUrl} holds them and has no message in flight. ` +
+        howToStart,
+      { queueUrl, waitedMs },
+    );
+    for (const part of [...this.outstanding.values()]) this.failPart(part, error);
+  }
+
   /** The configuration cannot be loaded: fail everything, now and from now on. */
   private breakPool(error: Error): void {
     this.broken ??= error;
@@ -569,6 +687,8 @@ export class AwsPoolEngine implements PoolEngine {
       clearTimeout(this.pollTimer);
       this.pollTimer = undefined;
       this.pollDue = Infinity;
+      clearTimeout(this.noWorkerTimer);
+      this.noWorkerTimer = undefined;
       // The dead-letter watch ends after its current long poll: aborting a long poll can leave a
       // message delivered to the closed connection, hidden for the visibility timeout.
     }
@@ -585,6 +705,26 @@ export class AwsPoolEngine implements PoolEngine {
   private expiresAt(): number {
     return Math.floor(Date.now() / 1000) + this.retentionSeconds;
   }
+}
+
+/** The no-worker timeout from the option, else the environment, else the default; a bad value is an InvalidArgumentError. */
+function noWorkerTimeout(option: number | undefined): number {
+  if (option !== undefined) {
+    if (!Number.isInteger(option) || option < 0)
+      throw new InvalidArgumentError('noWorkerTimeout', option, 'a whole number of milliseconds ≥ 0 (0 waits for ever)');
+    return option;
+  }
+  const fromEnvironment = process.env[NO_WORKER_TIMEOUT_VARIABLE];
+  if (fromEnvironment === undefined || fromEnvironment === '') return DEFAULT_NO_WORKER_TIMEOUT_MS;
+  const value = Number(fromEnvironment);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError(
+      `the ${NO_WORKER_TIMEOUT_VARIABLE} environment variable`,
+      fromEnvironment,
+      'a whole number of milliseconds ≥ 0 (0 waits for ever)',
+    );
+  }
+  return value;
 }
 
 /** Whether a dead letter belongs to a run past its retention. */

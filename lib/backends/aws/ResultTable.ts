@@ -4,6 +4,7 @@ import {
   ConditionalCheckFailedException,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type BatchGetItemCommandOutput,
   type BatchWriteItemCommandOutput,
@@ -12,8 +13,11 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 
-/** How a chunk ended, as recorded in the table. */
-export type ChunkStatus = 'ok' | 'failed' | 'dead' | 'cancelled';
+/**
+ * How a chunk ended, as recorded in the table: `dead` when it crashed its worker on every
+ * delivery the queue allows, `tooLong` when it cannot finish within one invocation.
+ */
+export type ChunkStatus = 'ok' | 'failed' | 'dead' | 'tooLong' | 'cancelled';
 
 /** A chunk's record: its status and its result frame (inline, or the key of an S3 object). */
 export interface ChunkRecord {
@@ -21,8 +25,11 @@ export interface ChunkRecord {
   status: ChunkStatus;
   frame?: Uint8Array | undefined;
   frameKey?: string | undefined;
-  /** Why a chunk is `dead` (in the dead-letter queue). */
+  /** Why a chunk is `dead` or `tooLong`. */
   reason?: string | undefined;
+  /** A `tooLong` chunk: how long it ran unfinished, and the time an invocation gives a chunk. */
+  ranMs?: number | undefined;
+  timeoutMs?: number | undefined;
 }
 
 /** BatchGetItem takes at most 100 keys, BatchWriteItem 25 writes. */
@@ -38,8 +45,8 @@ const CANCEL_KEY = 'cancel';
  * @example
  * ```ts
  * const table = new ResultTable(clients.dynamodb, config.table);
- * await table.putResult('run-1', 0, { chunk: 0, status: 'ok', frame }, expiresAt); // true: first write
- * await table.putResult('run-1', 0, { chunk: 0, status: 'ok', frame }, expiresAt); // false: already there
+ * await table.putResult('run-1', { chunk: 0, status: 'ok', frame }, expiresAt); // true: first write
+ * await table.putResult('run-1', { chunk: 0, status: 'ok', frame }, expiresAt); // false: already there
  * ```
  */
 export class ResultTable {
@@ -60,6 +67,8 @@ export class ResultTable {
     if (record.frame) item.f = { B: record.frame };
     if (record.frameKey) item.k = { S: record.frameKey };
     if (record.reason) item.why = { S: record.reason };
+    if (record.ranMs !== undefined) item.ran = { N: String(Math.round(record.ranMs)) };
+    if (record.timeoutMs !== undefined) item.lim = { N: String(Math.round(record.timeoutMs)) };
     try {
       await this.dynamodb.send(
         new PutItemCommand({
@@ -124,6 +133,25 @@ export class ResultTable {
     return { settled, cancelledRuns };
   }
 
+  /**
+   * Counts a crash of a chunk's worker, in an item beside the chunk's record (not read by
+   * clients); resolves to the crashes counted so far, by every worker. Counted here rather than
+   * read from SQS's receive count, which also counts deliveries handed back unharmed.
+   */
+  async countCrash(run: string, chunk: number, expiresAt: number): Promise<number> {
+    const response = await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: runKey(run) }, sk: { S: `${CRASHES_PREFIX}${String(chunk).padStart(10, '0')}` } },
+        UpdateExpression: 'ADD n :one SET expiresAt = :expiresAt',
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':expiresAt': { N: String(expiresAt) } },
+        ReturnValues: 'UPDATED_NEW',
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return Number(response.Attributes?.n?.N ?? 1);
+  }
+
   /** Marks chunks as cancelled, so that workers skip them (their results are no longer wanted). */
   async cancelChunks(run: string, chunks: readonly number[], expiresAt: number): Promise<void> {
     const writes: WriteRequest[] = chunks.map((chunk) => ({
@@ -173,6 +201,8 @@ export class ResultTable {
       frame: item.f?.B,
       frameKey: item.k?.S,
       reason: item.why?.S,
+      ranMs: item.ran?.N === undefined ? undefined : Number(item.ran.N),
+      timeoutMs: item.lim?.N === undefined ? undefined : Number(item.lim.N),
     }));
     return { records, next: response.LastEvaluatedKey };
   }
@@ -193,6 +223,8 @@ export class ResultTable {
 
 const RUN_PREFIX = 'run#';
 const CHUNK_PREFIX = 'c#';
+/** Crash counters sort after every chunk record (`x` > `c`), outside the clients' queries. */
+const CRASHES_PREFIX = 'x#';
 
 function runKey(run: string): string {
   return `${RUN_PREFIX}${run}`;

@@ -21,6 +21,11 @@ export const INLINE_RESULT_BYTES = 350 * 1024;
 /** Message attributes: let a dead-letter watcher see a message's run and chunk without decoding. */
 export const RUN_ATTRIBUTE = 'fanoutRun';
 export const CHUNK_ATTRIBUTE = 'fanoutChunk';
+/**
+ * On a fresh copy of a chunk message that a worker handed back (its receive count starts again):
+ * how often the chunk was received before, so that workers still run it before newer chunks.
+ */
+export const RECEIVES_ATTRIBUTE = 'fanoutReceives';
 
 /** The S3 key of a chunk's arguments. */
 export function argumentsKey(run: string, chunk: number): string {

@@ -9,6 +9,7 @@ import { AwsConfigError } from '../../errors.js';
 import { AwsClients } from './AwsClients.js';
 import { resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
 import { ChunkProcessor, threadsForMemory, type ChunkProcessorStats } from './ChunkProcessor.js';
+import type { DeadlineContext } from './Invocation.js';
 import type { RequestCounter } from './RequestCounter.js';
 
 /** How the worker runtime of this process is set up. */
@@ -62,6 +63,8 @@ export function configureWorkerRuntime(next: WorkerRuntimeOptions): void {
 /**
  * Processes an SQS batch of chunk messages: the body of the worker Lambda's handler, and what
  * the worker fleet invokes (with its own processor in `context`, see {@link FLEET_PROCESSOR}).
+ * The batch is planned against `context.getRemainingTimeInMillis()`: what cannot finish in time
+ * is handed back at once (see {@link ChunkProcessor}).
  *
  * @example
  * ```ts
@@ -69,12 +72,14 @@ export function configureWorkerRuntime(next: WorkerRuntimeOptions): void {
  * ```
  */
 export async function processSqsEvent(event: SQSEvent, context?: object): Promise<SQSBatchResponse> {
+  // The processor plans the batch against the context's remaining time (getRemainingTimeInMillis).
+  const deadline = context as DeadlineContext | undefined;
   const fleetProcessor = (context as { [FLEET_PROCESSOR]?: ChunkProcessor } | undefined)?.[FLEET_PROCESSOR];
-  if (fleetProcessor) return fleetProcessor.handleEvent(event);
+  if (fleetProcessor) return fleetProcessor.handleEvent(event, deadline);
   processor ??= createProcessor();
   const current = processor;
   try {
-    return await (await current).processor.handleEvent(event);
+    return await (await current).processor.handleEvent(event, deadline);
   } catch (error) {
     // A configuration error fails every invocation alike; let the next one try again.
     if (error instanceof AwsConfigError && processor === current) processor = undefined;

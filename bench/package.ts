@@ -11,7 +11,7 @@
  * tarball and its runtime dependency closure on disk).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -281,15 +281,15 @@ async function benchColdStart(fanout: PackedFanout, runs: number): Promise<Bench
     map: timed(['programs/coldStart.mjs', 'map']),
     apply: timed(['programs/coldStart.mjs', 'apply']),
     piscina: timed(['programs/coldStartPiscina.mjs']),
-    oneFile: timed([bundles.oneFile]),
-    split: timed([bundles.split]),
+    oneFile: timed([bundles.oneFile.entry]),
+    split: timed([bundles.split.entry]),
     boot: timed(['programs/startupParts.mjs', 'boot']),
     importFanout: timed(['programs/startupParts.mjs', 'import', 'fanout', './tasks.mjs']),
-    importBundle: timed(['programs/startupParts.mjs', 'import', pathToFileURL(bundles.library).href]),
+    importBundle: timed(['programs/startupParts.mjs', 'import', pathToFileURL(bundles.library.entry).href]),
     importPiscina: timed(['programs/startupParts.mjs', 'import', 'piscina']),
     emptyThread: thread([]),
     fanoutThread: thread([runtime, 'fanout', './tasks.mjs']),
-    bundleThread: thread([pathToFileURL(bundles.library).href]),
+    bundleThread: thread([pathToFileURL(bundles.library.entry).href]),
     piscinaThread: thread(piscinaThread),
   });
 
@@ -313,13 +313,16 @@ async function benchColdStart(fanout: PackedFanout, runs: number): Promise<Bench
       versusPiscina(`first map result, compiled package`, samples.map, true),
       versusPiscina(`first apply result (one worker needed), compiled package`, samples.apply),
       versusPiscina('first map result, program + fanout bundled by esbuild into one file', samples.oneFile),
-      versusPiscina('first map result, bundled with the AWS code split into lazy chunks', samples.split),
+      versusPiscina('first map result, bundled by esbuild with splitting (aws backend in lazy chunks)', samples.split),
     ],
     notes: [
       "Time = performance.now() in the program when the result is in: ms since the process's time origin, so node's own start counts alike on both sides.",
       `fanout: programs/coldStart.mjs — import { Pool } from 'fanout', the task from programs/tasks.mjs, new Pool(${WORKERS}), await pool.map(addOne, [1, 2]) (both workers start; each gets one item). ` +
         `piscina: programs/coldStartPiscina.mjs — new Piscina({ minThreads: ${WORKERS}, maxThreads: ${WORKERS} }) on bench/piscinaWorker.mjs, await run(1).`,
-      "Bundled: programs/coldStartBundled.mjs (the same program, main code guarded by isFanoutThread()) bundled with esbuild (bundle, format esm, platform node): once into one file (fanout's bundled-app route; the AWS SDK is inlined), once with splitting, which leaves the aws backend in chunks loaded only when used. A bundle is its own threads' script.",
+      'Bundled: programs/coldStartBundled.mjs (the same program, main code guarded by isFanoutThread()) bundled with esbuild (bundle, format esm, platform node): ' +
+        `once into one file (fanout's bundled-app route; the AWS SDK is inlined: ${kB(bundles.oneFile.startBytes)} kB), ` +
+        `once with splitting, which leaves the aws backend in chunks loaded only when used (${kB(bundles.split.startBytes)} kB in ${bundles.split.startFiles} files load at start). ` +
+        "A bundle is its own threads' script.",
       'Ratio = ours / piscina; below 1 beats piscina.',
     ],
   };
@@ -344,7 +347,7 @@ async function benchColdStart(fanout: PackedFanout, runs: number): Promise<Bench
         peerName: `import 'piscina' (${piscinaMain.size} files)`,
       }),
       benchRow({
-        metric: 'main thread: import fanout bundled into one file (aws in lazy chunks)',
+        metric: 'main thread: import fanout bundled by esbuild (aws backend in lazy chunks)',
         unit: 'ms',
         ours: ms(samples.importBundle),
         peer: piscinaImport,
@@ -373,7 +376,7 @@ async function benchColdStart(fanout: PackedFanout, runs: number): Promise<Bench
         peerName: piscinaThreadName,
       }),
       benchRow({
-        metric: "a thread: fanout's thread imports, bundled into one file",
+        metric: "a thread: fanout's thread imports, bundled by esbuild (aws backend in lazy chunks)",
         unit: 'ms',
         ours: median(samples.bundleThread.map((sample) => imported(sample, 0))),
         peer: piscinaImports,
@@ -383,34 +386,69 @@ async function benchColdStart(fanout: PackedFanout, runs: number): Promise<Bench
     notes: [
       'programs/startupParts.mjs, one part per process: `boot` (performance.now() at the first statement), `import SPEC...` (await import, timed), `thread SPEC...` (new Worker, then each SPEC imported in the thread, timed there).',
       'Module counts: the static import graph of the compiled files (dynamic imports such as the aws backend left out).',
-      "One file: esbuild's bundle of fanout's index and worker runtime together, with splitting (the aws backend stays in chunks loaded only when used): the shape a bundled dist would have.",
+      `Compiled files loaded: ${kB(bytesOf(main))} kB in the main thread, ${kB(bytesOf(worker))} kB (+${kB(bytesOf([...main].filter((file) => !worker.has(file))))} kB through the task module) in a thread, comments and doc examples included.`,
+      "Bundled: esbuild's bundle of fanout's index and worker runtime together, with splitting (the aws backend stays in chunks loaded only when used): " +
+        `the shape a bundled dist would have; ${kB(bundles.library.startBytes)} kB in ${bundles.library.startFiles} file(s) load at start, in the main thread and in a thread alike.`,
       'The parts run alone: in a real start the two threads start and import at the same time, on 2 cores shared with the main thread, so the parts do not add up to the first result.',
     ],
   };
   return [firstResults, parts];
 }
 
+/** A bundle esbuild wrote: its entry file, and the bytes loaded at start (the entry and the chunks it imports statically). */
+interface Bundle {
+  entry: string;
+  startBytes: number;
+  startFiles: number;
+}
+
 /** The esbuild bundles of the cold-start case, built in the project from its installed fanout. */
-async function buildBundles(project: string): Promise<{ oneFile: string; split: string; library: string }> {
+async function buildBundles(project: string): Promise<{ oneFile: Bundle; split: Bundle; library: Bundle }> {
   const { build } = await import('esbuild');
-  const common = { absWorkingDir: project, bundle: true, format: 'esm', platform: 'node', logLevel: 'error' } as const;
-  const oneFile = join(project, 'bundles/one/coldStart.mjs');
-  await build({ ...common, entryPoints: ['programs/coldStartBundled.mjs'], outfile: oneFile });
-  await build({ ...common, entryPoints: ['programs/coldStartBundled.mjs'], outdir: 'bundles/split', splitting: true });
+  const common = {
+    absWorkingDir: project,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'error',
+    metafile: true,
+  } as const;
+  const bundle = async (entry: string, output: { outfile: string } | { outdir: string; splitting: true }): Promise<Bundle> => {
+    const { metafile } = await build({ ...common, entryPoints: [entry], ...output });
+    const entryOutput = Object.keys(metafile.outputs).find((file) => metafile.outputs[file]!.entryPoint === entry)!;
+    // What loads before the program runs: the entry and its static imports, not its dynamic ones.
+    const loaded = new Set<string>();
+    const pending = [entryOutput];
+    while (pending.length > 0) {
+      const file = pending.pop()!;
+      if (loaded.has(file)) continue;
+      loaded.add(file);
+      for (const imported of metafile.outputs[file]!.imports)
+        if (imported.kind === 'import-statement' && !imported.external) pending.push(imported.path);
+    }
+    const startBytes = [...loaded].reduce((sum, file) => sum + metafile.outputs[file]!.bytes, 0);
+    return { entry: join(project, entryOutput), startBytes, startFiles: loaded.size };
+  };
+  const oneFile = await bundle('programs/coldStartBundled.mjs', { outfile: 'bundles/one/coldStart.mjs' });
+  const split = await bundle('programs/coldStartBundled.mjs', { outdir: 'bundles/split', splitting: true });
   // fanout's index and its worker runtime in one module, as a bundled dist would ship them.
   writeFileSync(
     join(project, 'programs/fanoutBundle.mjs'),
     "export * from 'fanout';\nexport { startWorkerThread } from '../node_modules/fanout/dist/lib/runtime/startWorkerThread.js';\n",
   );
-  await build({ ...common, entryPoints: ['programs/fanoutBundle.mjs'], outdir: 'bundles/library', splitting: true });
-  return {
-    oneFile,
-    split: join(project, 'bundles/split/coldStartBundled.js'),
-    library: join(project, 'bundles/library/fanoutBundle.js'),
-  };
+  const library = await bundle('programs/fanoutBundle.mjs', { outdir: 'bundles/library', splitting: true });
+  return { oneFile, split, library };
 }
 
 const mb = (bytes: number) => bytes / 1e6;
+const kB = (bytes: number) => Math.round(bytes / 1e3);
+
+/** The bytes of some files. */
+function bytesOf(files: Iterable<string>): number {
+  let bytes = 0;
+  for (const file of files) bytes += statSync(file).size;
+  return bytes;
+}
 
 /** Install size: the unpacked tarball and its runtime dependency closure, against piscina's install. */
 function benchInstallSize(fanout: PackedFanout): BenchTable[] {

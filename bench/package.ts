@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { dependencyClosure, directorySize, type InstalledPackage } from './package/installSize.js';
 import { staticModuleGraph } from './package/moduleGraph.js';
 import { packFanout, REPO_ROOT, type PackedFanout } from './package/packedFanout.js';
-import { benchRow, type BenchOptions, type BenchRow, type BenchTable } from './report.js';
+import { benchRow, formatNumber, type BenchOptions, type BenchRow, type BenchTable } from './report.js';
 import { median, rounds } from './stats.js';
 
 const PACKAGE_CASES = ['memory', 'latency', 'cold', 'install'] as const;
@@ -49,8 +49,8 @@ const PISCINA_WORKER_SCRIPT = 'node_modules/piscina/dist/worker.js';
 
 function sizes(options: BenchOptions) {
   if (options.quick) return { imapItems: 100_000, roundTrips: 100, warmupCalls: 20, coldRuns: options.reps };
-  // At least 7 cold starts a side: a process start is noisy on a shared machine.
-  return { imapItems: 10_000_000, roundTrips: 2_000, warmupCalls: 200, coldRuns: Math.max(7, options.reps) };
+  // At least 11 cold starts a side: a process start is noisy on a shared machine.
+  return { imapItems: 10_000_000, roundTrips: 2_000, warmupCalls: 200, coldRuns: Math.max(11, options.reps) };
 }
 
 /**
@@ -204,6 +204,7 @@ async function benchMemory(fanout: PackedFanout, reps: number, items: number): P
       'JS tasks: `node programs/imapMemory.mjs` in a project with the packed fanout installed, tasks in a .mjs module, no TypeScript loader anywhere.',
       'TS tasks: `node --import tsx programs/imapMemory.ts` in that project (program and task module in .ts, fanout compiled); the workers inherit tsx.',
       "Today (the peer and the baseline rows): `node --import tsx bench/imapMemory.ts` in this checkout, fanout's TypeScript sources (as bench/pool.ts measures it).",
+      `Range over the runs (kernel high-water mark): JS tasks ${spread(samples.js.map(maxRss))} MB, TS tasks ${spread(samples.ts.map(maxRss))} MB, today ${spread(samples.sources.map(maxRss))} MB.`,
     ],
   };
 }
@@ -248,6 +249,8 @@ async function benchRoundTrip(fanout: PackedFanout, reps: number, calls: number,
     notes: [
       `Each run is a fresh process for one side (programs/roundTrip.mjs): ${WORKERS} workers, ${warmup} calls not counted, then ${calls} sequential calls; ` +
         'p50 and p99 per run, then the median over runs. The sides take turns. Ratio = ours / peer (lower is better).',
+      `Range of p50 over the runs: fanout ${spread(samples.ours.map((run) => run.p50))} µs, piscina ${spread(samples.piscina.map((run) => run.p50))} µs; ` +
+        `ratio per run (fanout / piscina of the same round) ${spread(samples.ours.map((run, round) => run.p50 / samples.piscina[round]!.p50))}.`,
     ],
   };
 }
@@ -293,7 +296,8 @@ async function benchColdStart(fanout: PackedFanout, runs: number): Promise<Bench
     piscinaThread: thread(piscinaThread),
   });
 
-  const ms = (side: StartSample[]) => median(side.map((sample) => sample.ms));
+  const msOf = (sample: StartSample) => sample.ms;
+  const ms = (side: StartSample[]) => median(side.map(msOf));
   const threadStart = (sample: StartSample) => sample.startMs ?? NaN;
   const imported = (sample: StartSample, from: number, to?: number) =>
     (sample.importMs ?? [NaN]).slice(from, to).reduce((sum, part) => sum + part, 0);
@@ -323,7 +327,9 @@ async function benchColdStart(fanout: PackedFanout, runs: number): Promise<Bench
         `once into one file (fanout's bundled-app route; the AWS SDK is inlined: ${kB(bundles.oneFile.startBytes)} kB), ` +
         `once with splitting, which leaves the aws backend in chunks loaded only when used (${kB(bundles.split.startBytes)} kB in ${bundles.split.startFiles} files load at start). ` +
         "A bundle is its own threads' script.",
-      'Ratio = ours / piscina; below 1 beats piscina.',
+      'Ratio = ours / piscina; below 1 beats piscina. ' +
+        `Range over the runs: compiled map ${spread(samples.map.map(msOf))} ms, apply ${spread(samples.apply.map(msOf))} ms, one file ${spread(samples.oneFile.map(msOf))} ms, ` +
+        `splitting ${spread(samples.split.map(msOf))} ms, piscina ${spread(samples.piscina.map(msOf))} ms.`,
     ],
   };
 
@@ -441,6 +447,11 @@ async function buildBundles(project: string): Promise<{ oneFile: Bundle; split: 
 }
 
 const mb = (bytes: number) => bytes / 1e6;
+
+/** The smallest and largest of some figures, `a–b`, three significant digits each. */
+function spread(values: readonly number[]): string {
+  return `${formatNumber(Math.min(...values))}–${formatNumber(Math.max(...values))}`;
+}
 const kB = (bytes: number) => Math.round(bytes / 1e3);
 
 /** The bytes of some files. */

@@ -67,7 +67,7 @@ describe('npm run bench -- --quick --only pool', () => {
       (error: { code: number; stderr: string }) => error,
     );
     expect(failure?.code).toBe(2);
-    expect(failure?.stderr).toContain('--only: unknown section(s) nosuch; the sections are pool, sync, queues, aws');
+    expect(failure?.stderr).toContain('--only: unknown section(s) nosuch; the sections are pool, sync, queues, aws, package');
   });
 
   it('refuses an unknown case of the pool section', async () => {

@@ -45,9 +45,17 @@ const DAY_SECONDS = 24 * 60 * 60;
  * when it stops; in the Lambda, ChangeMessageVisibility releases a chunk it cannot finish before
  * its deadline and extends the visibility of a long one (issue 8, the deadline-aware handler).
  */
-const WORKER_QUEUE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'];
+// SendMessage: a healthy chunk handed back near its last allowed receive goes back as a fresh copy.
+const WORKER_QUEUE_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueAttributes',
+  'sqs:SendMessage',
+];
 /** ChunkProcessor → ResultTable: findSettled (BatchGetItem), putResult (a conditional PutItem). */
-const WORKER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem'];
+// UpdateItem: the crash count of a chunk whose thread died (ADD), so a poison chunk fails fast.
+const WORKER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 /**
  * AwsPoolEngine → TaskQueue: sendBatch (SendMessageBatch is authorized as SendMessage), and
  * discoverDeadLetterQueue (GetQueueAttributes for the redrive policy) when `FANOUT_DLQ_URL` is unset.

@@ -10,14 +10,15 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { configureWorkerRuntime, processSqsEvent, warmUpWorkerRuntime } from '../../lib/backends/aws/workerRuntime.js';
 import { startWorkerThread } from '../../lib/runtime/startWorkerThread.js';
+import { runningBundled } from '../../lib/runtime/threadScripts.js';
 
 const inWorkerThread = !isMainThread && (workerData as { fanoutWorker?: unknown } | undefined)?.fanoutWorker === true;
 if (inWorkerThread) startWorkerThread();
 
-// Run from the TypeScript sources (the local worker fleet), threads use the local backend's
-// script and import task modules by path; bundled, this file is its threads' script.
-const bundled = !/\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
-if (bundled && !inWorkerThread) {
+// Run from the TypeScript sources (the local worker fleet) or from the compiled package, threads
+// use the local backend's script and import task modules by path; bundled (the Lambda asset),
+// this file is its threads' script.
+if (runningBundled() && !inWorkerThread) {
   configureWorkerRuntime({ workerScript: new URL(import.meta.url), tasksByName: true });
   // Start the threads during the Lambda's init phase; a failure shows again on the first invocation.
   warmUpWorkerRuntime().catch(() => {});

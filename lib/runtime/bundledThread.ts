@@ -1,5 +1,4 @@
 import { isMainThread, workerData } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import { RuntimeError } from '../errors.js';
 import { runningBundled } from './threadScripts.js';
 
@@ -7,6 +6,8 @@ import { runningBundled } from './threadScripts.js';
 interface ThreadRoleData {
   fanoutWorker?: unknown;
   fanoutProcess?: unknown;
+  /** The thread's script: the bundle itself (a program's entry, or a Lambda's handler bundle). */
+  fanoutScript?: unknown;
 }
 
 const role = workerData as ThreadRoleData | undefined;
@@ -59,10 +60,11 @@ export function assertNotBootstrapping(what: string): void {
 // register as the rest of the bundle evaluates; the runtime resolves them only once messages
 // arrive, after that evaluation.
 if (isFanoutThread() && runningBundled()) {
-  const entry = process.argv[1];
-  if (entry) {
+  // Importing the thread's own script gives the module being evaluated: it settles once that ends.
+  const script = typeof role?.fanoutScript === 'string' ? role.fanoutScript : undefined;
+  if (script) {
     bootstrapping = true;
-    bootstrapped = import(pathToFileURL(entry).href).finally(() => {
+    bootstrapped = import(script).finally(() => {
       bootstrapping = false;
     });
     bootstrapped.catch(() => {});

@@ -46,3 +46,23 @@ export function threadScript(role: ThreadRole): URL {
   const entry = process.argv[1];
   return entry ? pathToFileURL(entry) : new URL(import.meta.url);
 }
+
+/**
+ * The Node.js options a thread fanout starts inherits: the process's own, less those about how
+ * the main script itself is read (`--input-type=module` of a `node -e` program would make a thread
+ * read its script as that input), which would stop every thread at start-up.
+ *
+ * @example
+ * ```ts
+ * new Worker(threadScript('worker'), { execArgv: threadExecArgv(), workerData });
+ * ```
+ */
+export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const option = execArgv[i]!;
+    if (option === '--input-type') i++;
+    else if (!option.startsWith('--input-type=')) kept.push(option);
+  }
+  return kept;
+}

@@ -32,8 +32,14 @@ import {
 /** The worker's actions, exactly, by resource (the Lambda's role and grantWorker's grantee). */
 function workerActions(ids: { queue: string; table: string; bucket: string }): Record<string, string[]> {
   return {
-    [ids.queue]: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
-    [ids.table]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
+    [ids.queue]: [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ],
+    [ids.table]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     [`${ids.bucket}/runs/*/args/*`]: ['s3:GetObject'],
     [`${ids.bucket}/runs/*/results/*`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
   };

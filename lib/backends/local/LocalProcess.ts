@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { threadScript } from '../../runtime/threadScripts.js';
+import { threadExecArgv, threadScript } from '../../runtime/threadScripts.js';
 import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
 
 /** The script a local process runs (see {@link threadScript}). */
@@ -9,6 +9,8 @@ export const defaultProcessScript = threadScript('process');
 export interface ProcessThreadData {
   /** Tells a script that is also something else (a bundled program) that it runs a process. */
   fanoutProcess: true;
+  /** The thread's own script (a bundle evaluates it before the process starts). */
+  fanoutScript: string;
   target: ProcessSpec['target'];
   args: Uint8Array;
   attachments: unknown[];
@@ -42,6 +44,7 @@ export class LocalProcess implements ProcessEngine {
   constructor(spec: ProcessSpec, script: URL = defaultProcessScript) {
     const data: ProcessThreadData = {
       fanoutProcess: true,
+      fanoutScript: script.href,
       target: spec.target,
       args: spec.args,
       attachments: spec.attachments,
@@ -51,6 +54,7 @@ export class LocalProcess implements ProcessEngine {
       parent: spec.parent,
     };
     this.thread = new Worker(script, {
+      execArgv: threadExecArgv(),
       workerData: data,
       transferList: spec.transfer,
       // A process prints to its parent's streams, as a forked Python process shares the terminal.

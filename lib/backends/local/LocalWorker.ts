@@ -2,7 +2,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Chunk } from '../../backend/PoolEngine.js';
 import { encodeFrameForThread, type RunMessage, type TaskRef } from '../../codec/protocol.js';
 import { postFrame } from '../../codec/threadTransport.js';
-import { threadScript } from '../../runtime/threadScripts.js';
+import { threadExecArgv, threadScript } from '../../runtime/threadScripts.js';
 import { RUNNING_CHUNK, RUNNING_ITEM, createWorkerSignals, wakeWorker } from '../../runtime/workerSignals.js';
 
 /** The script a local worker thread runs (see {@link threadScript}). */
@@ -50,8 +50,9 @@ export class LocalWorker {
     resourceLimits: ResourceLimits | undefined,
   ) {
     this.thread = new Worker(script, {
+      execArgv: threadExecArgv(),
       // `fanoutWorker` lets a script that is also something else (a Lambda bundle) know its role.
-      workerData: { fanoutWorker: true, init, attachments: initAttachments, signals: this.signals },
+      workerData: { fanoutWorker: true, fanoutScript: script.href, init, attachments: initAttachments, signals: this.signals },
       resourceLimits,
       // Workers print to the parent's streams, as Python's pool workers share the terminal.
       stdout: false,

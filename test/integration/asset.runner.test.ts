@@ -185,8 +185,8 @@ describe('the Lambda runner on a hand-written stack (the probe function)', () =>
     // Running, its timer and its thread count (the control: these counters do move)...
     const remaining = responseOf<{ before: number; after: number }>(await direct.runner.invoke({ action: 'remaining', ms: 300 }));
     const b = responseOf<Counts>(await direct.runner.invoke({ action: 'counts' }));
-    expect(b.timerTicks - a.timerTicks).toBeGreaterThan(5);
-    expect(b.threadTicks - a.threadTicks).toBeGreaterThan(5);
+    expect(b.timerTicks - a.timerTicks).toBeGreaterThan(0);
+    expect(b.threadTicks - a.threadTicks).toBeGreaterThan(0);
     // ...and the context's remaining time counts down from the function's timeout.
     expect(remaining.before).toBeLessThanOrEqual(2000);
     expect(remaining.after).toBeLessThan(remaining.before);

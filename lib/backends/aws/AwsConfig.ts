@@ -17,8 +17,8 @@ export interface AwsConfig {
   endpoints?: { sqs?: string | undefined; s3?: string | undefined; dynamodb?: string | undefined } | undefined;
 }
 
-/** Stack outputs the client reads (see the `Fanout` construct). */
-const OUTPUTS = {
+/** Stack outputs the client reads (the names of `FanoutStack`'s outputs). */
+export const STACK_OUTPUTS = {
   queueUrl: 'QueueUrl',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   table: 'TableName',
@@ -52,13 +52,13 @@ export async function resolveAwsConfig(env: Environment = process.env): Promise<
   };
   const emulated = Boolean(endpoints.sqs || endpoints.s3 || endpoints.dynamodb);
   const settings = {
-    queueUrl: nonEmpty(env.FANOUT_QUEUE_URL) ?? outputs[OUTPUTS.queueUrl],
-    table: nonEmpty(env.FANOUT_TABLE) ?? outputs[OUTPUTS.table],
-    bucket: nonEmpty(env.FANOUT_BUCKET) ?? outputs[OUTPUTS.bucket],
+    queueUrl: nonEmpty(env.FANOUT_QUEUE_URL) ?? outputs[STACK_OUTPUTS.queueUrl],
+    table: nonEmpty(env.FANOUT_TABLE) ?? outputs[STACK_OUTPUTS.table],
+    bucket: nonEmpty(env.FANOUT_BUCKET) ?? outputs[STACK_OUTPUTS.bucket],
     region:
       nonEmpty(env.AWS_REGION) ??
       nonEmpty(env.AWS_DEFAULT_REGION) ??
-      outputs[OUTPUTS.region] ??
+      outputs[STACK_OUTPUTS.region] ??
       (emulated ? 'us-east-1' : undefined),
   };
   const variables: Record<keyof typeof settings, string> = {
@@ -83,7 +83,7 @@ export async function resolveAwsConfig(env: Environment = process.env): Promise<
   return {
     region: settings.region!,
     queueUrl: settings.queueUrl!,
-    deadLetterQueueUrl: nonEmpty(env.FANOUT_DLQ_URL) ?? outputs[OUTPUTS.deadLetterQueueUrl],
+    deadLetterQueueUrl: nonEmpty(env.FANOUT_DLQ_URL) ?? outputs[STACK_OUTPUTS.deadLetterQueueUrl],
     table: settings.table!,
     bucket: settings.bucket!,
     retentionSeconds: retention,

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError, StackTemplateError } from '../../errors.js';
-import type { AwsConfig } from './AwsConfig.js';
+import { STACK_OUTPUTS, type AwsConfig } from './AwsConfig.js';
 import type { EmulatorEndpoints } from './emulator.js';
 import {
   describeFunctions,
@@ -87,15 +87,6 @@ export interface ProvisionedStack {
   /** What {@link ProvisionStackOptions.overrides} changed, e.g. `Worker Timeout: 300 → 2`. */
   overridden: string[];
 }
-
-/** The stack outputs fanout's client reads (the names of `FanoutStack`'s outputs). */
-const OUTPUT_NAMES = {
-  queueUrl: 'QueueUrl',
-  deadLetterQueueUrl: 'DeadLetterQueueUrl',
-  table: 'TableName',
-  bucket: 'BucketName',
-  region: 'Region',
-} as const;
 
 const EMULATOR_CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fanout-local' };
 const DEFAULT_RETENTION_SECONDS = 86_400;
@@ -414,13 +405,13 @@ export class StackProvisioner {
       );
     }
     const env = workerFunction.environment;
-    const deadLetterQueueUrl = outputs[OUTPUT_NAMES.deadLetterQueueUrl] ?? this.deadLetterQueueOf(workerSource.queueLogicalId);
+    const deadLetterQueueUrl = outputs[STACK_OUTPUTS.deadLetterQueueUrl] ?? this.deadLetterQueueOf(workerSource.queueLogicalId);
     const config: AwsConfig = {
-      region: outputs[OUTPUT_NAMES.region] ?? this.region,
-      queueUrl: outputs[OUTPUT_NAMES.queueUrl] ?? env.FANOUT_QUEUE_URL!,
+      region: outputs[STACK_OUTPUTS.region] ?? this.region,
+      queueUrl: outputs[STACK_OUTPUTS.queueUrl] ?? env.FANOUT_QUEUE_URL!,
       deadLetterQueueUrl,
-      table: outputs[OUTPUT_NAMES.table] ?? env.FANOUT_TABLE ?? '',
-      bucket: outputs[OUTPUT_NAMES.bucket] ?? env.FANOUT_BUCKET ?? '',
+      table: outputs[STACK_OUTPUTS.table] ?? env.FANOUT_TABLE ?? '',
+      bucket: outputs[STACK_OUTPUTS.bucket] ?? env.FANOUT_BUCKET ?? '',
       retentionSeconds: env.FANOUT_RETENTION_SECONDS ? Number(env.FANOUT_RETENTION_SECONDS) : DEFAULT_RETENTION_SECONDS,
       endpoints: { ...this.endpoints },
     };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { WorkerCrashedError } from 'fanout';
 import { AwsClients } from '../../lib/backends/aws/AwsClients.js';
@@ -110,9 +110,23 @@ describe('the deployed worker asset with a thread that dies every time', () => {
     expect(await queueDepth(stack.config, stack.config.queueUrl)).toBe(0);
     // A thread's death is not the environment's: the runtime lived on (the handler returned).
     expect(lambda.runner.stats()).toMatchObject({ timeouts: 0, crashes: 0 });
-    const visibility = stack.overridden.length === 0 ? 'the stack default' : stack.overridden.join(', ');
+    const clients = new AwsClients(stack.config);
+    try {
+      const attributes = await clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.config.queueUrl,
+          AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'],
+        }),
+      );
+      // The stack's defaults, as synthesized: the crash did not wait for this visibility timeout.
+      expect(attributes.Attributes?.VisibilityTimeout).toBe('600');
+      expect(Number(JSON.parse(attributes.Attributes!.RedrivePolicy!).maxReceiveCount)).toBe(5);
+    } finally {
+      clients.destroy();
+    }
     console.log(
-      `asset crash: WorkerCrashedError after ${(elapsedMs / 1000).toFixed(1)} s and ${lambda.records.length} invocations (visibility: ${visibility})`,
+      `asset crash: WorkerCrashedError after ${(elapsedMs / 1000).toFixed(1)} s and ${lambda.records.length} invocations ` +
+        '(the stack defaults: visibility 600 s, maxReceiveCount 5)',
     );
   }, 90_000);
 });

@@ -28,6 +28,8 @@ const DEFAULT_ENTRY = fileURLToPath(
 /** The largest message SQS accepts (1 MiB); set explicitly because the queue default has changed over time. */
 const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
 const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+/** The most an SQS event source mapping may gather messages before it invokes (MaximumBatchingWindowInSeconds). */
+const MAX_BATCHING_WINDOW_SECONDS = 300;
 const LAMBDA_MAX_TIMEOUT_SECONDS = 15 * 60;
 const DAY_SECONDS = 24 * 60 * 60;
 
@@ -122,6 +124,11 @@ export interface FanoutProps {
 
   /**
    * Timeout of one worker invocation (one batch of chunks), whole seconds from 1 s to 15 min.
+   * Kept at 5 minutes: the worker is deadline-aware (it starts no chunk that cannot finish in
+   * the time left, and hands back at once what it did not run), so the timeout bounds a single
+   * chunk, not a batch; 5 minutes fits chunks of up to about 4.5 minutes (a longer one fails its
+   * call with ChunkTooLongError after one attempt) while a handler stuck in synchronous code is
+   * killed and its batch redelivered within one visibility timeout. Raise it for longer chunks.
    *
    * @default Duration.minutes(5)
    */
@@ -129,19 +136,42 @@ export interface FanoutProps {
 
   /**
    * Visibility timeout of the task queue: how long a received chunk stays hidden before it is
-   * redelivered. At least 6 × `workerTimeout` (AWS's advice for a Lambda consumer, so a retried
-   * batch does not reappear while it still runs) and at most 12 hours.
+   * redelivered, whole seconds up to 12 hours (the SQS maximum). At least `workerTimeout`
+   * (CreateEventSourceMapping refuses a queue whose visibility is shorter than the function's
+   * timeout) and at least 2 × `maxBatchingWindow` (a batch may wait that long in the poller).
    *
-   * @default 6 × workerTimeout
+   * 2 × `workerTimeout` by default, not AWS's general advice of 6 ×: the worker hands back what it
+   * cannot finish before its deadline (visible again at once) and keeps a running chunk hidden
+   * with heartbeats (visibility extensions), so no healthy chunk waits for, or outlives, the
+   * visibility; a chunk whose thread died is released at once with a short back-off, so a poison
+   * chunk fails its call in about 25 s whatever the visibility (measured at 1,800 s). What is left
+   * to the visibility is a chunk of an environment killed hard (the function timeout, memory, a
+   * crash of the runtime): it waits out the visibility before another environment runs it, and a
+   * shorter visibility bounds that wait (10 minutes at the defaults, was 30).
+   *
+   * @default max(2 × workerTimeout, 2 × maxBatchingWindow)
    */
   readonly visibilityTimeout?: Duration;
 
   /**
-   * Messages (chunks) per worker invocation, from 1 to 10.
+   * Messages (chunks) per worker invocation, from 1 to 10. Kept at 10 (the most a standard
+   * queue's receive returns without a batching window): one receive, one invocation and one
+   * delete batch serve ten chunks, and the deadline-aware worker hands back the chunks of a batch
+   * it has no time for, so a large batch no longer risks a timeout.
    *
    * @default 10
    */
   readonly batchSize?: number;
+
+  /**
+   * How long the event source gathers messages before it invokes the worker with fewer than
+   * `batchSize`, whole seconds from 0 to 300 (Lambda's limit). Kept at 0: fanout's calls send
+   * their chunks in batches of ten already, and any window is latency added to every call whose
+   * chunks do not fill a batch (a single `apply` would wait it out).
+   *
+   * @default Duration.seconds(0)
+   */
+  readonly maxBatchingWindow?: Duration;
 
   /**
    * Most worker invocations the SQS event source runs at once, from 2 to 1,000 (the limits of
@@ -153,7 +183,10 @@ export interface FanoutProps {
 
   /**
    * Deliveries of a chunk before it moves to the dead-letter queue, from 5 (AWS's minimum advice
-   * for a Lambda consumer: throttled polls count as receives) to 1,000.
+   * for a Lambda consumer: throttled polls count as receives) to 1,000. Kept at 5: a chunk whose
+   * thread dies is released with a back-off of 1, 2, 4 and 8 s, so five deliveries fail a poison
+   * chunk's call in about 25 s; a chunk handed back at a deadline is sent again as a fresh copy
+   * before its receive count nears this limit, so hand-backs never dead-letter a healthy chunk.
    *
    * @default 5
    */
@@ -227,6 +260,7 @@ interface ResolvedProps {
   workerTimeoutSeconds: number;
   visibilityTimeoutSeconds: number;
   batchSize: number;
+  maxBatchingWindowSeconds: number;
   maxConcurrency: number;
   maxReceiveCount: number;
   retentionSeconds: number;
@@ -410,6 +444,8 @@ export class Fanout extends Construct {
     this.workerFunction.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(this.queue.node)}`, {
       eventSourceArn: this.queue.queueArn,
       batchSize: config.batchSize,
+      // Absent at 0: the template of the default stack stays as it was (0 is Lambda's default).
+      ...(config.maxBatchingWindowSeconds > 0 ? { maxBatchingWindow: Duration.seconds(config.maxBatchingWindowSeconds) } : {}),
       reportBatchItemFailures: true,
       maxConcurrency: config.maxConcurrency,
     });
@@ -549,13 +585,22 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     LAMBDA_MAX_TIMEOUT_SECONDS,
     '15 minutes is the Lambda maximum',
   );
-  const minVisibility = 6 * workerTimeoutSeconds;
+  const maxBatchingWindowSeconds = seconds(
+    'maxBatchingWindow',
+    props.maxBatchingWindow ?? Duration.seconds(0),
+    0,
+    MAX_BATCHING_WINDOW_SECONDS,
+    "from 0 to 5 minutes, Lambda's limit",
+  );
+  // CreateEventSourceMapping refuses a visibility under the function's timeout; a batch may also
+  // wait up to the batching window in the poller before the invocation starts.
+  const minVisibility = Math.max(workerTimeoutSeconds, 2 * maxBatchingWindowSeconds);
   const visibilityTimeoutSeconds = seconds(
     'visibilityTimeout',
-    props.visibilityTimeout ?? Duration.seconds(minVisibility),
+    props.visibilityTimeout ?? Duration.seconds(Math.max(2 * workerTimeoutSeconds, minVisibility)),
     minVisibility,
     MAX_VISIBILITY_SECONDS,
-    'at least 6 × workerTimeout, at most 12 hours, the SQS maximum',
+    'at least workerTimeout and 2 × maxBatchingWindow, at most 12 hours, the SQS maximum',
   );
   const batchSize = integerIn('batchSize', props.batchSize ?? 10, 1, 10);
   const maxConcurrency = integerIn('maxConcurrency', props.maxConcurrency ?? 100, 2, 1000);
@@ -619,6 +664,7 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     workerTimeoutSeconds,
     visibilityTimeoutSeconds,
     batchSize,
+    maxBatchingWindowSeconds,
     maxConcurrency,
     maxReceiveCount,
     retentionSeconds,

@@ -15,6 +15,7 @@ interface WorkerArguments {
   batchSize?: number;
   waitTime?: number;
   visibilityTimeout?: number;
+  timeout?: number;
   tasks?: string[];
   quiet?: boolean;
 }
@@ -70,6 +71,13 @@ export function addWorkerCommand(program: Command, context: CommandContext): voi
       ).argParser(wholeNumber(...limits.visibilityTimeout)),
     )
     .addOption(
+      new Option(
+        '--timeout <seconds>',
+        `function timeout each batch's deadline counts down from, as in the worker Lambda, ${range('timeout')} ` +
+          '(default: 300, the stack’s)',
+      ).argParser(wholeNumber(...limits.timeout)),
+    )
+    .addOption(
       new Option('--tasks <module...>', 'task modules to import before polling, so that a bad one fails now').argParser(
         collect('a task module path'),
       ),
@@ -88,6 +96,7 @@ export function addWorkerCommand(program: Command, context: CommandContext): voi
         ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
         ...(options.waitTime !== undefined ? { waitTimeSeconds: options.waitTime } : {}),
         ...(options.visibilityTimeout !== undefined ? { visibilityTimeout: options.visibilityTimeout } : {}),
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
         ...(context.services.workerHandler ? { handler: context.services.workerHandler } : {}),
         ...(context.services.signal ? { signal: context.services.signal } : {}),
       };

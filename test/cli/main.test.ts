@@ -78,6 +78,7 @@ describe('main: help and version (in process; programs run through bin/fanout.mj
       '--batch-size <N>',
       '--wait-time <seconds>',
       '--visibility-timeout <seconds>',
+      '--timeout <seconds>',
       '--tasks <module...>',
       '--quiet',
     ]) {
@@ -163,6 +164,9 @@ describe('main: usage errors', () => {
       ['--batch-size', '11', 'from 1 to 10'],
       ['--wait-time', '21', 'from 0 to 20'],
       ['--visibility-timeout', '43201', 'from 0 to 43200'],
+      ['--timeout', '0', 'from 1 to 900'],
+      ['--timeout', '901', 'from 1 to 900'],
+      ['--timeout', '1.5', 'from 1 to 900'],
     ];
     for (const [option, value, range] of cases) {
       expect(await usageError(['worker', option, value])).toMatch(

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { AwsClients } from '../../lib/backends/aws/AwsClients.js';
 import { configEnvironment } from '../../lib/backends/aws/emulator.js';
+import { main } from '../../lib/cli/main.js';
 import { square } from '../fixtures/tasks.js';
 import { awsContext, provisionForTest } from '../integration/awsHarness.js';
 import { bin, environmentWithoutFanout, repoRoot } from './runCli.js';
@@ -37,4 +40,39 @@ describe('fanout worker (spawned, against the emulators)', () => {
     expect(stderr).toMatch(/fanout worker: 3 messages, \d+ batches, 0 handed back for redelivery, \d+ AWS requests/);
     expect(stderr).not.toContain('NodeVersionSupportWarning');
   });
+});
+
+describe('fanout worker --timeout (in process, against the emulators)', () => {
+  it("gives each batch's handler a context counting down from --timeout, not from the visibility timeout", async () => {
+    const config = await provisionForTest('cli-worker-timeout', { visibilityTimeoutSeconds: 5 });
+    const clients = new AwsClients(config);
+    const saved = { ...process.env };
+    const stop = new AbortController();
+    let remaining: number | undefined;
+    let err = '';
+    try {
+      await clients.sqs.send(new SendMessageCommand({ QueueUrl: config.queueUrl, MessageBody: 'not a chunk' }));
+      Object.assign(process.env, configEnvironment(config));
+      const code = await main(
+        ['worker', '--timeout', '42', '--threads', '1', '--concurrency', '1', '--wait-time', '1', '--quiet'],
+        { stdout: { write: () => true }, stderr: { write: (text: string) => ((err += text), true) } },
+        {
+          cwd: repoRoot,
+          signal: stop.signal,
+          workerHandler: async (_event, context) => {
+            remaining ??= context.getRemainingTimeInMillis();
+            stop.abort();
+            return { batchItemFailures: [] };
+          },
+        },
+      );
+      expect({ code, err }).toEqual({ code: 0, err: '' });
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+      clients.destroy();
+    }
+    expect(remaining).toBeGreaterThan(32_000);
+    expect(remaining).toBeLessThanOrEqual(42_000);
+  }, 60_000);
 });

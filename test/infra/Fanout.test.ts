@@ -166,16 +166,17 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
     ]);
   });
 
-  it('task queue: 1 MiB messages, SQS-managed encryption, visibility 6 × the worker timeout, redrive to the DLQ after 5', () => {
+  it('task queue: 1 MiB messages, SQS-managed encryption, visibility 2 × the worker timeout, redrive to the DLQ after 5', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       MaximumMessageSize: 1_048_576,
       SqsManagedSseEnabled: true,
-      VisibilityTimeout: 1800,
+      VisibilityTimeout: 600,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] }, maxReceiveCount: 5 },
     });
     const queue = template.toJSON().Resources[ids.queue].Properties;
     const fn = template.toJSON().Resources[ids.fn].Properties;
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Timeout);
+    expect(fn.Timeout).toBe(300);
+    expect(queue.VisibilityTimeout).toBe(2 * fn.Timeout);
   });
 
   it('dead-letter queue: encrypted, 14 days retention', () => {
@@ -493,6 +494,7 @@ describe('Fanout construct with custom props', { timeout: SYNTH_TIMEOUT_MS }, ()
       workerTimeout: Duration.seconds(90),
       visibilityTimeout: Duration.hours(12),
       batchSize: 4,
+      maxBatchingWindow: Duration.seconds(20),
       maxConcurrency: 2,
       maxReceiveCount: 7,
       retention: Duration.hours(49),
@@ -545,9 +547,10 @@ describe('Fanout construct with custom props', { timeout: SYNTH_TIMEOUT_MS }, ()
     });
   });
 
-  it('uses the batch size and maximum concurrency given', () => {
+  it('uses the batch size, batching window and maximum concurrency given', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 4,
+      MaximumBatchingWindowInSeconds: 20,
       ScalingConfig: { MaximumConcurrency: 2 },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });

@@ -5,6 +5,8 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { Fanout, type FanoutProps } from '../../infra/Fanout.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
@@ -75,23 +77,59 @@ describe('Fanout props validation', () => {
     expect(errorOf(props).message).toMatch(message);
   });
 
-  it('rejects a visibility timeout under 6 × the worker timeout, naming the floor', () => {
-    const error = errorOf({ workerTimeout: Duration.minutes(10), visibilityTimeout: Duration.minutes(59) });
+  it('rejects a visibility timeout under the worker timeout (CreateEventSourceMapping refuses it), naming the floor', () => {
+    const error = errorOf({ workerTimeout: Duration.minutes(10), visibilityTimeout: Duration.seconds(599) });
     expect(error.message).toBe(
-      'Fanout props.visibilityTimeout (in seconds) must be whole seconds from 3600 to 43200 ' +
-        '(at least 6 × workerTimeout, at most 12 hours, the SQS maximum); got 3540 (number). That is 59 minutes.',
+      'Fanout props.visibilityTimeout (in seconds) must be whole seconds from 600 to 43200 ' +
+        '(at least workerTimeout and 2 × maxBatchingWindow, at most 12 hours, the SQS maximum); got 599 (number). ' +
+        'That is 9 minutes 59 seconds.',
+    );
+  });
+
+  it('rejects a visibility timeout under 2 × the batching window', () => {
+    const error = errorOf({
+      workerTimeout: Duration.seconds(30),
+      maxBatchingWindow: Duration.seconds(60),
+      visibilityTimeout: Duration.seconds(119),
+    });
+    expect(error.message).toMatch(
+      /^Fanout props\.visibilityTimeout \(in seconds\) must be whole seconds from 120 to 43200 .*got 119 \(number\)/,
     );
   });
 
   it('rejects a visibility timeout over 12 hours', () => {
-    expect(errorOf({ visibilityTimeout: Duration.seconds(43_201) }).message).toMatch(/from 1800 to 43200 .*got 43201 \(number\)/);
+    expect(errorOf({ visibilityTimeout: Duration.seconds(43_201) }).message).toMatch(/from 300 to 43200 .*got 43201 \(number\)/);
   });
 
-  it('accepts the bounds: 6 × the worker timeout and 12 hours', () => {
+  it('rejects a batching window out of range', () => {
+    expect(errorOf({ maxBatchingWindow: Duration.seconds(301) }).message).toMatch(
+      /^Fanout props\.maxBatchingWindow \(in seconds\) must be whole seconds from 0 to 300 \(from 0 to 5 minutes, Lambda's limit\); got 301 \(number\)/,
+    );
+    expect(errorOf({ maxBatchingWindow: Duration.millis(500) }).message).toMatch(/got 0\.5 \(number\)/);
+  });
+
+  it('accepts the bounds: the worker timeout, 2 × the batching window, and 12 hours', () => {
     expect(() =>
-      build({ workerTimeout: Duration.seconds(1), visibilityTimeout: Duration.seconds(6), retention: Duration.hours(1) }),
+      build({ workerTimeout: Duration.seconds(1), visibilityTimeout: Duration.seconds(1), retention: Duration.hours(1) }),
+    ).not.toThrow();
+    expect(() =>
+      build({
+        workerTimeout: Duration.seconds(30),
+        maxBatchingWindow: Duration.seconds(60),
+        visibilityTimeout: Duration.seconds(120),
+      }),
     ).not.toThrow();
     expect(() => build({ visibilityTimeout: Duration.hours(12), retention: Duration.days(365) })).not.toThrow();
+  });
+
+  it('defaults the visibility timeout to 2 × the worker timeout, or 2 × the batching window when that is longer', () => {
+    const queueVisibility = (fanout: Fanout) => {
+      const stack = Stack.of(fanout);
+      return Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fanout.queue.node.defaultChild as sqs.CfnQueue)]
+        .Properties.VisibilityTimeout;
+    };
+    expect(queueVisibility(build({ workerTimeout: Duration.seconds(90) }))).toBe(180);
+    expect(queueVisibility(build({ workerTimeout: Duration.seconds(30), maxBatchingWindow: Duration.seconds(100) }))).toBe(200);
   });
 
   it('rejects a duration that is not a Duration', () => {

@@ -31,7 +31,7 @@ describe('the synthesized stack, provisioned from its template', () => {
         (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes!;
       const tasks = await attributes(stack.config.queueUrl);
       const deadLetters = await attributes(stack.config.deadLetterQueueUrl!);
-      expect(tasks).toMatchObject({ VisibilityTimeout: '1800', MaximumMessageSize: '1048576' });
+      expect(tasks).toMatchObject({ VisibilityTimeout: '600', MaximumMessageSize: '1048576' });
       expect(JSON.parse(tasks.RedrivePolicy!).deadLetterTargetArn).toBe(deadLetters.QueueArn);
       expect(Number(JSON.parse(tasks.RedrivePolicy!).maxReceiveCount)).toBe(5);
       expect(deadLetters).toMatchObject({ MessageRetentionPeriod: '1209600', MaximumMessageSize: '1048576' });
@@ -151,7 +151,7 @@ describe('the deployed worker asset at its hard timeout', () => {
 
   it('kills an environment that outlives the timeout; its chunk comes back after the visibility timeout and is recorded once', async () => {
     expect(stack.overridden).toEqual([
-      expect.stringMatching(/VisibilityTimeout: 1800 → 6$/),
+      expect.stringMatching(/VisibilityTimeout: 600 → 6$/),
       expect.stringMatching(/Timeout: 300 → 4$/),
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'fanout-asset-kill-'));

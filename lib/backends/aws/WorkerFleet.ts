@@ -19,6 +19,9 @@ import { ChunkProcessor } from './ChunkProcessor.js';
 import { FLEET_PROCESSOR, processSqsEvent } from './workerRuntime.js';
 import { WORKER_FLEET_LIMITS } from './workerFleetLimits.js';
 
+/** The Fanout construct's default `workerTimeout` (5 minutes). */
+const DEFAULT_TIMEOUT_SECONDS = 300;
+
 /** A Lambda-style handler of SQS batches (the worker Lambda's `handler`). */
 export type SqsBatchHandler = (event: SQSEvent, context: LambdaContext) => Promise<SQSBatchResponse | void>;
 
@@ -38,6 +41,15 @@ export interface WorkerFleetOptions {
   waitTimeSeconds?: number;
   /** Visibility timeout of received messages, in seconds. @default the queue's */
   visibilityTimeout?: number;
+  /**
+   * The function timeout each invocation's context counts down from, in seconds, 1–900: the
+   * deadline the worker plans its chunks against, as in the worker Lambda. Not the visibility
+   * timeout: the worker keeps long chunks hidden with heartbeats, and a deadline as short as a
+   * short visibility would stop and hand back chunks for nothing. The stack's default function
+   * timeout, so that a chunk too long for the deployed worker is too long here as well.
+   * @default 300
+   */
+  timeout?: number;
   /** Task modules (paths or file: URLs) to import before polling, so that a bad one fails now. */
   tasks?: string[];
   /** Stops the fleet: polls end at once, batches being processed finish first. */
@@ -93,6 +105,8 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
     options.visibilityTimeout,
     limits.visibilityTimeout,
   );
+  const timeoutSeconds =
+    checkCount('runWorkerFleet(options): timeout', options.timeout, limits.timeout) ?? DEFAULT_TIMEOUT_SECONDS;
   const config = options.config ?? (await resolveAwsConfig());
   const counter = options.counter ?? new RequestCounter();
   const clients = new AwsClients(config, counter);
@@ -127,10 +141,10 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
   try {
     for (const module of options.tasks ?? []) await TaskRegistry.current.load(toModuleUrl(module));
     const attributes = await clients.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: config.queueUrl, AttributeNames: ['QueueArn', 'VisibilityTimeout'] }),
+      new GetQueueAttributesCommand({ QueueUrl: config.queueUrl, AttributeNames: ['QueueArn'] }),
     );
     const queueArn = attributes.Attributes?.QueueArn ?? config.queueUrl;
-    const timeoutMs = 1000 * (visibilityTimeout ?? Number(attributes.Attributes?.VisibilityTimeout ?? 30));
+    const timeoutMs = 1000 * timeoutSeconds;
     // Threads start before the first poll: the first chunk does not wait for them.
     await processor.warmUp();
     log(`fanout worker: polling ${config.queueUrl} with ${concurrency} pollers and ${threads} threads`);

@@ -17,4 +17,6 @@ export const WORKER_FLEET_LIMITS = {
   waitTimeSeconds: [0, 20],
   /** SQS visibility timeouts go up to 12 hours. */
   visibilityTimeout: [0, 43_200],
+  /** A Lambda function's timeout goes up to 15 minutes. */
+  timeout: [1, 900],
 } as const satisfies Record<string, readonly [number, number]>;

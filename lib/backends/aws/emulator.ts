@@ -55,7 +55,7 @@ export interface EmulatorOptions {
 export interface ProvisionOptions {
   /** Prefix of the resource names (lower case letters, digits, dashes). @default 'fanout' */
   name?: string;
-  /** The task queue's visibility timeout in seconds (6 × the worker timeout in the stack). @default 30 */
+  /** The task queue's visibility timeout in seconds (the stack's is 2 × its worker timeout). @default 30 */
   visibilityTimeoutSeconds?: number;
   /** Receives before a message goes to the dead-letter queue. @default 5 */
   maxReceiveCount?: number;

@@ -21,6 +21,7 @@ import {
 import type { AwsConnection } from './connectAws.js';
 import { RequestCounter } from './RequestCounter.js';
 import type { ChunkRecord, ResultTable } from './ResultTable.js';
+import { errorText } from '../../util/errorText.js';
 
 /** First look for results this soon after sending; then back off while nothing new comes. */
 const FIRST_POLL_MS = 15;
@@ -391,7 +392,7 @@ export class AwsPoolEngine implements PoolEngine {
       if (++this.pollFailures >= MAX_POLL_FAILURES) {
         const failure = new WorkerCrashedError(
           `fanout could not read results from DynamoDB table ${(await this.connection)?.clients.config.table} ` +
-            `${MAX_POLL_FAILURES} times in a row (last: ${describe(error)}); the pool's outstanding work failed.`,
+            `${MAX_POLL_FAILURES} times in a row (last: ${errorText(error)}); the pool's outstanding work failed.`,
           { cause: error },
         );
         for (const part of [...this.outstanding.values()]) this.failPart(part, failure);
@@ -743,8 +744,4 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

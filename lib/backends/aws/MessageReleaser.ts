@@ -2,6 +2,7 @@ import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { JobChunkMessage } from '../../codec/protocol.js';
 import { CHUNK_ATTRIBUTE, RECEIVES_ATTRIBUTE, RUN_ATTRIBUTE, SQS_MAX_BATCH_ENTRIES } from './chunkMessages.js';
 import type { TaskQueue, VisibilityChange } from './TaskQueue.js';
+import { errorText } from '../../util/errorText.js';
 
 interface PendingChange {
   receiptHandle: string;
@@ -111,7 +112,7 @@ export class MessageReleaser {
       // A message received again elsewhere meanwhile refuses its old receipt handle: nothing to do.
       if (failed.length > 0) this.log(`fanout worker: SQS refused ${failed.length} visibility changes (${failed[0]!.reason})`);
     } catch (error) {
-      this.log(`fanout worker: could not change the visibility of ${batch.length} messages: ${describe(error)}`);
+      this.log(`fanout worker: could not change the visibility of ${batch.length} messages: ${errorText(error)}`);
       refused = new Set(entries.map((entry) => entry.id));
     }
     batch.forEach((change, index) => change.resolve(!refused.has(String(index))));
@@ -133,13 +134,9 @@ export class MessageReleaser {
       refused = new Set(failed.map((entry) => entry.id));
       if (failed.length > 0) this.log(`fanout worker: SQS refused ${failed.length} message copies (${failed[0]!.reason})`);
     } catch (error) {
-      this.log(`fanout worker: could not send ${batch.length} message copies: ${describe(error)}`);
+      this.log(`fanout worker: could not send ${batch.length} message copies: ${errorText(error)}`);
       refused = new Set(entries.map((entry) => entry.Id!));
     }
     batch.forEach((copy, index) => copy.resolve(!refused.has(String(index))));
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

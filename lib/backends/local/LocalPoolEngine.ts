@@ -9,6 +9,7 @@ import { Deque } from '../../util/Deque.js';
 import { receiveFrame, type PostedFrame } from '../../codec/threadTransport.js';
 import { failChunk, sliceChunk } from '../../backend/chunks.js';
 import { LocalWorker, defaultWorkerScript } from './LocalWorker.js';
+import { errorText } from '../../util/errorText.js';
 
 /** The errors of a part in which every item succeeded (the common case): shared, never changed. */
 const noErrors: ReadonlyMap<number, Error> = new Map();
@@ -382,10 +383,6 @@ function limitToBlame(
     return { name: 'maxYoungGenerationSizeMb', value: limits.maxYoungGenerationSizeMb };
   }
   return undefined;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function describeExit(code: number, cause: Error | undefined): string {

@@ -9,6 +9,8 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { batchVerdict } from './batchResponse.js';
 import type { InvocationRecord } from './invocation.js';
 import type { SqsEventSourceSpec } from '../stackTemplate.js';
+import { errorText } from '../../../util/errorText.js';
+import { sleep } from '../../../util/sleep.js';
 
 /** Options of {@link SqsEventSourcePoller}. */
 export interface SqsEventSourcePollerOptions {
@@ -89,7 +91,7 @@ export class SqsEventSourcePoller {
         messages = await this.receiveBatch();
       } catch (error) {
         if (this.stopping) break;
-        log(`event source ${source.logicalId}: receive failed (${describe(error)}); retrying in 1 s`);
+        log(`event source ${source.logicalId}: receive failed (${errorText(error)}); retrying in 1 s`);
         await sleep(1000, this.abort.signal);
         continue;
       }
@@ -107,7 +109,7 @@ export class SqsEventSourcePoller {
       } catch (error) {
         // Not an outcome of the function: the runner could not invoke it. The messages come back.
         log(
-          `event source ${source.logicalId}: could not invoke the function (${describe(error)}); ${messages.length} messages left to the visibility timeout`,
+          `event source ${source.logicalId}: could not invoke the function (${errorText(error)}); ${messages.length} messages left to the visibility timeout`,
         );
         this.statistics.messagesFailed += messages.length;
         continue;
@@ -181,7 +183,7 @@ export class SqsEventSourcePoller {
         }
       } catch (error) {
         this.options.log(
-          `event source ${this.options.source.logicalId}: delete failed (${describe(error)}); the messages will come back`,
+          `event source ${this.options.source.logicalId}: delete failed (${errorText(error)}); the messages will come back`,
         );
       }
     }
@@ -243,20 +245,4 @@ export class SqsEventSourcePoller {
       awsRegion: this.options.region,
     };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

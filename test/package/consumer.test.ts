@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsumerProject, packFanout } from './ConsumerProject.js';
 
@@ -35,6 +35,7 @@ describe('the packed package in a fresh project', { timeout: 300_000 }, () => {
   afterAll(() => {
     project?.remove();
     bare?.remove();
+    if (tarball) rmSync(dirname(tarball), { recursive: true, force: true });
   });
 
   it('ships compiled JavaScript, declarations and the CLI, and no tests, benchmarks or sources', async () => {

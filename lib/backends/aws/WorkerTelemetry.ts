@@ -7,9 +7,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
-/** The CloudWatch namespace of the worker's metrics. */
+/**
+ * The CloudWatch namespace of the worker's metrics.
+ *
+ * @example
+ * ```ts
+ * const alarmMetric = { namespace: METRICS_NAMESPACE, metricName: 'crashes' };
+ * ```
+ */
 export const METRICS_NAMESPACE = 'fanout';
-/** The `service` of the worker's log lines and the dimension of its metrics. */
+/**
+ * The `service` of the worker's log lines and the dimension of its metrics.
+ *
+ * @example
+ * ```ts
+ * const dimensions = { service: WORKER_SERVICE };
+ * ```
+ */
 export const WORKER_SERVICE = 'fanout-worker';
 
 /** How a chunk's delivery ended. */

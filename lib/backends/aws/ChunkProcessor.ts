@@ -18,6 +18,7 @@ import { PayloadStore } from './PayloadStore.js';
 import { ResultTable, type ChunkRecord } from './ResultTable.js';
 import { TaskQueue, type QueueSettings } from './TaskQueue.js';
 import { TaskTimings } from './TaskTimings.js';
+import type { ChunkOutcome, ChunkReport, InvocationTelemetry, WorkerTelemetry } from './WorkerTelemetry.js';
 
 /** Options of {@link ChunkProcessor}. */
 export interface ChunkProcessorOptions {
@@ -31,8 +32,13 @@ export interface ChunkProcessorOptions {
    * module paths mean nothing there). @default false: import a task's module when its name is unknown
    */
   tasksByName?: boolean;
-  /** Where the processor's notes go (crashes, redeliveries). @default console.error */
+  /** Where the processor's notes go (crashes, redeliveries). @default console.error, or the telemetry's logger */
   log?: (line: string) => void;
+  /**
+   * A JSON log line per chunk and EMF metrics per invocation ({@link WorkerTelemetry}; the
+   * worker runtime loads it with a dynamic import). @default none
+   */
+  telemetry?: WorkerTelemetry;
 }
 
 /** What the processor has done, for the fleet's stats and the bench. */
@@ -124,6 +130,7 @@ export class ChunkProcessor {
   private readonly scheduler: ChunkScheduler<Delivery>;
   private readonly engines = new Map<string, LocalPoolEngine>();
   private readonly log: (line: string) => void;
+  private readonly telemetryOf = new WeakMap<Invocation, InvocationTelemetry>();
   private settings: Promise<QueueSettings | undefined> | undefined;
   private sequence = 0;
   private readonly statistics: ChunkProcessorStats = {
@@ -141,7 +148,8 @@ export class ChunkProcessor {
 
   constructor(private readonly options: ChunkProcessorOptions) {
     const { clients } = options;
-    this.log = options.log ?? ((line) => console.error(line));
+    const telemetry = options.telemetry;
+    this.log = options.log ?? (telemetry ? (line) => telemetry.note(line) : (line) => console.error(line));
     this.table = new ResultTable(clients.dynamodb, clients.config.table);
     this.payloads = new PayloadStore(clients.s3, clients.config.bucket);
     this.queue = new TaskQueue(clients.sqs, clients.config.queueUrl, clients.config.deadLetterQueueUrl);
@@ -162,6 +170,17 @@ export class ChunkProcessor {
    */
   async handleEvent(event: SQSEvent, context?: DeadlineContext): Promise<SQSBatchResponse> {
     const invocation = new Invocation(context);
+    const telemetry = this.options.telemetry?.invocation(context as { awsRequestId?: string } | undefined);
+    if (!telemetry) return this.process(event, invocation);
+    this.telemetryOf.set(invocation, telemetry);
+    try {
+      return await this.process(event, invocation);
+    } finally {
+      telemetry.flush();
+    }
+  }
+
+  private async process(event: SQSEvent, invocation: Invocation): Promise<SQSBatchResponse> {
     const failures: Array<{ itemIdentifier: string }> = [];
     const decoded: Array<{ record: SQSRecord; message: JobChunkMessage; payload: Uint8Array }> = [];
     for (const record of event.Records) {
@@ -340,6 +359,11 @@ export class ChunkProcessor {
       const recordingFrom = performance.now();
       await this.record(delivery, ran);
       this.timings.recorded(performance.now() - recordingFrom);
+      this.report(delivery, ran.kind === 'results' ? 'ok' : 'failed', {
+        durationMs: ranMs,
+        taskMs: ran.busyMs,
+        taskErrors: ran.kind === 'results' ? ran.errors : message.count,
+      });
       delivery.settle(true);
     } catch (error) {
       freeThread();
@@ -384,6 +408,7 @@ export class ChunkProcessor {
     this.log(`fanout worker: ${reason}`);
     await this.write(message, { chunk: message.chunk, status: 'tooLong', reason, ranMs, timeoutMs: window.budgetMs });
     this.statistics.chunksTooLong++;
+    this.report(delivery, 'tooLong', { durationMs: ranMs });
     delivery.settle(true);
   }
 
@@ -407,6 +432,7 @@ export class ChunkProcessor {
           `(crash ${crashes} of ${limit}); delivered again in ${backoff} s: ${describe(error)}`,
       );
       this.statistics.chunksRetried++;
+      this.report(delivery, 'crash');
       delivery.settle(this.releaser.setVisibility(record.receiptHandle, backoff).then(() => false));
       return;
     }
@@ -418,6 +444,7 @@ export class ChunkProcessor {
     this.log(`fanout worker: ${reason}`);
     await this.write(message, { chunk: message.chunk, status: 'dead', reason });
     this.statistics.chunksDead++;
+    this.report(delivery, 'dead');
     delivery.settle(true);
   }
 
@@ -430,7 +457,30 @@ export class ChunkProcessor {
         `${delivery.receiveCount}) will be redelivered: ${describe(error)}`,
     );
     this.statistics.chunksRetried++;
+    this.report(delivery, 'retried');
     delivery.settle(this.releaser.setVisibility(record.receiptHandle, RETRY_BACKOFF_SECONDS).then(() => false));
+  }
+
+  /** The chunk's log line and metrics, if there is telemetry. */
+  private report(
+    delivery: Delivery,
+    outcome: ChunkOutcome,
+    ran: Partial<Pick<ChunkReport, 'durationMs' | 'taskMs' | 'taskErrors'>> = {},
+  ): void {
+    const telemetry = this.telemetryOf.get(delivery.invocation);
+    if (!telemetry) return;
+    const { message } = delivery;
+    const durationMs = ran.durationMs ?? (delivery.startedAt !== undefined ? performance.now() - delivery.startedAt : 0);
+    telemetry.chunk({
+      run: message.job,
+      chunk: message.chunk,
+      task: message.task.name,
+      attempt: delivery.receiveCount,
+      items: message.count,
+      outcome,
+      ...ran,
+      durationMs,
+    });
   }
 
   /**
@@ -440,6 +490,7 @@ export class ChunkProcessor {
   private handBack(delivery: Delivery): void {
     if (delivery.state === 'settled') return;
     this.statistics.chunksReturned++;
+    this.report(delivery, 'handedBack');
     delivery.settle(this.returnMessage(delivery));
   }
 
@@ -515,7 +566,10 @@ export function threadsForMemory(memoryMb: number): number {
 }
 
 type Ran =
-  { kind: 'results' | 'failed'; frame: Uint8Array; busyMs: number } | { kind: 'crashed'; error: Error } | { kind: 'stopped' };
+  | { kind: 'results'; frame: Uint8Array; busyMs: number; errors: number }
+  | { kind: 'failed'; frame: Uint8Array; busyMs: number }
+  | { kind: 'crashed'; error: Error }
+  | { kind: 'stopped' };
 
 /**
  * Runs a chunk on the engine and encodes its results as one frame (or its failure). `abandon()`
@@ -563,7 +617,7 @@ function startChunk(
         received += partValues.length;
         busyMs += partBusyMs;
         if (received === message.count)
-          settle({ kind: 'results', frame: encodeResults(message, values, errors, busyMs), busyMs });
+          settle({ kind: 'results', frame: encodeResults(message, values, errors, busyMs), busyMs, errors: errors.size });
       },
       onFailed(_from, _to, error) {
         if (error instanceof WorkerCrashedError) {

@@ -62,6 +62,16 @@ export interface WorkerFleetOptions {
   onReady?: (fleet: { stats(): ChunkProcessorStats }) => void;
   /** Where progress lines go. @default nowhere */
   log?: (line: string) => void;
+  /**
+   * The worker's notes and a line per chunk as JSON (Powertools Logger, on stdout), as the
+   * worker Lambda writes them. @default true when `FANOUT_LOG_FORMAT` is `json`
+   */
+  jsonLogs?: boolean;
+  /**
+   * With `jsonLogs`, also EMF metrics on stdout, one blob per invocation (off by default: no
+   * CloudWatch agent reads a local fleet's stdout). @default true when `FANOUT_METRICS` is `emf`
+   */
+  metrics?: boolean;
 }
 
 /** What a fleet did, returned when it stops. */
@@ -129,7 +139,10 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
     process.on('SIGTERM', onStop);
   }
   // The fleet's own processor, handed to the handler in each invocation's context.
-  const processor = new ChunkProcessor({ clients, threads });
+  const jsonLogs = options.jsonLogs ?? process.env.FANOUT_LOG_FORMAT === 'json';
+  const metrics = options.metrics ?? process.env.FANOUT_METRICS === 'emf';
+  const telemetry = jsonLogs ? new (await import('./WorkerTelemetry.js')).WorkerTelemetry({ metrics }) : undefined;
+  const processor = new ChunkProcessor({ clients, threads, ...(telemetry ? { telemetry } : {}) });
   const handler: SqsBatchHandler = options.handler ?? ((event, context) => processSqsEvent(event, context));
   const summary: Omit<WorkerFleetSummary, 'processor' | 'requests'> = {
     invocations: 0,

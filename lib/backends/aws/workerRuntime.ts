@@ -11,6 +11,7 @@ import { resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
 import { ChunkProcessor, threadsForMemory, type ChunkProcessorStats } from './ChunkProcessor.js';
 import type { DeadlineContext } from './Invocation.js';
 import type { RequestCounter } from './RequestCounter.js';
+import type { WorkerTelemetryOptions } from './WorkerTelemetry.js';
 
 /** How the worker runtime of this process is set up. */
 export interface WorkerRuntimeOptions {
@@ -24,6 +25,12 @@ export interface WorkerRuntimeOptions {
   tasksByName?: boolean;
   /** Counts the worker's AWS requests (the fleet shares its own). */
   counter?: RequestCounter;
+  /**
+   * JSON log lines (one per chunk) and EMF metrics (one blob per invocation) on stdout, through
+   * Powertools ({@link WorkerTelemetry}, loaded only here); `false` for neither (the processor's
+   * notes then go to stderr as plain lines). @default on, with metrics
+   */
+  telemetry?: WorkerTelemetryOptions | false;
 }
 
 /**
@@ -119,8 +126,11 @@ export async function closeWorkerRuntime(): Promise<void> {
 async function createProcessor(): Promise<{ processor: ChunkProcessor; clients: AwsClients }> {
   const config = options.config ?? (await resolveAwsConfig());
   const clients = new AwsClients(config, options.counter);
+  const telemetry =
+    options.telemetry === false ? undefined : new (await import('./WorkerTelemetry.js')).WorkerTelemetry(options.telemetry);
   const processor = new ChunkProcessor({
     clients,
+    ...(telemetry ? { telemetry } : {}),
     threads: options.threads ?? defaultThreads(),
     ...(options.workerScript ? { workerScript: options.workerScript } : {}),
     ...(options.tasksByName ? { tasksByName: true } : {}),

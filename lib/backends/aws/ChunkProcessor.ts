@@ -19,6 +19,7 @@ import { ResultTable, type ChunkRecord } from './ResultTable.js';
 import { TaskQueue, type QueueSettings } from './TaskQueue.js';
 import { TaskTimings } from './TaskTimings.js';
 import type { ChunkOutcome, ChunkReport, InvocationTelemetry, WorkerTelemetry } from './WorkerTelemetry.js';
+import { errorText } from '../../util/errorText.js';
 
 /** Options of {@link ChunkProcessor}. */
 export interface ChunkProcessorOptions {
@@ -188,7 +189,7 @@ export class ChunkProcessor {
         decoded.push({ record, ...decodeChunkBody(record.body) });
       } catch (error) {
         // Not a fanout chunk: no run to report it to. Redelivery takes it to the dead-letter queue.
-        this.log(`fanout worker: message ${record.messageId} is not a fanout chunk: ${describe(error)}`);
+        this.log(`fanout worker: message ${record.messageId} is not a fanout chunk: ${errorText(error)}`);
         failures.push({ itemIdentifier: record.messageId });
       }
     }
@@ -201,7 +202,7 @@ export class ChunkProcessor {
         decoded.map(({ message }) => ({ run: message.job, chunk: message.chunk })),
       ));
     } catch (error) {
-      this.log(`fanout worker: could not read the state of ${decoded.length} chunks: ${describe(error)}`);
+      this.log(`fanout worker: could not read the state of ${decoded.length} chunks: ${errorText(error)}`);
       this.statistics.chunksRetried += decoded.length;
       await Promise.all(decoded.map(({ record }) => this.releaser.setVisibility(record.receiptHandle, RETRY_BACKOFF_SECONDS)));
       return { batchItemFailures: [...failures, ...decoded.map(({ record }) => ({ itemIdentifier: record.messageId }))] };
@@ -429,7 +430,7 @@ export class ChunkProcessor {
       const backoff = Math.min(8, 2 ** (crashes - 1));
       this.log(
         `fanout worker: chunk ${message.chunk} of run ${message.job} (task '${message.task.name}') crashed its worker ` +
-          `(crash ${crashes} of ${limit}); delivered again in ${backoff} s: ${describe(error)}`,
+          `(crash ${crashes} of ${limit}); delivered again in ${backoff} s: ${errorText(error)}`,
       );
       this.statistics.chunksRetried++;
       this.report(delivery, 'crash');
@@ -454,7 +455,7 @@ export class ChunkProcessor {
     const { message, record } = delivery;
     this.log(
       `fanout worker: chunk ${message.chunk} of run ${message.job} (task '${message.task.name}', receive ` +
-        `${delivery.receiveCount}) will be redelivered: ${describe(error)}`,
+        `${delivery.receiveCount}) will be redelivered: ${errorText(error)}`,
     );
     this.statistics.chunksRetried++;
     this.report(delivery, 'retried');
@@ -511,7 +512,7 @@ export class ChunkProcessor {
   private queueSettings(): Promise<QueueSettings | undefined> {
     if (!this.settings) {
       const reading = this.queue.readSettings().catch((error: unknown) => {
-        this.log(`fanout worker: could not read the task queue's settings: ${describe(error)}`);
+        this.log(`fanout worker: could not read the task queue's settings: ${errorText(error)}`);
         if (this.settings === reading) this.settings = undefined;
         return undefined;
       });
@@ -699,10 +700,6 @@ function setupKey(setup: JobSetup | undefined): string {
     setup.initArgs ? Buffer.from(setup.initArgs).toString('base64') : null,
     setup.maxTasksPerChild ?? null,
   ]);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function formatMs(ms: number): string {

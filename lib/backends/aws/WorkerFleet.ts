@@ -18,6 +18,8 @@ import { RequestCounter, type RequestCounts } from './RequestCounter.js';
 import { ChunkProcessor } from './ChunkProcessor.js';
 import { FLEET_PROCESSOR, processSqsEvent } from './workerRuntime.js';
 import { WORKER_FLEET_LIMITS } from './workerFleetLimits.js';
+import { errorText } from '../../util/errorText.js';
+import { sleep } from '../../util/sleep.js';
 
 /** The Fanout construct's default `workerTimeout` (5 minutes). */
 const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -179,7 +181,7 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
           );
         } catch (error) {
           if (stop.signal.aborted) return;
-          log(`fanout worker: receive failed (${describe(error)}); retrying in 1 s`);
+          log(`fanout worker: receive failed (${errorText(error)}); retrying in 1 s`);
           await sleep(1000, stop.signal);
           continue;
         }
@@ -210,7 +212,7 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
           failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
         } catch (error) {
           // As with Lambda: a failed invocation leaves the whole batch to be redelivered.
-          log(`fanout worker: the handler failed (${describe(error)}); the batch will be redelivered`);
+          log(`fanout worker: the handler failed (${errorText(error)}); the batch will be redelivered`);
           failedIds = new Set(messages.map((message) => message.MessageId ?? ''));
         }
         summary.invocations++;
@@ -228,7 +230,7 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
           summary.messagesDeleted += deleted.Successful?.length ?? 0;
         } catch (error) {
           // Undeleted messages come back after their visibility timeout; their results are recorded once.
-          log(`fanout worker: delete failed (${describe(error)}); those messages will be redelivered and skipped`);
+          log(`fanout worker: delete failed (${errorText(error)}); those messages will be redelivered and skipped`);
         }
       }
     };
@@ -308,20 +310,4 @@ function checkCount(option: string, value: number | undefined, [min, max]: reado
 function toModuleUrl(module: string): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[A-Za-z]:[\\/]/.test(module)) return module;
   return new URL(module, `file://${process.cwd()}/`).href;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -194,8 +194,10 @@ describe('the Lambda runner on a hand-written stack (the probe function)', () =>
     expect(processState(first.pid)).toBe('T');
     await sleep(500);
     const c = responseOf<Counts>(await direct.runner.invoke({ action: 'counts' }));
-    expect(c.timerTicks - b.timerTicks).toBeLessThanOrEqual(2);
-    expect(c.threadTicks - b.threadTicks).toBeLessThanOrEqual(2);
+    // Unfrozen, 500 ms is ~50 ticks of each 10 ms counter; a few may fall between the answer and
+    // the stop, or between the thaw and the read, on a loaded machine.
+    expect(c.timerTicks - b.timerTicks).toBeLessThanOrEqual(5);
+    expect(c.threadTicks - b.threadTicks).toBeLessThanOrEqual(5);
     expect(c).toMatchObject({ pid: a.pid, inits: 1 });
     expect(c.invocations).toBeGreaterThan(a.invocations);
     expect(direct.records.filter((record) => record.pid === a.pid && record.coldStart)).toHaveLength(1);

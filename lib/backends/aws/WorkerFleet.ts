@@ -3,10 +3,9 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
-  type Message,
   type ReceiveMessageCommandOutput,
 } from '@aws-sdk/client-sqs';
-import type { Context as LambdaContext, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context as LambdaContext, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../errors.js';
@@ -20,6 +19,7 @@ import { FLEET_PROCESSOR, processSqsEvent } from './workerRuntime.js';
 import { WORKER_FLEET_LIMITS } from './workerFleetLimits.js';
 import { errorText } from '../../util/errorText.js';
 import { sleep } from '../../util/sleep.js';
+import { toSqsRecord } from './sqsRecord.js';
 
 /** The Fanout construct's default `workerTimeout` (5 minutes). */
 const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -204,7 +204,7 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
           return;
         }
         summary.messagesReceived += messages.length;
-        const event: SQSEvent = { Records: messages.map((message) => toRecord(message, queueArn, config.region)) };
+        const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, queueArn, config.region)) };
         const started = performance.now();
         let failedIds: Set<string>;
         try {
@@ -248,36 +248,6 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
     clients.destroy();
     log('fanout worker: stopped');
   }
-}
-
-function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
-  const system = message.Attributes ?? {};
-  const messageAttributes: SQSRecord['messageAttributes'] = {};
-  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-    messageAttributes[name] = {
-      dataType: value.DataType ?? 'String',
-      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-      ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
-      stringListValues: [],
-      binaryListValues: [],
-    };
-  }
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
-      SentTimestamp: system.SentTimestamp ?? '',
-      SenderId: system.SenderId ?? '',
-      ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? '',
-    },
-    messageAttributes,
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: region,
-  };
 }
 
 function lambdaContext(timeoutMs: number, started: number, processor: ChunkProcessor): LambdaContext {

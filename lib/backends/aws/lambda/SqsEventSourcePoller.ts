@@ -5,12 +5,13 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { batchVerdict } from './batchResponse.js';
 import type { InvocationRecord } from './invocation.js';
 import type { SqsEventSourceSpec } from '../stackTemplate.js';
 import { errorText } from '../../../util/errorText.js';
 import { sleep } from '../../../util/sleep.js';
+import { toSqsRecord } from '../sqsRecord.js';
 
 /** Options of {@link SqsEventSourcePoller}. */
 export interface SqsEventSourcePollerOptions {
@@ -102,7 +103,9 @@ export class SqsEventSourcePoller {
         break;
       }
       this.statistics.messagesReceived += messages.length;
-      const event: SQSEvent = { Records: messages.map((message) => this.toRecord(message)) };
+      const event: SQSEvent = {
+        Records: messages.map((message) => toSqsRecord(message, this.options.source.queueArn, this.options.region)),
+      };
       let record: InvocationRecord | undefined;
       try {
         record = await this.options.invoke(event);
@@ -202,47 +205,5 @@ export class SqsEventSourcePoller {
         )
         .catch(() => {});
     }
-  }
-
-  /** A received message as Lambda's SQS event record. */
-  private toRecord(message: Message): SQSRecord {
-    const system = (message.Attributes ?? {}) as Record<string, string | undefined>;
-    const messageAttributes: SQSRecord['messageAttributes'] = {};
-    for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-      messageAttributes[name] = {
-        dataType: value.DataType ?? 'String',
-        ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-        ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
-        stringListValues: [],
-        binaryListValues: [],
-      };
-    }
-    const attributes: SQSRecord['attributes'] = {
-      ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
-      SentTimestamp: system.SentTimestamp ?? '',
-      SenderId: system.SenderId ?? '',
-      ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? '',
-    };
-    for (const key of [
-      'AWSTraceHeader',
-      'SequenceNumber',
-      'MessageGroupId',
-      'MessageDeduplicationId',
-      'DeadLetterQueueSourceArn',
-    ] as const) {
-      if (system[key] !== undefined) attributes[key] = system[key];
-    }
-    return {
-      messageId: message.MessageId ?? '',
-      receiptHandle: message.ReceiptHandle ?? '',
-      body: message.Body ?? '',
-      attributes,
-      messageAttributes,
-      md5OfBody: message.MD5OfBody ?? '',
-      ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.options.source.queueArn,
-      awsRegion: this.options.region,
-    };
   }
 }

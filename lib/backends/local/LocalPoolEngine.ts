@@ -165,11 +165,7 @@ export class LocalPoolEngine implements PoolEngine {
     }
     if (best && best.inFlight.length === 0) return best;
     while (active < this.processes && starting < this.queue.length) {
-      const started = this.startWorker();
-      if (!started) break;
-      // Started for queued work, which must keep the program alive until a chunk is sent to it
-      // (a program awaiting its first map would otherwise end while its workers start).
-      started.setReferenced(true);
+      if (!this.startWorker()) break;
       active++;
       starting++;
     }
@@ -236,9 +232,6 @@ export class LocalPoolEngine implements PoolEngine {
           this.failedStarts = 0;
           this.firstFailedStart = undefined;
           this.dispatch();
-          // Ready with nothing to run (another worker took the queued work): idle workers never
-          // keep the program alive.
-          if (worker.inFlight.length === 0) worker.setReferenced(false);
         }
         return;
       case 'results': {

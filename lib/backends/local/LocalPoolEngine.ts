@@ -143,33 +143,19 @@ export class LocalPoolEngine implements PoolEngine {
     if (budget !== undefined && worker.tasksAssigned >= budget) worker.retiring = true;
   }
 
-  /**
-   * The ready worker with the fewest chunks in flight. Below `processes`, workers are started
-   * for the queued chunks; a chunk is never sent to a worker still starting: while some start,
-   * queued chunks wait for the first worker ready (a cold pool's first chunk does not wait for
-   * the slowest thread's start, nor queue behind a busy worker).
-   */
+  /** The worker with the fewest chunks in flight, starting a new one while below `processes`. */
   private pickWorker(): LocalWorker | undefined {
     let best: LocalWorker | undefined;
     let active = 0;
-    let starting = 0;
     for (const worker of this.workers) {
       if (worker.stopping) continue;
       if (!worker.retiring) active++;
-      if (!worker.ready) {
-        starting++;
-        continue;
-      }
       if (worker.retiring || worker.inFlight.length >= CHUNKS_IN_FLIGHT_PER_WORKER) continue;
       if (!best || worker.inFlight.length < best.inFlight.length) best = worker;
     }
     if (best && best.inFlight.length === 0) return best;
-    while (active < this.processes && starting < this.queue.length) {
-      if (!this.startWorker()) break;
-      active++;
-      starting++;
-    }
-    return starting > 0 ? undefined : best;
+    if (active < this.processes) return this.startWorker() ?? best;
+    return best;
   }
 
   /** A new worker, or undefined if no thread can be made (then, with no worker left, the pool breaks). */
@@ -231,7 +217,6 @@ export class LocalPoolEngine implements PoolEngine {
           worker.ready = true;
           this.failedStarts = 0;
           this.firstFailedStart = undefined;
-          this.dispatch();
         }
         return;
       case 'results': {

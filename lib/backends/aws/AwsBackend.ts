@@ -3,13 +3,14 @@ import type { PoolEngine, PoolEngineOptions } from '../../backend/PoolEngine.js'
 import { InvalidArgumentError } from '../../errors.js';
 import { resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
 import { AwsPoolEngine } from './AwsPoolEngine.js';
-import type { RequestCounter } from './RequestCounter.js';
+import type { AwsSession } from './AwsSession.js';
+import { RequestCounter } from './RequestCounter.js';
 
 /** Options of {@link AwsBackend}. */
 export interface AwsBackendOptions {
   /** Where the resources are. @default read from the environment on first use ({@link resolveAwsConfig}) */
   config?: AwsConfig;
-  /** Counts the requests of every pool of this backend. @default one counter per pool */
+  /** Counts every request of this backend (its pools count theirs apart too, in their stats). @default a counter of its own */
   counter?: RequestCounter;
   /**
    * Milliseconds a pool's call waits while nobody receives its chunks before it fails with
@@ -21,6 +22,9 @@ export interface AwsBackendOptions {
 
 /** Concurrent workers a pool plans for when `processes` is not given (Lambda scales out). */
 const DEFAULT_PROCESSES = 64;
+
+/** The backends of this thread by resources, for objects that arrive as handles (see {@link AwsBackend.forConfig}). */
+const byConfig = new Map<string, AwsBackend>();
 
 /**
  * The aws backend: pools whose chunks travel over SQS to Lambda workers (or a `fanout worker`
@@ -38,10 +42,39 @@ const DEFAULT_PROCESSES = 64;
  */
 export class AwsBackend implements Backend {
   readonly name = 'aws' as const;
+  /** Counts every request of the backend's session. */
+  readonly counter: RequestCounter;
   private config: Promise<AwsConfig> | undefined;
+  private openSession: Promise<AwsSession> | undefined;
 
   constructor(private readonly options: AwsBackendOptions = {}) {
     if (options.config) this.config = Promise.resolve(options.config);
+    this.counter = options.counter ?? new RequestCounter();
+  }
+
+  /**
+   * The backend of this thread for `config`'s resources, made once: an aws object that arrives in
+   * a thread as a handle (a Lock passed to a task on a Lambda worker) is bound to it, and shares
+   * its session with every other object of the same resources.
+   *
+   * @example
+   * ```ts
+   * const backend = AwsBackend.forConfig(handleState.config);
+   * ```
+   */
+  static forConfig(config: AwsConfig): AwsBackend {
+    const key = JSON.stringify([config.region, config.queueUrl, config.table, config.bucket, config.endpoints ?? null]);
+    let backend = byConfig.get(key);
+    if (!backend) {
+      backend = new AwsBackend({ config });
+      byConfig.set(key, backend);
+    }
+    return backend;
+  }
+
+  /** The resources of this backend (from its options or the environment, loaded once). */
+  resources(): Promise<AwsConfig> {
+    return this.loadConfig();
   }
 
   /**
@@ -62,10 +95,36 @@ export class AwsBackend implements Backend {
     const { noWorkerTimeout } = this.options;
     return new AwsPoolEngine(
       options,
-      () => this.loadConfig(),
-      this.options.counter,
+      () => this.session(),
+      new RequestCounter(),
       noWorkerTimeout === undefined ? {} : { noWorkerTimeout },
     );
+  }
+
+  /**
+   * The backend's one connection to its resources, opened on first use (which loads the AWS
+   * SDK) and shared by its pools and primitives. A failed open is not kept: fixing the
+   * environment and trying again works.
+   */
+  session(): Promise<AwsSession> {
+    if (!this.openSession) {
+      const opening = this.loadConfig().then(async (config) => {
+        const { AwsSession } = await import('./AwsSession.js');
+        return AwsSession.open(config, this.counter);
+      });
+      this.openSession = opening;
+      opening.catch(() => {
+        if (this.openSession === opening) this.openSession = undefined;
+      });
+    }
+    return this.openSession;
+  }
+
+  /** Closes the session's sockets; the next use opens a new one. */
+  async close(): Promise<void> {
+    const opened = this.openSession;
+    this.openSession = undefined;
+    (await opened?.catch(() => undefined))?.close();
   }
 
   private loadConfig(): Promise<AwsConfig> {

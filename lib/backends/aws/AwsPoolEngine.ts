@@ -7,7 +7,6 @@ import { ValueDecoder } from '../../codec/ValueDecoder.js';
 import { ChunkTooLongError, InvalidArgumentError, NoWorkersError, RemoteError, WorkerCrashedError } from '../../errors.js';
 import { fromFailureInfo } from '../../runtime/errorInfo.js';
 import { reviveHandle } from '../../runtime/handles.js';
-import type { AwsConfig } from './AwsConfig.js';
 import {
   CHUNK_ATTRIBUTE,
   INLINE_CHUNK_BYTES,
@@ -18,7 +17,7 @@ import {
   argumentsKey,
   decodeChunkBody,
 } from './chunkMessages.js';
-import type { AwsConnection } from './connectAws.js';
+import type { AwsSession } from './AwsSession.js';
 import { RequestCounter } from './RequestCounter.js';
 import type { ChunkRecord, ResultTable } from './ResultTable.js';
 import { errorText } from '../../util/errorText.js';
@@ -72,7 +71,6 @@ interface Part {
   dropped?: boolean;
 }
 
-type Connection = AwsConnection;
 
 /**
  * Runs a pool's chunks on AWS: each chunk (split to fit a 64 KB message when its items allow)
@@ -84,7 +82,7 @@ type Connection = AwsConnection;
  *
  * @example
  * ```ts
- * const engine = new AwsPoolEngine({ processes: 64, taskModules: [] }, () => resolveAwsConfig());
+ * const engine = new AwsPoolEngine({ processes: 64, taskModules: [] }, () => AwsSession.open(config));
  * engine.submit(chunk);
  * ```
  */
@@ -93,7 +91,7 @@ export class AwsPoolEngine implements PoolEngine {
   /** This pool's run: the partition of its records, and the prefix of its objects. */
   readonly run = randomBytes(9).toString('base64url');
   private readonly setup: JobSetup | undefined;
-  private connection: Promise<Connection> | undefined;
+  private session: Promise<AwsSession> | undefined;
   private broken: Error | undefined;
   private terminatedWith: Error | undefined;
   private closed = false;
@@ -128,7 +126,8 @@ export class AwsPoolEngine implements PoolEngine {
 
   constructor(
     options: PoolEngineOptions,
-    private readonly loadConfig: () => Promise<AwsConfig>,
+    /** The backend's session: shared by its pools, opened on first use. */
+    private readonly loadSession: () => Promise<AwsSession>,
     /** Counts the pool's AWS requests (several pools may share one). */
     private readonly counter: RequestCounter = new RequestCounter(),
     engineOptions: AwsPoolEngineOptions = {},
@@ -153,8 +152,9 @@ export class AwsPoolEngine implements PoolEngine {
     this.outbox.push(...parts);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // Chunks submitted in the same tick travel in the same batches.
-      setImmediate(() => this.flush());
+      // Chunks submitted in the same tick travel in the same batches. Every request of the pool
+      // descends from a flush (or a terminate), so that is where they are attributed to it.
+      this.counter.attribute(() => setImmediate(() => this.flush()));
     }
   }
 
@@ -183,10 +183,10 @@ export class AwsPoolEngine implements PoolEngine {
     this.terminatedWith ??= error;
     const unfinished = [...this.partsOf.keys()];
     for (const chunk of unfinished) this.failChunk(chunk, error, 0, false);
-    if (this.connection && this.nextNumber > 0) {
+    if (this.session && this.nextNumber > 0) {
       // Workers skip every chunk of a cancelled run, sent or still queued.
-      const marking = this.connection
-        .then(({ table }) => table.cancelRun(this.run, this.expiresAt()))
+      const marking = this.session
+        .then(({ table }) => this.counter.attribute(() => table.cancelRun(this.run, this.expiresAt())))
         .catch(() => {
           // The run's chunks still finish and are recorded; nobody waits for them.
         });
@@ -221,22 +221,20 @@ export class AwsPoolEngine implements PoolEngine {
     return parts;
   }
 
-  private connect(): Promise<Connection> {
-    this.connection ??= (async () => {
-      const config = await this.loadConfig();
-      this.retentionSeconds = config.retentionSeconds;
-      const { connectAws } = await import('./connectAws.js');
-      const connection = await connectAws(config, this.counter);
-      if (!connection.queue.deadLetterUrl) {
+  private connect(): Promise<AwsSession> {
+    this.session ??= (async () => {
+      const session = await this.loadSession();
+      this.retentionSeconds = session.config.retentionSeconds;
+      if (!session.queue.deadLetterUrl) {
         process.emitWarning(
-          `The task queue ${config.queueUrl} has no dead-letter queue: a chunk that crashes its worker every time is retried ` +
+          `The task queue ${session.config.queueUrl} has no dead-letter queue: a chunk that crashes its worker every time is retried ` +
             'until the message expires, and its job waits that long. Deploy the fanout stack, or give the queue a redrive policy.',
           { code: 'FANOUT_NO_DLQ' },
         );
       }
-      return connection;
+      return session;
     })();
-    return this.connection;
+    return this.session;
   }
 
   private flush(): void {
@@ -246,14 +244,14 @@ export class AwsPoolEngine implements PoolEngine {
     for (const part of parts) part.state = 'sending';
     this.track(
       this.connect().then(
-        (connection) => this.send(connection, parts),
+        (session) => this.send(session, parts),
         (error: Error) => this.breakPool(error),
       ),
     );
   }
 
   /** Sends parts in batches of up to ten messages and 1 MiB, payloads over the limit via S3. */
-  private async send(connection: Connection, parts: Part[]): Promise<void> {
+  private async send(session: AwsSession, parts: Part[]): Promise<void> {
     const expiresAt = this.expiresAt();
     const entries: Array<{ part: Part; entry: SendMessageBatchRequestEntry; bytes: number }> = [];
     await forEachLimited(parts, SEND_CONCURRENCY, async (part) => {
@@ -272,7 +270,7 @@ export class AwsPoolEngine implements PoolEngine {
       if (frame.length > INLINE_CHUNK_BYTES) {
         const key = argumentsKey(this.run, part.number);
         try {
-          await connection.payloads.put(key, part.payload);
+          await session.payloads.put(key, part.payload);
         } catch (error) {
           return this.failPart(part, error as Error);
         }
@@ -306,18 +304,18 @@ export class AwsPoolEngine implements PoolEngine {
       batchBytes += item.bytes;
     }
     if (batch.length > 0) batches.push(batch);
-    await forEachLimited(batches, SEND_CONCURRENCY, (items) => this.sendBatch(connection, items));
+    await forEachLimited(batches, SEND_CONCURRENCY, (items) => this.sendBatch(session, items));
   }
 
   private async sendBatch(
-    connection: Connection,
+    session: AwsSession,
     items: Array<{ part: Part; entry: SendMessageBatchRequestEntry }>,
   ): Promise<void> {
     let pending = items;
     for (let attempt = 1; pending.length > 0; attempt++) {
       let failed: Array<{ id: string; reason: string }>;
       try {
-        failed = await connection.queue.sendBatch(pending.map((item) => item.entry));
+        failed = await session.queue.sendBatch(pending.map((item) => item.entry));
       } catch (error) {
         for (const { part } of pending) this.failPart(part, error as Error);
         return;
@@ -371,18 +369,18 @@ export class AwsPoolEngine implements PoolEngine {
     this.polling = true;
     let found = 0;
     try {
-      const connection = await this.connect();
+      const session = await this.connect();
       for (const [from, to] of this.outstandingRanges()) {
         let next: Awaited<ReturnType<ResultTable['queryResults']>>['next'];
         do {
-          const page = await connection.table.queryResults(this.run, from, to, next);
+          const page = await session.table.queryResults(this.run, from, to, next);
           for (const record of page.records) {
             const part = this.outstanding.get(record.chunk);
             if (!part) continue;
             this.outstanding.delete(record.chunk);
             found++;
             this.progressed();
-            await this.deliver(connection, part, record);
+            await this.deliver(session, part, record);
           }
           next = page.next;
         } while (next && this.outstanding.size > 0);
@@ -391,7 +389,7 @@ export class AwsPoolEngine implements PoolEngine {
     } catch (error) {
       if (++this.pollFailures >= MAX_POLL_FAILURES) {
         const failure = new WorkerCrashedError(
-          `fanout could not read results from DynamoDB table ${(await this.connection)?.clients.config.table} ` +
+          `fanout could not read results from DynamoDB table ${(await this.session)?.clients.config.table} ` +
             `${MAX_POLL_FAILURES} times in a row (last: ${errorText(error)}); the pool's outstanding work failed.`,
           { cause: error },
         );
@@ -422,7 +420,7 @@ export class AwsPoolEngine implements PoolEngine {
   }
 
   /** Hands a chunk record to the pool. */
-  private async deliver(connection: Connection, part: Part, record: ChunkRecord): Promise<void> {
+  private async deliver(session: AwsSession, part: Part, record: ChunkRecord): Promise<void> {
     part.state = 'done';
     const chunk = part.chunk;
     if (chunk.control.cancelled || record.status === 'cancelled') return;
@@ -443,7 +441,7 @@ export class AwsPoolEngine implements PoolEngine {
     }
     let frameBytes = record.frame;
     try {
-      if (!frameBytes && record.frameKey) frameBytes = await connection.payloads.get(record.frameKey);
+      if (!frameBytes && record.frameKey) frameBytes = await session.payloads.get(record.frameKey);
       if (!frameBytes) throw new Error(`the record of chunk ${part.number} of run ${this.run} has no result`);
       const { message, payload } = decodeFrame(frameBytes);
       const reply = message as ParentBoundMessage;
@@ -509,9 +507,9 @@ export class AwsPoolEngine implements PoolEngine {
     if (this.cancelQueue.length > 1) return;
     queueMicrotask(() => {
       const numbers = this.cancelQueue.splice(0);
-      if (numbers.length === 0 || !this.connection) return;
+      if (numbers.length === 0 || !this.session) return;
       this.track(
-        this.connection
+        this.session
           .then(({ table }) => table.cancelChunks(this.run, numbers, this.expiresAt()))
           .catch(() => {
             // Not marked: the workers run those chunks, and their results are ignored.
@@ -528,22 +526,22 @@ export class AwsPoolEngine implements PoolEngine {
     const watch = new AbortController();
     this.deadLetterWatch = watch;
     void (async () => {
-      const connection = await this.connect().catch(() => undefined);
-      const url = connection?.queue.deadLetterUrl;
-      if (!connection || !url) {
+      const session = await this.connect().catch(() => undefined);
+      const url = session?.queue.deadLetterUrl;
+      if (!session || !url) {
         this.noDeadLetterQueue = true;
         return;
       }
       while (!watch.signal.aborted && this.outstanding.size > 0) {
         let messages: Message[];
         try {
-          messages = await connection.queue.receiveDeadLetters(watch.signal);
+          messages = await session.queue.receiveDeadLetters(watch.signal);
         } catch {
           if (watch.signal.aborted) break;
           await new Promise((resolve) => setTimeout(resolve, 1000));
           continue;
         }
-        for (const message of messages) await this.onDeadLetter(connection, url, message);
+        for (const message of messages) await this.onDeadLetter(session, url, message);
       }
     })().finally(() => {
       if (this.deadLetterWatch === watch) this.deadLetterWatch = undefined;
@@ -551,11 +549,11 @@ export class AwsPoolEngine implements PoolEngine {
     });
   }
 
-  private async onDeadLetter(connection: Connection, url: string, message: Message): Promise<void> {
+  private async onDeadLetter(session: AwsSession, url: string, message: Message): Promise<void> {
     if (message.MessageAttributes?.[RUN_ATTRIBUTE]?.StringValue !== this.run) {
       // Another run's message is left to its own client (it shows again within seconds), unless
       // its run has expired: then nobody is waiting for it.
-      if (expiredRun(message)) await connection.queue.deleteDeadLetter(message).catch(() => {});
+      if (expiredRun(message)) await session.queue.deleteDeadLetter(message).catch(() => {});
       return;
     }
     const number = Number(message.MessageAttributes[CHUNK_ATTRIBUTE]?.StringValue);
@@ -567,7 +565,7 @@ export class AwsPoolEngine implements PoolEngine {
         `${url}. Look for a task that exits the process, exhausts memory, or outlasts the worker's timeout.`;
       try {
         // Recorded so that the outcome is the same for everyone who reads the run.
-        const written = await connection.table.putResult(this.run, { chunk: number, status: 'dead', reason }, this.expiresAt());
+        const written = await session.table.putResult(this.run, { chunk: number, status: 'dead', reason }, this.expiresAt());
         if (!written) return; // A result was recorded after all: the poll delivers it.
       } catch {
         return; // Try again on the message's next receive.
@@ -577,7 +575,7 @@ export class AwsPoolEngine implements PoolEngine {
         this.failChunk(part.chunk, new WorkerCrashedError(reason, { taskName: part.chunk.task.name }), part.from);
       }
     }
-    await connection.queue.deleteDeadLetter(message).catch(() => {});
+    await session.queue.deleteDeadLetter(message).catch(() => {});
   }
 
   /** A result came in: someone receives. */
@@ -609,19 +607,19 @@ export class AwsPoolEngine implements PoolEngine {
     }
     const lookedFrom = performance.now();
     let depth: { waiting: number; inFlight: number } | undefined;
-    let connection: Connection | undefined;
+    let session: AwsSession | undefined;
     try {
-      connection = await this.connect();
-      depth = await connection.queue.depth();
+      session = await this.connect();
+      depth = await session.queue.depth();
     } catch {
       depth = undefined; // Look again later: a failed look says nothing about workers.
     }
     this.noWorkerTimer = undefined;
     if (this.outstanding.size === 0 || this.noWorkerCheckDue > lookedFrom) return this.watchForWorkers();
     let next = this.noWorkerCheckMs;
-    if (depth && connection && depth.inFlight === 0 && depth.waiting > 0) {
+    if (depth && session && depth.inFlight === 0 && depth.waiting > 0) {
       next = NO_WORKER_FIRST_CHECK_MS / 2;
-      this.onNobodyReceives(connection.queue.url, lookedFrom - this.lastSeenReceiving);
+      this.onNobodyReceives(session.queue.url, lookedFrom - this.lastSeenReceiving);
     } else if (depth) {
       this.lastSeenReceiving = lookedFrom;
       this.noWorkerCheckMs = Math.min(NO_WORKER_MAX_CHECK_MS, this.noWorkerCheckMs * 2);
@@ -691,16 +689,15 @@ export class AwsPoolEngine implements PoolEngine {
       clearTimeout(this.noWorkerTimer);
       this.noWorkerTimer = undefined;
       // The dead-letter watch ends after its current long poll: aborting a long poll can leave a
-      // message delivered to the closed connection, hidden for the visibility timeout.
+      // message delivered to the closed session, hidden for the visibility timeout.
     }
     if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private async shutDown(): Promise<void> {
+    // The session is the backend's: other pools and primitives go on using it.
     this.deadLetterWatch?.abort();
-    const connection = await this.connection?.catch(() => undefined);
-    connection?.clients.destroy();
-    this.connection = undefined;
+    this.session = undefined;
   }
 
   private expiresAt(): number {

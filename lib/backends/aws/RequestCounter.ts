@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InitializeHandler, InitializeHandlerArguments, InitializeMiddleware, HandlerExecutionContext } from '@smithy/types';
 
 /** What a {@link RequestCounter} has seen, by kind and in billing units. */
@@ -15,10 +16,14 @@ export interface RequestCounts {
 
 const SQS_BILLING_UNIT = 64 * 1024;
 
+/** The counter that requests made inside {@link RequestCounter.attribute} also count into. */
+const attributedTo = new AsyncLocalStorage<RequestCounter>();
+
 /**
  * Counts AWS requests by kind with an SDK middleware, for cost accounting. One counter can
  * watch several clients (a pool's SQS, DynamoDB and S3 clients, or a worker fleet's).
- * Counts are per command (an SDK retry of a command is not counted again).
+ * Counts are per command (an SDK retry of a command is not counted again). Clients are shared by
+ * everything of a session; a pool also counts its own requests apart with {@link attribute}.
  *
  * @example
  * ```ts
@@ -42,20 +47,38 @@ export class RequestCounter {
       (next: InitializeHandler<object, object>, context: HandlerExecutionContext) =>
       async (args: InitializeHandlerArguments<object>) => {
         const command = String(context.commandName ?? 'unknown').replace(/Command$/, '');
-        const key = `${service}.${command}`;
-        this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+        const also = attributedTo.getStore();
+        const counters = also && also !== this ? [this, also] : [this];
+        for (const counter of counters) counter.countRequest(`${service}.${command}`);
         let result: Awaited<ReturnType<typeof next>>;
         try {
           result = await next(args);
         } catch (error) {
           // A write refused by its condition still consumes a write unit.
-          if (service === 'DynamoDB') this.account(service, command, {}, { ConsumedCapacity: { CapacityUnits: 1 } });
+          if (service === 'DynamoDB') {
+            for (const counter of counters) counter.account(service, command, {}, { ConsumedCapacity: { CapacityUnits: 1 } });
+          }
           throw error;
         }
-        this.account(service, command, args.input as Record<string, unknown>, result.output as Record<string, unknown>);
+        for (const counter of counters) {
+          counter.account(service, command, args.input as Record<string, unknown>, result.output as Record<string, unknown>);
+        }
         return result;
       };
     client.middlewareStack.add(middleware, { step: 'initialize', name: 'fanoutRequestCounter', override: true });
+  }
+
+  /**
+   * Runs `work` so that the requests it makes (and everything it starts, awaits or schedules)
+   * also count here, whichever counter watches the clients.
+   *
+   * @example
+   * ```ts
+   * await poolCounter.attribute(() => session.queue.sendBatch(entries));
+   * ```
+   */
+  attribute<T>(work: () => T): T {
+    return attributedTo.run(this, work);
   }
 
   /** The counts so far. */
@@ -70,6 +93,10 @@ export class RequestCounter {
       dynamoReadUnits: this.readUnits,
       dynamoWriteUnits: this.writeUnits,
     };
+  }
+
+  private countRequest(key: string): void {
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
   private account(service: string, command: string, input: Record<string, unknown>, output: Record<string, unknown>): void {

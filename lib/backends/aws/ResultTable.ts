@@ -1,7 +1,6 @@
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
-  ConditionalCheckFailedException,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -12,6 +11,17 @@ import {
   type KeysAndAttributes,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import {
+  CANCEL_SORT_KEY,
+  RUN_PREFIX,
+  cancelKey,
+  chunkKey,
+  chunkSortKey,
+  crashesKey,
+  isConditionalCheckFailed,
+  parseChunk,
+  runKey,
+} from './tableKeys.js';
 
 /**
  * How a chunk ended, as recorded in the table: `dead` when it crashed its worker on every
@@ -35,7 +45,6 @@ export interface ChunkRecord {
 /** BatchGetItem takes at most 100 keys, BatchWriteItem 25 writes. */
 const BATCH_GET_KEYS = 100;
 const BATCH_WRITE_ITEMS = 25;
-const CANCEL_KEY = 'cancel';
 
 /**
  * The run records in the DynamoDB table: one item per finished chunk (`pk` = the run,
@@ -80,12 +89,7 @@ export class ResultTable {
       );
       return true;
     } catch (error) {
-      if (
-        error instanceof ConditionalCheckFailedException ||
-        (error as { name?: string }).name === 'ConditionalCheckFailedException'
-      ) {
-        return false;
-      }
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }
@@ -100,7 +104,7 @@ export class ResultTable {
     const keys: Array<Record<string, AttributeValue>> = [];
     const seen = new Set<string>();
     for (const { run, chunk } of chunks) {
-      for (const key of [chunkKey(run, chunk), { pk: { S: runKey(run) }, sk: { S: CANCEL_KEY } }]) {
+      for (const key of [chunkKey(run, chunk), cancelKey(run)]) {
         const id = `${key.pk.S}|${key.sk.S}`;
         if (!seen.has(id)) {
           seen.add(id);
@@ -124,7 +128,7 @@ export class ResultTable {
         );
         for (const item of response.Responses?.[this.tableName] ?? []) {
           const run = item.pk?.S?.slice(RUN_PREFIX.length) ?? '';
-          if (item.sk?.S === CANCEL_KEY) cancelledRuns.add(run);
+          if (item.sk?.S === CANCEL_SORT_KEY) cancelledRuns.add(run);
           else settled.add(`${run}|${parseChunk(item.sk?.S)}`);
         }
         request = response.UnprocessedKeys;
@@ -142,7 +146,7 @@ export class ResultTable {
     const response = await this.dynamodb.send(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: { S: runKey(run) }, sk: { S: `${CRASHES_PREFIX}${String(chunk).padStart(10, '0')}` } },
+        Key: crashesKey(run, chunk),
         UpdateExpression: 'ADD n :one SET expiresAt = :expiresAt',
         ExpressionAttributeValues: { ':one': { N: '1' }, ':expiresAt': { N: String(expiresAt) } },
         ReturnValues: 'UPDATED_NEW',
@@ -165,7 +169,7 @@ export class ResultTable {
     await this.dynamodb.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: { pk: { S: runKey(run) }, sk: { S: CANCEL_KEY }, expiresAt: { N: String(expiresAt) } },
+        Item: { ...cancelKey(run), expiresAt: { N: String(expiresAt) } },
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
@@ -219,26 +223,4 @@ export class ResultTable {
       }
     }
   }
-}
-
-const RUN_PREFIX = 'run#';
-const CHUNK_PREFIX = 'c#';
-/** Crash counters sort after every chunk record (`x` > `c`), outside the clients' queries. */
-const CRASHES_PREFIX = 'x#';
-
-function runKey(run: string): string {
-  return `${RUN_PREFIX}${run}`;
-}
-
-/** Zero-padded so that the sort key orders chunks by number. */
-function chunkSortKey(chunk: number): string {
-  return `${CHUNK_PREFIX}${String(chunk).padStart(10, '0')}`;
-}
-
-function chunkKey(run: string, chunk: number): { pk: { S: string }; sk: { S: string } } {
-  return { pk: { S: runKey(run) }, sk: { S: chunkSortKey(chunk) } };
-}
-
-function parseChunk(sortKey: string | undefined): number {
-  return sortKey?.startsWith(CHUNK_PREFIX) ? Number(sortKey.slice(CHUNK_PREFIX.length)) : -1;
 }

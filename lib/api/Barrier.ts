@@ -1,6 +1,8 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type BarrierImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import { Deadline } from '../backend/Deadline.js';
+import type { BarrierEngine } from '../backend/SyncEngines.js';
 import type { TaskRef } from '../codec/protocol.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
@@ -39,7 +41,7 @@ export interface BarrierOptions {
  */
 export class Barrier {
   /** @internal The backend's barrier. */
-  readonly impl: BarrierImpl;
+  readonly engine: BarrierEngine;
   private readonly action: (() => unknown) | undefined;
   private readonly actionRef: TaskRef | undefined;
   private readonly timeout: number | undefined;
@@ -61,18 +63,18 @@ export class Barrier {
     this.action = action;
     this.actionRef = action && isTask(action) ? taskRef(action, 'new Barrier(parties, options): action') : undefined;
     this.timeout = options?.timeout;
-    this.impl = syncBackendOf(backend, 'Barrier').createBarrier(parties);
+    this.engine = backendPart(backend, 'createBarrier', 'Barrier')(parties);
   }
 
   /** @internal Wraps a backend barrier that crossed from another thread. */
-  static fromImpl(impl: BarrierImpl, state: { action: TaskRef | null; timeout: number | null }): Barrier {
+  static fromEngine(engine: BarrierEngine, state: { action: TaskRef | null; timeout: number | null }): Barrier {
     const barrier = Object.create(Barrier.prototype) as {
-      impl: BarrierImpl;
+      engine: BarrierEngine;
       action: (() => unknown) | undefined;
       actionRef: TaskRef | undefined;
       timeout: number | undefined;
     };
-    barrier.impl = impl;
+    barrier.engine = engine;
     const ref = state.action ?? undefined;
     barrier.actionRef = ref;
     barrier.action = ref && (async () => (await TaskRegistry.current.resolve(ref)).fn());
@@ -82,7 +84,7 @@ export class Barrier {
 
   /** The number of parties the barrier waits for. */
   get parties(): number {
-    return this.impl.parties;
+    return this.engine.parties;
   }
 
   /**
@@ -92,40 +94,40 @@ export class Barrier {
    */
   async wait(timeout?: number): Promise<number> {
     checkTimeout('Barrier.wait(timeout)', timeout);
-    return this.impl.wait(timeout ?? this.timeout, this.action);
+    return this.engine.wait(Deadline.after(timeout ?? this.timeout), this.action);
   }
 
   /**
    * Returns the barrier to its empty state. Parties waiting now reject with `BrokenBarrierError`.
    */
   async reset(): Promise<void> {
-    await this.impl.reset();
+    await this.engine.reset();
   }
 
   /** Breaks the barrier: pending and future waits reject with `BrokenBarrierError` until `reset()`. */
   async abort(): Promise<void> {
-    await this.impl.abort();
+    await this.engine.abort();
   }
 
   /** The number of parties waiting now, as Python's `n_waiting`. */
   async nWaiting(): Promise<number> {
-    return this.impl.nWaiting();
+    return this.engine.nWaiting();
   }
 
   /** Whether the barrier is broken, as Python's `broken`. */
   async broken(): Promise<boolean> {
-    return this.impl.broken();
+    return this.engine.broken();
   }
 
   [toHandle](): HandleDescriptor {
-    checkHandleTarget('Barrier', this.impl.backend);
+    checkHandleTarget('Barrier', this.engine.backend);
     if (this.action !== undefined && this.actionRef === undefined) {
       throw new SerializationError(
         'a Barrier',
         'its action is a plain function, which cannot cross to a worker. Define the action with task(name, fn) in a module of its own.',
       );
     }
-    const described = this.impl.describe();
+    const described = this.engine.handle();
     return { ...described, state: { action: this.actionRef ?? null, timeout: this.timeout ?? null } };
   }
 }

@@ -1,4 +1,4 @@
-import type { SemaphoreImpl } from '../backend/SyncBackend.js';
+import type { SemaphoreEngine } from '../backend/SyncEngines.js';
 import { Semaphore } from './Semaphore.js';
 
 /**
@@ -18,7 +18,7 @@ export class BoundedSemaphore extends Semaphore {
   protected static override readonly bounded: boolean = true;
 
   /** @internal Wraps a backend semaphore that crossed from another thread. */
-  static override fromImpl(impl: SemaphoreImpl): BoundedSemaphore {
-    return Semaphore.fromImpl(impl, BoundedSemaphore.prototype) as BoundedSemaphore;
+  static override fromEngine(engine: SemaphoreEngine): BoundedSemaphore {
+    return Semaphore.fromEngine(engine, BoundedSemaphore.prototype) as BoundedSemaphore;
   }
 }

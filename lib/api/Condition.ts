@@ -1,6 +1,8 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type ConditionImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import { Deadline } from '../backend/Deadline.js';
+import type { ConditionEngine } from '../backend/SyncEngines.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { BackendMismatchError, InvalidArgumentError } from '../errors.js';
@@ -35,35 +37,35 @@ const DONE = Promise.resolve();
  */
 export class Condition {
   /** @internal The backend's condition. */
-  readonly impl: ConditionImpl;
+  readonly engine: ConditionEngine;
   private readonly lock: Lock | RLock;
 
   constructor(lock?: Lock | RLock, backend: Backend = defaultBackend()) {
     if (lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)) {
       throw new InvalidArgumentError('new Condition(lock)', lock, 'a Lock, an RLock, or undefined (for a new RLock)');
     }
-    if (lock !== undefined && lock.impl.backend !== backend.name) {
+    if (lock !== undefined && lock.engine.backend !== backend.name) {
       throw new BackendMismatchError(
         `${lock instanceof Lock ? 'Lock' : 'RLock'} given to a Condition`,
-        lock.impl.backend,
+        lock.engine.backend,
         backend.name,
       );
     }
     this.lock = lock ?? new RLock(backend);
-    this.impl = syncBackendOf(backend, 'Condition').createCondition(this.lock.impl);
+    this.engine = backendPart(backend, 'createCondition', 'Condition')(this.lock.engine);
   }
 
   /** @internal Wraps a backend condition that crossed from another thread, with its lock. */
-  static fromImpl(impl: ConditionImpl, lock: Lock | RLock): Condition {
-    const condition = Object.create(Condition.prototype) as { impl: ConditionImpl; lock: Lock | RLock };
-    condition.impl = impl;
+  static fromEngine(engine: ConditionEngine, lock: Lock | RLock): Condition {
+    const condition = Object.create(Condition.prototype) as { engine: ConditionEngine; lock: Lock | RLock };
+    condition.engine = engine;
     condition.lock = lock;
     return condition as unknown as Condition;
   }
 
   /** Acquires the underlying lock (see `Lock.acquire`). */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    return acquireWith(this.impl.lock, options, 'Condition.acquire');
+    return acquireWith(this.engine.lock, options, 'Condition.acquire');
   }
 
   /** Releases the underlying lock. */
@@ -87,7 +89,7 @@ export class Condition {
    */
   async wait(timeout?: number): Promise<boolean> {
     checkTimeout('Condition.wait(timeout)', timeout);
-    return this.impl.wait(timeout);
+    return this.engine.wait(Deadline.after(timeout));
   }
 
   /**
@@ -97,12 +99,10 @@ export class Condition {
   async waitFor<R>(predicate: () => R | Promise<R>, timeout?: number): Promise<R> {
     if (typeof predicate !== 'function') throw new InvalidArgumentError('Condition.waitFor(predicate)', predicate, 'a function');
     checkTimeout('Condition.waitFor(predicate, timeout)', timeout);
-    const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+    const deadline = Deadline.after(timeout);
     let result = await predicate();
-    while (!result) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      await this.impl.wait(left === Infinity ? undefined : left);
+    while (!result && !deadline.expired()) {
+      await this.engine.wait(deadline);
       result = await predicate();
     }
     return result;
@@ -114,7 +114,7 @@ export class Condition {
       if (typeof n !== 'number' || !(Number.isInteger(n) || n === Infinity) || n < 0) {
         throw new InvalidArgumentError('Condition.notify(n)', n, 'a whole number ≥ 0');
       }
-      const done = this.impl.notify(n);
+      const done = this.engine.notify(n);
       return done === undefined ? DONE : done;
     } catch (error) {
       return Promise.reject(error);
@@ -127,8 +127,8 @@ export class Condition {
   }
 
   [toHandle](): HandleDescriptor {
-    checkHandleTarget('Condition', this.impl.backend);
-    const described = this.impl.describe();
+    checkHandleTarget('Condition', this.engine.backend);
+    const described = this.engine.handle();
     return { ...described, state: { lock: this.lock } };
   }
 }

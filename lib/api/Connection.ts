@@ -1,3 +1,4 @@
+import { Deadline } from '../backend/Deadline.js';
 import type { ChannelEngine } from '../backend/ChannelEngine.js';
 import type { Handle, HandleDescriptor } from '../codec/ValueEncoder.js';
 import { toHandle } from '../codec/tags.js';
@@ -69,7 +70,7 @@ export class Connection<T = unknown> implements Handle {
   async recv(): Promise<T> {
     this.checkOpen();
     if (!this.receiver) throw new ValueError('This connection is write-only: it is the sending end of a one-way Pipe(false).');
-    const received = await this.receiver.recv(Infinity);
+    const received = await this.receiver.recv(Deadline.never);
     if (received === 'eof' || received === 'timeout') throw new EOFError();
     return decodeItem(received.item) as T;
   }
@@ -86,15 +87,16 @@ export class Connection<T = unknown> implements Handle {
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
     this.checkOpen();
-    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)) {
+    // A negative timeout counts as zero, as in Python.
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
       throw new InvalidArgumentError(
         'connection.poll(timeout): timeout',
         timeout,
-        'a number of milliseconds ≥ 0, or null to wait for ever',
+        'a number of milliseconds (≤ 0: do not wait), or null to wait for ever',
       );
     }
     if (!this.receiver) throw new ValueError('This connection is write-only: it is the sending end of a one-way Pipe(false).');
-    return this.receiver.poll(timeout === null ? Infinity : performance.now() + timeout);
+    return this.receiver.poll(timeout === null ? Deadline.never : Deadline.after(timeout));
   }
 
   /**

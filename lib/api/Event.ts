@@ -1,6 +1,8 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type EventImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import { Deadline } from '../backend/Deadline.js';
+import type { EventEngine } from '../backend/SyncEngines.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { checkHandleTarget } from './handleTarget.js';
@@ -19,32 +21,32 @@ import { checkTimeout } from './checks.js';
  */
 export class Event {
   /** @internal The backend's event. */
-  readonly impl: EventImpl;
+  readonly engine: EventEngine;
 
   constructor(backend: Backend = defaultBackend()) {
-    this.impl = syncBackendOf(backend, 'Event').createEvent();
+    this.engine = backendPart(backend, 'createEvent', 'Event')();
   }
 
   /** @internal Wraps a backend event that crossed from another thread. */
-  static fromImpl(impl: EventImpl): Event {
-    const event = Object.create(Event.prototype) as { impl: EventImpl };
-    event.impl = impl;
+  static fromEngine(engine: EventEngine): Event {
+    const event = Object.create(Event.prototype) as { engine: EventEngine };
+    event.engine = engine;
     return event as Event;
   }
 
   /** Sets the flag and wakes every waiter. */
   async set(): Promise<void> {
-    await this.impl.set();
+    await this.engine.set();
   }
 
   /** Clears the flag. */
   async clear(): Promise<void> {
-    await this.impl.clear();
+    await this.engine.clear();
   }
 
   /** Whether the flag is set, as Python's `is_set()`. */
   async isSet(): Promise<boolean> {
-    return this.impl.isSet();
+    return this.engine.isSet();
   }
 
   /**
@@ -53,11 +55,11 @@ export class Event {
    */
   async wait(timeout?: number): Promise<boolean> {
     checkTimeout('Event.wait(timeout)', timeout);
-    return this.impl.wait(timeout);
+    return this.engine.wait(Deadline.after(timeout));
   }
 
   [toHandle](): HandleDescriptor {
-    checkHandleTarget('Event', this.impl.backend);
-    return this.impl.describe();
+    checkHandleTarget('Event', this.engine.backend);
+    return this.engine.handle();
   }
 }

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type LockImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import type { LockEngine } from '../backend/SyncEngines.js';
 import { LockBase } from './LockBase.js';
 
 /**
@@ -26,13 +27,13 @@ import { LockBase } from './LockBase.js';
  */
 export class Lock extends LockBase {
   constructor(backend: Backend = defaultBackend()) {
-    super(syncBackendOf(backend, 'Lock').createLock(false), 'Lock');
+    super(backendPart(backend, 'createLock', 'Lock')(false), 'Lock');
   }
 
   /** @internal Wraps a backend lock that crossed from another thread. */
-  static fromImpl(impl: LockImpl): Lock {
-    const lock = Object.create(Lock.prototype) as { impl: LockImpl; kind: string };
-    lock.impl = impl;
+  static fromEngine(engine: LockEngine): Lock {
+    const lock = Object.create(Lock.prototype) as { engine: LockEngine; kind: string };
+    lock.engine = engine;
     lock.kind = 'Lock';
     return lock as unknown as Lock;
   }

@@ -1,4 +1,4 @@
-import type { LockImpl } from '../backend/SyncBackend.js';
+import type { LockEngine } from '../backend/SyncEngines.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { checkHandleTarget } from './handleTarget.js';
@@ -19,13 +19,13 @@ const DONE = Promise.resolve();
  */
 export abstract class LockBase {
   /** @internal The backend's lock. */
-  readonly impl: LockImpl;
+  readonly engine: LockEngine;
 
   /** The class's name, for errors: `Lock` or `RLock`. */
   private readonly kind: string;
 
-  protected constructor(impl: LockImpl, kind: string) {
-    this.impl = impl;
+  protected constructor(engine: LockEngine, kind: string) {
+    this.engine = engine;
     this.kind = kind;
   }
 
@@ -34,7 +34,7 @@ export abstract class LockBase {
    * pass first.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    return acquireWith(this.impl, options, `${this.kind}.acquire`);
+    return acquireWith(this.engine, options, `${this.kind}.acquire`);
   }
 
   /**
@@ -43,16 +43,33 @@ export abstract class LockBase {
    */
   release(): Promise<void> {
     try {
-      const done = this.impl.release();
+      const done = this.engine.release();
       return done === undefined ? DONE : done;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
+  /**
+   * The fencing token of this copy's latest acquisition: it grows with every acquisition of the
+   * lock by anyone, anywhere. A resource guarded by the lock can refuse a write that carries a
+   * token lower than one it has already seen, which stops a holder that paused past its lease
+   * (a frozen Lambda) from writing after another has taken the lock. `undefined` until this copy
+   * has acquired the lock.
+   *
+   * @example
+   * ```ts
+   * await lock.acquire();
+   * await store.put(key, value, { ifTokenAbove: lock.fencingToken });
+   * ```
+   */
+  get fencingToken(): number | undefined {
+    return this.engine.fencingToken;
+  }
+
   /** Whether someone holds the lock now. */
   async locked(): Promise<boolean> {
-    return this.impl.locked();
+    return this.engine.locked();
   }
 
   /**
@@ -64,7 +81,7 @@ export abstract class LockBase {
   }
 
   [toHandle](): HandleDescriptor {
-    checkHandleTarget(this.kind, this.impl.backend);
-    return this.impl.describe();
+    checkHandleTarget(this.kind, this.engine.backend);
+    return this.engine.handle();
   }
 }

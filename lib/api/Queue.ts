@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import type { QueueEngine, WaitOptions as EngineWait } from '../backend/QueueEngine.js';
+import { Deadline } from '../backend/Deadline.js';
+import type { QueueEngine } from '../backend/QueueEngine.js';
 import type { Handle, HandleDescriptor } from '../codec/ValueEncoder.js';
 import { toHandle } from '../codec/tags.js';
 import { Empty, Full, InvalidArgumentError, NotSupportedError, ValueError } from '../errors.js';
@@ -18,7 +19,6 @@ export interface QueueWaitOptions {
 
 const WAIT_OPTIONS = ['block', 'timeout'] as const;
 const DONE = Promise.resolve();
-const BLOCK: EngineWait = Object.freeze({ block: true, timeout: undefined });
 
 /**
  * A FIFO queue shared by processes, pool workers and the main thread, as Python's
@@ -89,26 +89,26 @@ export class Queue<T = unknown> implements Handle {
    */
   put(item: T, options?: QueueWaitOptions): Promise<void> {
     // Not an async function: an item that goes straight in costs no promise but the one returned.
-    let wait: EngineWait;
+    let deadline: Deadline;
     let done: boolean | Promise<boolean>;
     try {
-      wait = this.checkWait('queue.put(item, options)', options);
-      done = this.engine.put(encodeItem(item, 'the item', this.engine.backendName), wait);
+      deadline = this.checkWait('queue.put(item, options)', options);
+      done = this.engine.put(encodeItem(item, 'the item', this.engine.backendName), deadline);
     } catch (error) {
       return Promise.reject(error as Error);
     }
     if (done === true) return DONE;
-    if (done === false) return Promise.reject(this.fullError(wait));
+    if (done === false) return Promise.reject(this.fullError(options));
     return done.then((ok) => {
-      if (!ok) throw this.fullError(wait);
+      if (!ok) throw this.fullError(options);
     });
   }
 
-  private fullError(wait: EngineWait): Full {
+  private fullError(options: QueueWaitOptions | undefined): Full {
     return new Full(
-      wait.block
-        ? `The queue stayed full (maxsize ${this.maxsize}) for the ${String(wait.timeout)} ms timeout.`
-        : `The queue is full (maxsize ${this.maxsize}).`,
+      options?.block === false
+        ? `The queue is full (maxsize ${this.maxsize}).`
+        : `The queue stayed full (maxsize ${this.maxsize}) for the ${String(Math.max(0, options?.timeout ?? 0))} ms timeout.`,
     );
   }
 
@@ -124,25 +124,25 @@ export class Queue<T = unknown> implements Handle {
    * ```
    */
   get(options?: QueueWaitOptions): Promise<T> {
-    let wait: EngineWait;
     let got: Uint8Array | undefined | Promise<Uint8Array | undefined>;
     try {
-      wait = this.checkWait('queue.get(options)', options);
-      got = this.engine.get(wait);
+      got = this.engine.get(this.checkWait('queue.get(options)', options));
       if (got instanceof Uint8Array) return Promise.resolve(decodeItem(got) as T);
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (got === undefined) return Promise.reject(this.emptyError(wait));
+    if (got === undefined) return Promise.reject(this.emptyError(options));
     return got.then((bytes) => {
-      if (bytes === undefined) throw this.emptyError(wait);
+      if (bytes === undefined) throw this.emptyError(options);
       return decodeItem(bytes) as T;
     });
   }
 
-  private emptyError(wait: EngineWait): Empty {
+  private emptyError(options: QueueWaitOptions | undefined): Empty {
     return new Empty(
-      wait.block ? `Nothing arrived in the queue within the ${String(wait.timeout)} ms timeout.` : 'The queue is empty.',
+      options?.block === false
+        ? 'The queue is empty.'
+        : `Nothing arrived in the queue within the ${String(Math.max(0, options?.timeout ?? 0))} ms timeout.`,
     );
   }
 
@@ -231,13 +231,14 @@ export class Queue<T = unknown> implements Handle {
     return 'queue';
   }
 
-  protected checkWait(where: string, options: QueueWaitOptions | undefined): EngineWait {
+  /** The deadline of a put or get: `block: false` ignores the timeout (Python's rule), a negative one counts as zero. */
+  protected checkWait(where: string, options: QueueWaitOptions | undefined): Deadline {
     if (this.closed) throw new ValueError('The queue is closed: close() was called on this object.');
-    if (options === undefined) return BLOCK;
+    if (options === undefined) return Deadline.never;
     checkOptions(where, options, WAIT_OPTIONS);
     const block = options.block ?? true;
     if (typeof block !== 'boolean') throw new InvalidArgumentError(`${where}: block`, block, 'true or false');
     checkTimeout(`${where}: timeout`, options.timeout);
-    return { block, timeout: options.timeout };
+    return block ? Deadline.after(options.timeout) : Deadline.now();
   }
 }

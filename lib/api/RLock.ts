@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type LockImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import type { LockEngine } from '../backend/SyncEngines.js';
 import { LockBase } from './LockBase.js';
 
 /**
@@ -22,13 +23,13 @@ import { LockBase } from './LockBase.js';
  */
 export class RLock extends LockBase {
   constructor(backend: Backend = defaultBackend()) {
-    super(syncBackendOf(backend, 'RLock').createLock(true), 'RLock');
+    super(backendPart(backend, 'createLock', 'RLock')(true), 'RLock');
   }
 
   /** @internal Wraps a backend lock that crossed from another thread. */
-  static fromImpl(impl: LockImpl): RLock {
-    const lock = Object.create(RLock.prototype) as { impl: LockImpl; kind: string };
-    lock.impl = impl;
+  static fromEngine(engine: LockEngine): RLock {
+    const lock = Object.create(RLock.prototype) as { engine: LockEngine; kind: string };
+    lock.engine = engine;
     lock.kind = 'RLock';
     return lock as unknown as RLock;
   }

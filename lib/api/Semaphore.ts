@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type SemaphoreImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import type { SemaphoreEngine } from '../backend/SyncEngines.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -26,7 +27,7 @@ export class Semaphore {
   protected static readonly bounded: boolean = false;
 
   /** @internal The backend's semaphore. */
-  readonly impl: SemaphoreImpl;
+  readonly engine: SemaphoreEngine;
 
   constructor(value = 1, backend: Backend = defaultBackend()) {
     const bounded = (new.target as typeof Semaphore).bounded;
@@ -34,13 +35,13 @@ export class Semaphore {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > SEMAPHORE_VALUE_MAX) {
       throw new InvalidArgumentError(`new ${name}(value)`, value, `a whole number in 0..${SEMAPHORE_VALUE_MAX}`);
     }
-    this.impl = syncBackendOf(backend, name).createSemaphore(value, bounded ? value : undefined);
+    this.engine = backendPart(backend, 'createSemaphore', name)(value, bounded ? value : undefined);
   }
 
   /** @internal Wraps a backend semaphore that crossed from another thread. */
-  static fromImpl(impl: SemaphoreImpl, prototype: object = Semaphore.prototype): Semaphore {
-    const semaphore = Object.create(prototype) as { impl: SemaphoreImpl };
-    semaphore.impl = impl;
+  static fromEngine(engine: SemaphoreEngine, prototype: object = Semaphore.prototype): Semaphore {
+    const semaphore = Object.create(prototype) as { engine: SemaphoreEngine };
+    semaphore.engine = engine;
     return semaphore as Semaphore;
   }
 
@@ -49,7 +50,7 @@ export class Semaphore {
    * pass first.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    return acquireWith(this.impl, options, `${this.kindName()}.acquire`);
+    return acquireWith(this.engine, options, `${this.kindName()}.acquire`);
   }
 
   /**
@@ -61,7 +62,7 @@ export class Semaphore {
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
         throw new InvalidArgumentError(`${this.kindName()}.release(n)`, n, 'a whole number ≥ 1');
       }
-      const done = this.impl.release(n);
+      const done = this.engine.release(n);
       return done === undefined ? DONE : done;
     } catch (error) {
       return Promise.reject(error);
@@ -70,7 +71,7 @@ export class Semaphore {
 
   /** The current value, as Python's `get_value()`. */
   async getValue(): Promise<number> {
-    return this.impl.getValue();
+    return this.engine.getValue();
   }
 
   /** Takes one unit and returns a disposable that gives it back, for `await using`. */
@@ -80,11 +81,11 @@ export class Semaphore {
 
   /** 'Semaphore' or 'BoundedSemaphore', for messages (subclasses made by a context have no name). */
   private kindName(): string {
-    return this.impl.maxValue === undefined ? 'Semaphore' : 'BoundedSemaphore';
+    return this.engine.maxValue === undefined ? 'Semaphore' : 'BoundedSemaphore';
   }
 
   [toHandle](): HandleDescriptor {
-    checkHandleTarget(this.kindName(), this.impl.backend);
-    return this.impl.describe();
+    checkHandleTarget(this.kindName(), this.engine.backend);
+    return this.engine.handle();
   }
 }

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type SharedMemoryImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import type { SharedMemoryEngine } from '../backend/SyncEngines.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { IndexError, InvalidArgumentError, RuntimeError } from '../errors.js';
@@ -32,7 +33,7 @@ const MAX_LENGTH = 2 ** 31 - 1;
  */
 export class SharedArray<T extends Typecode = Typecode> {
   /** @internal The backend's memory. */
-  readonly impl: SharedMemoryImpl<T>;
+  readonly engine: SharedMemoryEngine<T>;
   private readonly lock: Lock | RLock | undefined;
 
   /**
@@ -62,51 +63,53 @@ export class SharedArray<T extends Typecode = Typecode> {
         'a length, or an iterable of initial elements',
       );
     }
+    // The memory first: a backend without shared arrays refuses in their name, not its lock's.
+    const createSharedMemory = backendPart(backend, 'createSharedMemory', 'Array');
     this.lock = lockFromOptions('new SharedArray(typecode, sizeOrItems, options)', options, backend);
-    this.impl = syncBackendOf(backend, 'SharedArray').createSharedMemory(typecode, items);
+    this.engine = createSharedMemory(typecode, items);
   }
 
   /** @internal Wraps backend memory that crossed from another thread, with its lock. */
-  static fromImpl<T extends Typecode>(impl: SharedMemoryImpl<T>, lock: Lock | RLock | undefined): SharedArray<T> {
-    const array = Object.create(SharedArray.prototype) as { impl: SharedMemoryImpl<T>; lock: Lock | RLock | undefined };
-    array.impl = impl;
+  static fromEngine<T extends Typecode>(engine: SharedMemoryEngine<T>, lock: Lock | RLock | undefined): SharedArray<T> {
+    const array = Object.create(SharedArray.prototype) as { engine: SharedMemoryEngine<T>; lock: Lock | RLock | undefined };
+    array.engine = engine;
     array.lock = lock;
     return array as unknown as SharedArray<T>;
   }
 
   /** The typecode, such as `'i'`. */
   get typecode(): T {
-    return this.impl.typecode;
+    return this.engine.typecode;
   }
 
   /** The number of elements (fixed). */
   get length(): number {
-    return this.impl.length;
+    return this.engine.length;
   }
 
   /** Element `index` (negative: from the end). */
   async get(index: number): Promise<ElementOf<T>> {
     const at = this.position(index, 'get');
-    return synchronized(this.lock, () => this.impl.load(at));
+    return synchronized(this.lock, () => this.engine.load(at));
   }
 
   /** Replaces element `index`; rejects, changing nothing, if `value` does not fit the typecode. */
   async set(index: number, value: ElementOf<T>): Promise<void> {
     const at = this.position(index, 'set');
-    checkElement(this.impl.typecode, `SharedArray('${this.impl.typecode}').set(index, value): value`, value);
-    await synchronized(this.lock, () => this.impl.store(at, value));
+    checkElement(this.engine.typecode, `SharedArray('${this.engine.typecode}').set(index, value): value`, value);
+    await synchronized(this.lock, () => this.engine.store(at, value));
   }
 
   /** Adds `delta` to element `index` atomically and resolves with its new value. */
   async add(index: number, delta: ElementOf<T>): Promise<ElementOf<T>> {
     const at = this.position(index, 'add');
-    checkDelta(this.impl.typecode, `SharedArray('${this.impl.typecode}').add(index, delta): delta`, delta);
-    return synchronized(this.lock, () => this.impl.add(at, delta));
+    checkDelta(this.engine.typecode, `SharedArray('${this.engine.typecode}').add(index, delta): delta`, delta);
+    return synchronized(this.lock, () => this.engine.add(at, delta));
   }
 
   /** A copy of every element, as Python's `arr[:]`. */
   toArray(): Promise<Array<ElementOf<T>>> {
-    return synchronized(this.lock, () => this.impl.loadAll());
+    return synchronized(this.lock, () => this.engine.loadAll());
   }
 
   /** The lock that guards this array, as Python's `get_lock()`; `RuntimeError` if made with `{ lock: false }`. */
@@ -116,18 +119,18 @@ export class SharedArray<T extends Typecode = Typecode> {
   }
 
   [toHandle](): HandleDescriptor {
-    checkHandleTarget('SharedArray', this.impl.backend);
-    const described = this.impl.describe();
+    checkHandleTarget('SharedArray', this.engine.backend);
+    const described = this.engine.handle();
     return {
       ...described,
-      kind: `${this.impl.backend}.array`,
-      state: { memory: described.state, typecode: this.impl.typecode, lock: this.lock ?? null },
+      kind: `${this.engine.backend}.array`,
+      state: { memory: described.state, typecode: this.engine.typecode, lock: this.lock ?? null },
     };
   }
 
   /** The position of `index` (negative counts from the end), or IndexError. */
   private position(index: number, method: string): number {
-    const length = this.impl.length;
+    const length = this.engine.length;
     if (typeof index !== 'number' || !Number.isInteger(index)) {
       throw new InvalidArgumentError(`SharedArray.${method}(index)`, index, 'a whole number');
     }

@@ -1,3 +1,4 @@
+import { Deadline } from '../backend/Deadline.js';
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
 import type { QueueEngine } from '../backend/QueueEngine.js';
@@ -6,8 +7,6 @@ import { toHandle } from '../codec/tags.js';
 import { NotSupportedError, ValueError } from '../errors.js';
 import { checkHandleTarget } from './handleTarget.js';
 import { decodeItem, encodeItem } from './itemCodec.js';
-
-const WAIT = { block: true, timeout: undefined };
 
 /**
  * A plain unbounded FIFO queue, as Python's `multiprocessing.SimpleQueue`: `put`, `get`, `empty`
@@ -56,7 +55,7 @@ export class SimpleQueue<T = unknown> implements Handle {
   async put(item: T): Promise<void> {
     this.checkOpen();
     // An unbounded queue always takes the item (true), at once or after a wait.
-    await this.engine.put(encodeItem(item, 'the item', this.engine.backendName), WAIT);
+    await this.engine.put(encodeItem(item, 'the item', this.engine.backendName), Deadline.never);
   }
 
   /**
@@ -69,7 +68,7 @@ export class SimpleQueue<T = unknown> implements Handle {
    */
   async get(): Promise<T> {
     this.checkOpen();
-    const bytes = await this.engine.get(WAIT);
+    const bytes = await this.engine.get(Deadline.never);
     return decodeItem(bytes!) as T;
   }
 

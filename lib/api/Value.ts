@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
-import { syncBackendOf, type SharedMemoryImpl } from '../backend/SyncBackend.js';
+import { backendPart } from '../backend/Backend.js';
+import type { SharedMemoryEngine } from '../backend/SyncEngines.js';
 import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { RuntimeError } from '../errors.js';
@@ -30,39 +31,41 @@ import { checkDelta, checkElement, checkTypecode, zeroOf, type ElementOf, type T
  */
 export class Value<T extends Typecode = Typecode> {
   /** @internal The backend's memory (one element). */
-  readonly impl: SharedMemoryImpl<T>;
+  readonly engine: SharedMemoryEngine<T>;
   private readonly lock: Lock | RLock | undefined;
 
   constructor(typecode: T, init?: ElementOf<T>, options?: SharedOptions, backend: Backend = defaultBackend()) {
     checkTypecode('new Value(typecode)', typecode);
     const initial = init === undefined ? zeroOf(typecode) : init;
     checkElement(typecode, 'new Value(typecode, init): init', initial);
+    // The memory first: a backend without shared values refuses in their name, not its lock's.
+    const createSharedMemory = backendPart(backend, 'createSharedMemory', 'Value');
     this.lock = lockFromOptions('new Value(typecode, init, options)', options, backend);
-    this.impl = syncBackendOf(backend, 'Value').createSharedMemory(typecode, [initial]);
+    this.engine = createSharedMemory(typecode, [initial]);
   }
 
   /** @internal Wraps backend memory that crossed from another thread, with its lock. */
-  static fromImpl<T extends Typecode>(impl: SharedMemoryImpl<T>, lock: Lock | RLock | undefined): Value<T> {
-    const value = Object.create(Value.prototype) as { impl: SharedMemoryImpl<T>; lock: Lock | RLock | undefined };
-    value.impl = impl;
+  static fromEngine<T extends Typecode>(engine: SharedMemoryEngine<T>, lock: Lock | RLock | undefined): Value<T> {
+    const value = Object.create(Value.prototype) as { engine: SharedMemoryEngine<T>; lock: Lock | RLock | undefined };
+    value.engine = engine;
     value.lock = lock;
     return value as unknown as Value<T>;
   }
 
   /** The typecode, such as `'i'`. */
   get typecode(): T {
-    return this.impl.typecode;
+    return this.engine.typecode;
   }
 
   /** The current value. */
   get(): Promise<ElementOf<T>> {
-    return synchronized(this.lock, () => this.impl.load(0));
+    return synchronized(this.lock, () => this.engine.load(0));
   }
 
   /** Replaces the value; rejects, changing nothing, if `value` does not fit the typecode. */
   async set(value: ElementOf<T>): Promise<void> {
-    checkElement(this.impl.typecode, `Value('${this.impl.typecode}').set(value): value`, value);
-    await synchronized(this.lock, () => this.impl.store(0, value));
+    checkElement(this.engine.typecode, `Value('${this.engine.typecode}').set(value): value`, value);
+    await synchronized(this.lock, () => this.engine.store(0, value));
   }
 
   /**
@@ -70,9 +73,9 @@ export class Value<T extends Typecode = Typecode> {
    * value. Rejects, changing nothing, if `delta` or the result does not fit the typecode.
    */
   async add(delta: ElementOf<T>): Promise<ElementOf<T>> {
-    const typecode = this.impl.typecode;
+    const typecode = this.engine.typecode;
     checkDelta(typecode, `Value('${typecode}').add(delta): delta`, delta);
-    return synchronized(this.lock, () => this.impl.add(0, delta));
+    return synchronized(this.lock, () => this.engine.add(0, delta));
   }
 
   /** The lock that guards this value, as Python's `get_lock()`; `RuntimeError` if made with `{ lock: false }`. */
@@ -82,12 +85,12 @@ export class Value<T extends Typecode = Typecode> {
   }
 
   [toHandle](): HandleDescriptor {
-    checkHandleTarget('Value', this.impl.backend);
-    const described = this.impl.describe();
+    checkHandleTarget('Value', this.engine.backend);
+    const described = this.engine.handle();
     return {
       ...described,
-      kind: `${this.impl.backend}.value`,
-      state: { memory: described.state, typecode: this.impl.typecode, lock: this.lock ?? null },
+      kind: `${this.engine.backend}.value`,
+      state: { memory: described.state, typecode: this.engine.typecode, lock: this.lock ?? null },
     };
   }
 }

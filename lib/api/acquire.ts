@@ -2,6 +2,7 @@
  * What `Lock`, `RLock`, `Semaphore`, `BoundedSemaphore` and `Condition` share: the
  * `acquire({ block, timeout })` options as Python's, and holding one with `await using`.
  */
+import { Deadline } from '../backend/Deadline.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import { checkOptions, checkTimeout } from './checks.js';
 
@@ -19,52 +20,44 @@ export interface Acquirable {
   release(): Promise<void>;
 }
 
-/** The part of a backend object that `acquire` drives. */
-interface AcquireImpl {
+/** The part of an engine that `acquire` drives. */
+interface AcquireEngine {
   tryAcquire(): boolean | Promise<boolean>;
-  acquire(timeoutMs: number | undefined): Promise<boolean>;
+  acquire(deadline: Deadline): Promise<boolean>;
 }
 
 const TRUE = Promise.resolve(true);
 
 /**
- * Acquires `impl` per `options`: the uncontended case is one synchronous compare-and-swap
+ * Acquires `engine` per `options`: the uncontended case is one synchronous compare-and-swap
  * (where the backend allows), and an already resolved promise.
  */
-export function acquireWith(impl: AcquireImpl, options: AcquireOptions | undefined, where: string): Promise<boolean> {
+export function acquireWith(engine: AcquireEngine, options: AcquireOptions | undefined, where: string): Promise<boolean> {
   if (options === undefined) {
-    const taken = impl.tryAcquire();
+    const taken = engine.tryAcquire();
     if (taken === true) return TRUE;
-    if (taken === false) return impl.acquire(undefined);
-    return taken.then((ok) => ok || impl.acquire(undefined));
+    if (taken === false) return engine.acquire(Deadline.never);
+    return taken.then((ok) => ok || engine.acquire(Deadline.never));
   }
-  let timeout: number | undefined;
+  let deadline: Deadline;
   try {
-    timeout = acquireTimeout(where, options);
+    deadline = acquireDeadline(where, options);
   } catch (error) {
     return Promise.reject(error);
   }
-  return impl.acquire(timeout);
+  return engine.acquire(deadline);
 }
 
-/** The wait that `options` ask for: 0 to try once, undefined for no limit. */
-export function acquireTimeout(where: string, options: AcquireOptions | undefined): number | undefined {
+/**
+ * The wait that `options` ask for. A non-blocking acquire tries once and ignores its timeout
+ * (multiprocessing's rule); a negative timeout counts as zero.
+ */
+export function acquireDeadline(where: string, options: AcquireOptions | undefined): Deadline {
   checkOptions(`${where}(options)`, options, ['block', 'timeout']);
   const block = options?.block ?? true;
   if (typeof block !== 'boolean') throw new InvalidArgumentError(`${where}(options): block`, block, 'true or false');
   checkTimeout(`${where}(options): timeout`, options?.timeout);
-  if (!block) {
-    if (options?.timeout !== undefined) {
-      throw new InvalidArgumentError(
-        `${where}(options): timeout`,
-        options.timeout,
-        'undefined when block is false',
-        'A non-blocking acquire cannot have a timeout.',
-      );
-    }
-    return 0;
-  }
-  return options?.timeout;
+  return block ? Deadline.after(options?.timeout) : Deadline.now();
 }
 
 /**
@@ -81,7 +74,7 @@ export function acquireTimeout(where: string, options: AcquireOptions | undefine
  */
 export async function holdLock(lock: Acquirable, options: AcquireOptions | undefined, what: string): Promise<AsyncDisposable> {
   if (!(await lock.acquire(options))) {
-    const timeout = options?.block === false ? 0 : (options?.timeout ?? 0);
+    const timeout = options?.block === false ? 0 : Math.max(0, options?.timeout ?? 0);
     throw new TimeoutError(
       options?.block === false
         ? `The ${what} is held elsewhere, and the acquire was non-blocking.`

@@ -4,11 +4,14 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 
-/** A timeout in ms: a finite number ≥ 0, or undefined for no timeout. */
+/**
+ * A timeout in ms: a finite number, or undefined for no timeout. A negative one counts as zero
+ * (do not wait), as in Python.
+ */
 export function checkTimeout(option: string, value: unknown): asserts value is number | undefined {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(option, value, 'a number of milliseconds ≥ 0 (or undefined for no timeout)');
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(option, value, 'a finite number of milliseconds (≤ 0: do not wait; undefined: no timeout)');
   }
 }
 

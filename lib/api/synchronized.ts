@@ -27,10 +27,10 @@ export function lockFromOptions(where: string, options: SharedOptions | undefine
   if (!(lock instanceof Lock) && !(lock instanceof RLock)) {
     throw new InvalidArgumentError(`${where}: lock`, lock, 'true, false, a Lock or an RLock');
   }
-  if (lock.impl.backend !== backend.name) {
+  if (lock.engine.backend !== backend.name) {
     throw new BackendMismatchError(
       `${lock instanceof Lock ? 'Lock' : 'RLock'} given to ${where}`,
-      lock.impl.backend,
+      lock.engine.backend,
       backend.name,
     );
   }
@@ -42,7 +42,7 @@ export function lockFromOptions(where: string, options: SharedOptions | undefine
  * a thread that already holds the lock (inside `withLock(value.getLock(), ...)`) goes straight in.
  */
 export async function synchronized<R>(lock: Lock | RLock | undefined, access: () => R | Promise<R>): Promise<R> {
-  if (lock === undefined || (await lock.impl.isMine())) return access();
+  if (lock === undefined || (await lock.engine.isMine())) return access();
   await lock.acquire();
   try {
     return await access();

@@ -1,15 +1,26 @@
+import type { ElementOf, Typecode } from '../api/typecodes.js';
+import { NotSupportedError } from '../errors.js';
 import type { PoolEngine, PoolEngineOptions } from './PoolEngine.js';
-import type { SyncBackend } from './SyncBackend.js';
 import type { ProcessEngine, ProcessSpec } from './ProcessEngine.js';
 import type { QueueEngine, QueueEngineOptions } from './QueueEngine.js';
 import type { ChannelEngine } from './ChannelEngine.js';
+import type {
+  BarrierEngine,
+  ConditionEngine,
+  EventEngine,
+  LockEngine,
+  SemaphoreEngine,
+  SharedMemoryEngine,
+} from './SyncEngines.js';
 
 /** The names of the backends fanout ships. */
 export type BackendName = 'local' | 'aws';
 
 /**
- * What a backend provides (the SPI). The public classes (`Pool`, ...) hold a backend and
- * delegate to it; a backend only implements the parts that differ between backends.
+ * What a backend provides (the SPI). The public classes (`Pool`, `Lock`, `Queue`...) hold a
+ * backend and delegate to it; a backend only implements the parts that differ between
+ * backends. Every part but the pool is optional: a backend offers the primitives it has, and
+ * the public class of a missing one refuses clearly ({@link backendPart}).
  *
  * @example
  * ```ts
@@ -21,12 +32,49 @@ export interface Backend {
   /** How many workers a pool gets when `processes` is not given. */
   defaultProcesses(): number;
   createPoolEngine(options: PoolEngineOptions): PoolEngine;
-  /** Locks, semaphores, events, conditions, barriers and shared values; absent if unsupported. */
-  readonly sync?: SyncBackend;
-  /** Starts a process running a task (`Process`). Optional: a backend without it refuses `Process` clearly. */
+  /** `Lock` (not recursive) and `RLock` (recursive). */
+  createLock?(recursive: boolean): LockEngine;
+  /** `Semaphore`, and `BoundedSemaphore` when `maxValue` is set. */
+  createSemaphore?(value: number, maxValue: number | undefined): SemaphoreEngine;
+  createEvent?(): EventEngine;
+  /** A condition variable over a lock made by this backend. */
+  createCondition?(lock: LockEngine): ConditionEngine;
+  createBarrier?(parties: number): BarrierEngine;
+  /** `Value` and `Array`: `items` are initial values (already checked), or a length for zeros. */
+  createSharedMemory?<T extends Typecode>(typecode: T, items: ReadonlyArray<ElementOf<T>> | number): SharedMemoryEngine<T>;
+  /** Starts a process running a task (`Process`). */
   startProcess?(spec: ProcessSpec): ProcessEngine;
   /** Makes a queue (`Queue`, `JoinableQueue`, `SimpleQueue`). */
   createQueue?(options: QueueEngineOptions): QueueEngine;
   /** Makes one direction of a pipe (`Pipe`). */
   createChannel?(): ChannelEngine;
+}
+
+/** The optional parts of a backend. */
+export type BackendPartName =
+  | 'createLock'
+  | 'createSemaphore'
+  | 'createEvent'
+  | 'createCondition'
+  | 'createBarrier'
+  | 'createSharedMemory'
+  | 'startProcess'
+  | 'createQueue'
+  | 'createChannel';
+
+/**
+ * One optional part of `backend`, bound to it; throws {@link NotSupportedError} naming the
+ * backend and `what` (the public class being made) when the backend does not offer it.
+ *
+ * @example
+ * ```ts
+ * const engine = backendPart(backend, 'createLock', 'Lock')(false);
+ * ```
+ */
+export function backendPart<K extends BackendPartName>(backend: Backend, part: K, what: string): NonNullable<Backend[K]> {
+  const factory = backend[part] as ((...args: never[]) => unknown) | undefined;
+  if (typeof factory !== 'function') {
+    throw new NotSupportedError(`The '${backend.name}' backend does not provide ${what}.`);
+  }
+  return factory.bind(backend) as NonNullable<Backend[K]>;
 }

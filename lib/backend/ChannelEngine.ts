@@ -1,4 +1,5 @@
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
+import type { Deadline } from './Deadline.js';
 
 /** What {@link ChannelEngine.recv} found. */
 export type Received = { item: Uint8Array } | 'eof' | 'timeout';
@@ -11,17 +12,17 @@ export type Received = { item: Uint8Array } | 'eof' | 'timeout';
  * ```ts
  * const channel = backend.createChannel!();
  * await channel.send(bytes);
- * await channel.recv(Infinity); // { item: bytes }
+ * await channel.recv(Deadline.never); // { item: bytes }
  * ```
  */
 export interface ChannelEngine {
   readonly backendName: string;
   /** Appends an item. Rejects with `BrokenPipeError` when the receiving end is closed. */
   send(item: Uint8Array): Promise<void>;
-  /** The next item, `'eof'` once the sending end is closed and nothing is left, or `'timeout'` at `deadline` (a `performance.now()` time). */
-  recv(deadline: number): Promise<Received>;
+  /** The next item, `'eof'` once the sending end is closed and nothing is left, or `'timeout'` at `deadline`. */
+  recv(deadline: Deadline): Promise<Received>;
   /** True once an item or the end is there to be read; false at `deadline`. */
-  poll(deadline: number): Promise<boolean>;
+  poll(deadline: Deadline): Promise<boolean>;
   /** Closes the sending end: the reader gets EOF after the last item. */
   closeSender(): void;
   /** Closes the receiving end: sending fails from now on. */

@@ -22,6 +22,8 @@ export class Deadline {
   private constructor(
     /** The `performance.now()` time at which waiting ends; `Infinity` for never. */
     readonly at: number,
+    /** The timeout it was made from, in ms, for messages ("timed out after 500 ms"). */
+    readonly timeoutMs: number | undefined = undefined,
   ) {}
 
   /**
@@ -30,12 +32,13 @@ export class Deadline {
    */
   static after(ms: number | undefined): Deadline {
     if (ms === undefined || ms === Infinity) return Deadline.never;
-    return new Deadline(performance.now() + Math.max(0, ms));
+    const timeout = Math.max(0, ms);
+    return new Deadline(performance.now() + timeout, timeout);
   }
 
   /** Already passed: try once, do not wait. */
   static now(): Deadline {
-    return new Deadline(performance.now());
+    return new Deadline(performance.now(), 0);
   }
 
   /** A deadline at a `performance.now()` time. */

@@ -1,11 +1,5 @@
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
-
-/** How a blocking call waits: not at all (`block: false`), until a deadline, or for ever. */
-export interface WaitOptions {
-  block: boolean;
-  /** Milliseconds; `undefined`: no limit. Ignored when `block` is false. */
-  timeout: number | undefined;
-}
+import type { Deadline } from './Deadline.js';
 
 /** What a backend needs to make a queue. */
 export interface QueueEngineOptions {
@@ -22,7 +16,7 @@ export interface QueueEngineOptions {
  * @example
  * ```ts
  * const engine = backend.createQueue!({ maxsize: 0, joinable: false });
- * await engine.put(bytes, { block: true, timeout: undefined });
+ * await engine.put(bytes, Deadline.never);
  * ```
  */
 export interface QueueEngine {
@@ -31,18 +25,19 @@ export interface QueueEngine {
   readonly maxsize: number;
   readonly joinable: boolean;
   /**
-   * Appends an item: true once done, false if there was no room in time. Answers directly (not a
-   * promise) when it did not have to wait, which spares the hot path two promise hops.
+   * Appends an item: true once done, false if there was no room by `deadline` (`Deadline.now()`:
+   * do not wait). Answers directly (not a promise) when it did not have to wait, which spares the
+   * hot path two promise hops.
    */
-  put(item: Uint8Array, wait: WaitOptions): boolean | Promise<boolean>;
-  /** Takes the oldest item, or `undefined` if none came in time; directly when it did not have to wait. */
-  get(wait: WaitOptions): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  put(item: Uint8Array, deadline: Deadline): boolean | Promise<boolean>;
+  /** Takes the oldest item, or `undefined` if none came by `deadline`; directly when it did not have to wait. */
+  get(deadline: Deadline): Uint8Array | undefined | Promise<Uint8Array | undefined>;
   /** Items in the queue now. */
   size(): Promise<number>;
   /** Marks a task done; resolves false (changing nothing) if no task is unfinished. */
   taskDone(): Promise<boolean>;
   /** Resolves once every item put so far has been marked done. */
   join(): Promise<void>;
-  /** How the queue crosses to another thread (see `Handle`). */
+  /** How the queue crosses to another thread or machine (see `Handle`). */
   handle(): Omit<HandleDescriptor, 'state'> & { state: Record<string, unknown> };
 }

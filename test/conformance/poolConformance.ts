@@ -330,7 +330,7 @@ export function definePoolConformance(label: string, target: ConformanceTarget):
         await expect(pool.map(square, [1], { chunksize: 0 })).rejects.toThrow(
           /chunksize must be a whole number ≥ 1; got 0 \(number\)/,
         );
-        await expect(pool.map(square, [1], { timeout: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(pool.map(square, [1], { timeout: Number.NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
         await expect(pool.map(square, [1], { chunkSize: 2 } as never)).rejects.toThrow(/chunkSize/);
         await expect(pool.map(square, 5 as never)).rejects.toThrow(/items must be an iterable/);
         expect(() => pool.applyAsync(square, 3 as never)).toThrow(/args must be an array/);

@@ -71,7 +71,6 @@ interface Part {
   dropped?: boolean;
 }
 
-
 /**
  * Runs a pool's chunks on AWS: each chunk (split to fit a 64 KB message when its items allow)
  * becomes an SQS message — sent ten at a time with SendMessageBatch, its payload in S3 when too
@@ -307,10 +306,7 @@ export class AwsPoolEngine implements PoolEngine {
     await forEachLimited(batches, SEND_CONCURRENCY, (items) => this.sendBatch(session, items));
   }
 
-  private async sendBatch(
-    session: AwsSession,
-    items: Array<{ part: Part; entry: SendMessageBatchRequestEntry }>,
-  ): Promise<void> {
+  private async sendBatch(session: AwsSession, items: Array<{ part: Part; entry: SendMessageBatchRequestEntry }>): Promise<void> {
     let pending = items;
     for (let attempt = 1; pending.length > 0; attempt++) {
       let failed: Array<{ id: string; reason: string }>;

@@ -1,9 +1,16 @@
 import { availableParallelism } from 'node:os';
 import type { Backend } from '../../backend/Backend.js';
 import type { PoolEngine, PoolEngineOptions } from '../../backend/PoolEngine.js';
-import { InvalidArgumentError } from '../../errors.js';
 import { LocalPoolEngine } from './LocalPoolEngine.js';
-import { LocalSyncBackend } from './LocalSyncBackend.js';
+import type { LockEngine } from '../../backend/SyncEngines.js';
+import type { ElementOf, Typecode } from '../../api/typecodes.js';
+import { BackendMismatchError, InvalidArgumentError } from '../../errors.js';
+import { LocalBarrier } from './LocalBarrier.js';
+import { LocalCondition } from './LocalCondition.js';
+import { LocalEvent } from './LocalEvent.js';
+import { LocalLock } from './LocalLock.js';
+import { LocalSemaphore } from './LocalSemaphore.js';
+import { LocalSharedMemory } from './LocalSharedMemory.js';
 import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
 import type { QueueEngine, QueueEngineOptions } from '../../backend/QueueEngine.js';
 import type { ChannelEngine } from '../../backend/ChannelEngine.js';
@@ -13,7 +20,8 @@ import { LocalChannelEngine } from './LocalChannelEngine.js';
 import { assertNotBootstrapping } from '../../runtime/bundledThread.js';
 
 /**
- * The embedded default backend: worker threads on this machine.
+ * The embedded default backend: worker threads on this machine, and primitives in
+ * SharedArrayBuffers with Atomics, shared by every worker thread of this process.
  *
  * @example
  * ```ts
@@ -22,7 +30,6 @@ import { assertNotBootstrapping } from '../../runtime/bundledThread.js';
  */
 export class LocalBackend implements Backend {
   readonly name = 'local' as const;
-  readonly sync = new LocalSyncBackend();
 
   /** `FANOUT_PROCESSES` if set (the CLI's `--processes`), else the available parallelism. */
   defaultProcesses(): number {
@@ -38,6 +45,31 @@ export class LocalBackend implements Backend {
   createPoolEngine(options: PoolEngineOptions): PoolEngine {
     assertNotBootstrapping('new Pool()');
     return new LocalPoolEngine(options);
+  }
+
+  createLock(recursive: boolean): LocalLock {
+    return LocalLock.create(recursive);
+  }
+
+  createSemaphore(value: number, maxValue: number | undefined): LocalSemaphore {
+    return LocalSemaphore.create(value, maxValue);
+  }
+
+  createEvent(): LocalEvent {
+    return LocalEvent.create();
+  }
+
+  createCondition(lock: LockEngine): LocalCondition {
+    if (!(lock instanceof LocalLock)) throw new BackendMismatchError('lock given to a Condition', lock.backend, 'local');
+    return LocalCondition.create(lock);
+  }
+
+  createBarrier(parties: number): LocalBarrier {
+    return LocalBarrier.create(parties);
+  }
+
+  createSharedMemory<T extends Typecode>(typecode: T, items: ReadonlyArray<ElementOf<T>> | number): LocalSharedMemory<T> {
+    return LocalSharedMemory.create(typecode, items);
   }
 
   startProcess(spec: ProcessSpec): ProcessEngine {

@@ -1,7 +1,7 @@
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
-import type { BarrierImpl } from '../../backend/SyncBackend.js';
+import type { BarrierEngine } from '../../backend/SyncEngines.js';
 import { BrokenBarrierError } from '../../errors.js';
-import { deadlineOf, remaining } from './atomicWait.js';
+import { Deadline } from '../../backend/Deadline.js';
 import { LocalCondition } from './LocalCondition.js';
 import { LocalLock } from './LocalLock.js';
 import { sharedWords } from './sharedWords.js';
@@ -27,10 +27,10 @@ const BROKEN = -2;
  * @example
  * ```ts
  * const barrier = LocalBarrier.create(3);
- * const index = await barrier.wait(5000, undefined); // 0, 1 or 2
+ * const index = await barrier.wait(Deadline.after(5000), undefined); // 0, 1 or 2
  * ```
  */
-export class LocalBarrier implements BarrierImpl {
+export class LocalBarrier implements BarrierEngine {
   readonly backend = 'local' as const;
   readonly parties: number;
 
@@ -57,7 +57,7 @@ export class LocalBarrier implements BarrierImpl {
     return new LocalBarrier(buffer, new Int32Array(buffer), lock, LocalCondition.fromHandle(lock, attachments.slice(2, 3)));
   }
 
-  describe(): HandleDescriptor {
+  handle(): HandleDescriptor {
     return {
       kind: 'local.barrier',
       state: null,
@@ -65,14 +65,14 @@ export class LocalBarrier implements BarrierImpl {
     };
   }
 
-  async wait(timeoutMs: number | undefined, action: (() => unknown) | undefined): Promise<number> {
-    await this.lock.acquire(undefined);
+  async wait(deadline: Deadline, action: (() => unknown) | undefined): Promise<number> {
+    await this.lock.acquire(Deadline.never);
     try {
       await this.enter();
       const index = Atomics.add(this.words, COUNT, 1);
       try {
         if (index + 1 === this.parties) await this.releaseParties(action);
-        else await this.waitForRelease(timeoutMs);
+        else await this.waitForRelease(deadline);
         return index;
       } finally {
         Atomics.sub(this.words, COUNT, 1);
@@ -84,7 +84,7 @@ export class LocalBarrier implements BarrierImpl {
   }
 
   async reset(): Promise<void> {
-    await this.lock.acquire(undefined);
+    await this.lock.acquire(Deadline.never);
     try {
       const state = this.state;
       if (Atomics.load(this.words, COUNT) > 0) {
@@ -100,7 +100,7 @@ export class LocalBarrier implements BarrierImpl {
   }
 
   async abort(): Promise<void> {
-    await this.lock.acquire(undefined);
+    await this.lock.acquire(Deadline.never);
     try {
       this.breakBarrier();
     } finally {
@@ -126,7 +126,7 @@ export class LocalBarrier implements BarrierImpl {
 
   /** Waits while the previous round drains or resets; refuses a broken barrier. */
   private async enter(): Promise<void> {
-    while (this.state === DRAINING || this.state === RESETTING) await this.condition.wait(undefined);
+    while (this.state === DRAINING || this.state === RESETTING) await this.condition.wait(Deadline.never);
     if (this.state === BROKEN) throw new BrokenBarrierError('The barrier is broken: call reset() before using it again.');
   }
 
@@ -142,17 +142,16 @@ export class LocalBarrier implements BarrierImpl {
     }
   }
 
-  private async waitForRelease(timeoutMs: number | undefined): Promise<void> {
-    const deadline = deadlineOf(timeoutMs);
+  private async waitForRelease(deadline: Deadline): Promise<void> {
     while (this.state === FILLING) {
-      const left = remaining(deadline);
+      const left = deadline.remaining();
       if (left === 0) {
         this.breakBarrier();
         throw new BrokenBarrierError(
-          `The barrier timed out after ${String(timeoutMs)} ms waiting for all ${this.parties} parties, and is now broken.`,
+          `The barrier timed out after ${String(deadline.timeoutMs)} ms waiting for all ${this.parties} parties, and is now broken.`,
         );
       }
-      await this.condition.wait(left);
+      await this.condition.wait(deadline);
     }
     if (this.state < 0)
       throw new BrokenBarrierError('The barrier was broken (aborted, reset, or a party timed out) while waiting.');

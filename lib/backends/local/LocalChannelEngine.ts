@@ -2,6 +2,7 @@ import type { ChannelEngine, Received } from '../../backend/ChannelEngine.js';
 import { BrokenPipeError, ValueError } from '../../errors.js';
 import { RECHECK_MS } from './LocalQueueEngine.js';
 import { Flag, MAX_RING_BYTES, PutResult, SharedRing, Word } from './SharedRing.js';
+import { Deadline } from '../../backend/Deadline.js';
 import { waitForChange } from './waitForChange.js';
 
 /** The handle kind of one direction of a local pipe. */
@@ -55,14 +56,14 @@ export class LocalChannelEngine implements ChannelEngine {
       if ((this.ring.flags & Flag.ReaderClosed) !== 0) throw new BrokenPipeError();
       Atomics.add(control, Word.Putters, 1);
       try {
-        await waitForChange(control, Word.GetSeq, seen, performance.now() + RECHECK_MS);
+        await waitForChange(control, Word.GetSeq, seen, Deadline.never, RECHECK_MS);
       } finally {
         Atomics.sub(control, Word.Putters, 1);
       }
     }
   }
 
-  async recv(deadline: number): Promise<Received> {
+  async recv(deadline: Deadline): Promise<Received> {
     const control = this.ring.control;
     for (;;) {
       const seen = Atomics.load(control, Word.PutSeq);
@@ -70,26 +71,26 @@ export class LocalChannelEngine implements ChannelEngine {
       if (item !== undefined) return { item };
       // The flag is read after the ring was found empty, and set after the sender's last put.
       if ((this.ring.flags & Flag.WriterClosed) !== 0 && this.ring.count === 0) return 'eof';
-      if (performance.now() >= deadline) return 'timeout';
+      if (deadline.expired()) return 'timeout';
       await this.waitForPut(seen, deadline);
     }
   }
 
-  async poll(deadline: number): Promise<boolean> {
+  async poll(deadline: Deadline): Promise<boolean> {
     const control = this.ring.control;
     for (;;) {
       const seen = Atomics.load(control, Word.PutSeq);
       if (this.ring.count > 0 || (this.ring.flags & Flag.WriterClosed) !== 0) return true;
-      if (performance.now() >= deadline) return false;
+      if (deadline.expired()) return false;
       await this.waitForPut(seen, deadline);
     }
   }
 
-  private async waitForPut(seen: number, deadline: number): Promise<void> {
+  private async waitForPut(seen: number, deadline: Deadline): Promise<void> {
     const control = this.ring.control;
     Atomics.add(control, Word.Getters, 1);
     try {
-      await waitForChange(control, Word.PutSeq, seen, Math.min(deadline, performance.now() + RECHECK_MS));
+      await waitForChange(control, Word.PutSeq, seen, deadline, RECHECK_MS);
     } finally {
       Atomics.sub(control, Word.Getters, 1);
     }

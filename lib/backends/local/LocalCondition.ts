@@ -1,7 +1,8 @@
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
-import type { ConditionImpl } from '../../backend/SyncBackend.js';
+import type { ConditionEngine } from '../../backend/SyncEngines.js';
 import { RuntimeError } from '../../errors.js';
-import { deadlineOf, remaining, waitForChange } from './atomicWait.js';
+import type { Deadline } from '../../backend/Deadline.js';
+import { waitForChange } from './waitForChange.js';
 import type { LocalLock } from './LocalLock.js';
 import { sharedWords } from './sharedWords.js';
 
@@ -22,11 +23,11 @@ const NOTIFIED = 2;
  * @example
  * ```ts
  * const condition = LocalCondition.create(lock);
- * await lock.acquire(undefined);
- * await condition.wait(1000);
+ * await lock.acquire(Deadline.never);
+ * await condition.wait(Deadline.after(1000));
  * ```
  */
-export class LocalCondition implements ConditionImpl {
+export class LocalCondition implements ConditionEngine {
   readonly backend = 'local' as const;
 
   private constructor(
@@ -45,11 +46,11 @@ export class LocalCondition implements ConditionImpl {
     return new LocalCondition(lock, buffer, new Int32Array(buffer));
   }
 
-  describe(): HandleDescriptor {
+  handle(): HandleDescriptor {
     return { kind: 'local.condition', state: null, attachments: [this.buffer] };
   }
 
-  async wait(timeoutMs: number | undefined): Promise<boolean> {
+  async wait(deadline: Deadline): Promise<boolean> {
     const lock = this.lock;
     if (!lock.isMine())
       throw new RuntimeError('cannot wait on un-acquired lock: acquire the Condition (its lock) before wait().');
@@ -60,20 +61,19 @@ export class LocalCondition implements ConditionImpl {
     let notified: boolean;
     let freed = false;
     try {
-      const deadline = deadlineOf(timeoutMs);
       for (;;) {
         if (Atomics.load(slots, slot) === NOTIFIED) {
           notified = true;
           break;
         }
-        const left = remaining(deadline);
+        const left = deadline.remaining();
         if (left === 0) {
           // Give the slot up, unless a notify() got to it first: then the notification is ours.
           freed = Atomics.compareExchange(slots, slot, WAITING, FREE) === WAITING;
           notified = !freed;
           break;
         }
-        await waitForChange(slots, slot, WAITING, left);
+        await waitForChange(slots, slot, WAITING, deadline);
       }
     } finally {
       // A slot given up above may already belong to another waiter: only free it while it is ours.

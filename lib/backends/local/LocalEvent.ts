@@ -1,6 +1,7 @@
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
-import type { EventImpl } from '../../backend/SyncBackend.js';
-import { deadlineOf, remaining, waitForChange } from './atomicWait.js';
+import type { EventEngine } from '../../backend/SyncEngines.js';
+import type { Deadline } from '../../backend/Deadline.js';
+import { waitForChange } from './waitForChange.js';
 import { sharedWords } from './sharedWords.js';
 
 // Word layout of an event's SharedArrayBuffer.
@@ -18,10 +19,10 @@ const WORDS = 2;
  * ```ts
  * const ready = LocalEvent.create();
  * setTimeout(() => ready.set(), 10);
- * await ready.wait(undefined); // true
+ * await ready.wait(Deadline.never); // true
  * ```
  */
-export class LocalEvent implements EventImpl {
+export class LocalEvent implements EventEngine {
   readonly backend = 'local' as const;
 
   private constructor(
@@ -39,7 +40,7 @@ export class LocalEvent implements EventImpl {
     return new LocalEvent(buffer, new Int32Array(buffer));
   }
 
-  describe(): HandleDescriptor {
+  handle(): HandleDescriptor {
     return { kind: 'local.event', state: null, attachments: [this.buffer] };
   }
 
@@ -59,19 +60,18 @@ export class LocalEvent implements EventImpl {
     return Atomics.load(this.words, FLAG) === 1;
   }
 
-  async wait(timeoutMs: number | undefined): Promise<boolean> {
+  async wait(deadline: Deadline): Promise<boolean> {
     const words = this.words;
     if (Atomics.load(words, FLAG) === 1) return true;
-    if (timeoutMs === 0) return false;
-    const deadline = deadlineOf(timeoutMs);
+    if (deadline.expired()) return false;
     // The generation is read before the flag: a set() after that read bumps it, so the wait
     // below returns at once instead of missing it.
     const generation = Atomics.load(words, GENERATION);
     for (;;) {
       if (Atomics.load(words, FLAG) === 1) return true;
-      const left = remaining(deadline);
+      const left = deadline.remaining();
       if (left === 0) return false;
-      await waitForChange(words, GENERATION, generation, left);
+      await waitForChange(words, GENERATION, generation, deadline);
       if (Atomics.load(words, GENERATION) !== generation) return true;
     }
   }

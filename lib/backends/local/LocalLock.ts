@@ -1,8 +1,9 @@
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
-import type { LockImpl } from '../../backend/SyncBackend.js';
+import type { LockEngine } from '../../backend/SyncEngines.js';
 import { RuntimeError, ValueError } from '../../errors.js';
 import { currentOwner } from '../../runtime/ownerIdentity.js';
-import { deadlineOf, remaining, waitForChange } from './atomicWait.js';
+import { Deadline } from '../../backend/Deadline.js';
+import { waitForChange } from './waitForChange.js';
 import { sharedWords } from './sharedWords.js';
 
 // Word layout of a lock's SharedArrayBuffer.
@@ -16,7 +17,9 @@ const SEQ = 2;
 const OWNER_THREAD = 3;
 /** The holder's per-thread process identity. */
 const OWNER_PROCESS = 4;
-const WORDS = 5;
+/** The fencing token: bumped by every acquisition (not by an RLock's re-entry). */
+const TOKEN = 5;
+const WORDS = 6;
 
 /**
  * A lock in shared memory (local backend): a compare-and-swap fast path that takes an
@@ -27,11 +30,13 @@ const WORDS = 5;
  * @example
  * ```ts
  * const lock = LocalLock.create(false);
- * if (lock.tryAcquire() || (await lock.acquire(1000))) lock.release();
+ * if (lock.tryAcquire() || (await lock.acquire(Deadline.after(1000)))) lock.release();
  * ```
  */
-export class LocalLock implements LockImpl {
+export class LocalLock implements LockEngine {
   readonly backend = 'local' as const;
+  /** The token of this copy's latest acquisition (see {@link LockEngine.fencingToken}). */
+  fencingToken: number | undefined;
 
   private constructor(
     readonly recursive: boolean,
@@ -50,7 +55,7 @@ export class LocalLock implements LockImpl {
     return new LocalLock(recursive, buffer, new Int32Array(buffer));
   }
 
-  describe(): HandleDescriptor {
+  handle(): HandleDescriptor {
     return { kind: this.recursive ? 'local.rlock' : 'local.lock', state: null, attachments: [this.buffer] };
   }
 
@@ -60,6 +65,8 @@ export class LocalLock implements LockImpl {
       const owner = currentOwner();
       Atomics.store(words, OWNER_THREAD, owner.thread);
       Atomics.store(words, OWNER_PROCESS, owner.process);
+      // Tokens start at 1; the word wraps after 2^32 acquisitions, read back as unsigned.
+      this.fencingToken = (Atomics.add(words, TOKEN, 1) + 1) >>> 0;
       return true;
     }
     if (this.recursive && this.isMine()) {
@@ -70,11 +77,10 @@ export class LocalLock implements LockImpl {
     return false;
   }
 
-  async acquire(timeoutMs: number | undefined): Promise<boolean> {
+  async acquire(deadline: Deadline): Promise<boolean> {
     if (this.tryAcquire()) return true;
-    if (timeoutMs === 0) return false;
+    if (deadline.expired()) return false;
     const words = this.words;
-    const deadline = deadlineOf(timeoutMs);
     // Registered as a waiter before the re-check below: a release that happens after the
     // re-check fails sees the waiter and bumps SEQ, so the wait cannot miss it.
     Atomics.add(words, WAITERS, 1);
@@ -82,9 +88,9 @@ export class LocalLock implements LockImpl {
       for (;;) {
         const seen = Atomics.load(words, SEQ);
         if (this.tryAcquire()) return true;
-        const left = remaining(deadline);
+        const left = deadline.remaining();
         if (left === 0) return false;
-        await waitForChange(words, SEQ, seen, left);
+        await waitForChange(words, SEQ, seen, deadline);
       }
     } finally {
       Atomics.sub(words, WAITERS, 1);
@@ -141,7 +147,7 @@ export class LocalLock implements LockImpl {
 
   /** Re-acquires a lock released by {@link releaseAll}, at the depth it had. */
   async acquireRestore(depth: number): Promise<void> {
-    await this.acquire(undefined);
+    await this.acquire(Deadline.never);
     if (depth > 1) Atomics.add(this.words, STATE, depth - 1);
   }
 

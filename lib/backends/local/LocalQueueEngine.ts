@@ -1,4 +1,5 @@
-import type { QueueEngine, QueueEngineOptions, WaitOptions } from '../../backend/QueueEngine.js';
+import { Deadline } from '../../backend/Deadline.js';
+import type { QueueEngine, QueueEngineOptions } from '../../backend/QueueEngine.js';
 import { ValueError } from '../../errors.js';
 import { MAX_RING_BYTES, PutResult, SharedRing, Word } from './SharedRing.js';
 import { waitForChange } from './waitForChange.js';
@@ -55,46 +56,46 @@ export class LocalQueueEngine implements QueueEngine {
     };
   }
 
-  put(item: Uint8Array, wait: WaitOptions): boolean | Promise<boolean> {
+  put(item: Uint8Array, deadline: Deadline): boolean | Promise<boolean> {
     if (this.ring.tryPut(item, this.maxsize, this.joinable) === PutResult.Done) return true;
     if (item.length + 4 > MAX_RING_BYTES) {
       throw new ValueError(`The item is too large for a queue: ${item.length} bytes encoded; at most ${MAX_RING_BYTES - 4} fit.`);
     }
-    if (!wait.block) return false;
-    return this.waitToPut(item, deadlineOf(wait.timeout));
+    if (deadline.expired()) return false;
+    return this.waitToPut(item, deadline);
   }
 
-  private async waitToPut(item: Uint8Array, deadline: number): Promise<boolean> {
+  private async waitToPut(item: Uint8Array, deadline: Deadline): Promise<boolean> {
     const control = this.ring.control;
     for (;;) {
       const seen = Atomics.load(control, Word.GetSeq);
       if (this.ring.tryPut(item, this.maxsize, this.joinable) === PutResult.Done) return true;
-      if (performance.now() >= deadline) return false;
+      if (deadline.expired()) return false;
       Atomics.add(control, Word.Putters, 1);
       try {
-        await waitForChange(control, Word.GetSeq, seen, Math.min(deadline, performance.now() + RECHECK_MS));
+        await waitForChange(control, Word.GetSeq, seen, deadline, RECHECK_MS);
       } finally {
         Atomics.sub(control, Word.Putters, 1);
       }
     }
   }
 
-  get(wait: WaitOptions): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  get(deadline: Deadline): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const item = this.ring.tryGet();
-    if (item !== undefined || !wait.block) return item;
-    return this.waitToGet(deadlineOf(wait.timeout));
+    if (item !== undefined || deadline.expired()) return item;
+    return this.waitToGet(deadline);
   }
 
-  private async waitToGet(deadline: number): Promise<Uint8Array | undefined> {
+  private async waitToGet(deadline: Deadline): Promise<Uint8Array | undefined> {
     const control = this.ring.control;
     for (;;) {
       const seen = Atomics.load(control, Word.PutSeq);
       const item = this.ring.tryGet();
       if (item !== undefined) return item;
-      if (performance.now() >= deadline) return undefined;
+      if (deadline.expired()) return undefined;
       Atomics.add(control, Word.Getters, 1);
       try {
-        await waitForChange(control, Word.PutSeq, seen, Math.min(deadline, performance.now() + RECHECK_MS));
+        await waitForChange(control, Word.PutSeq, seen, deadline, RECHECK_MS);
       } finally {
         Atomics.sub(control, Word.Getters, 1);
       }
@@ -113,12 +114,7 @@ export class LocalQueueEngine implements QueueEngine {
     const control = this.ring.control;
     const seen = Atomics.load(control, Word.ZeroSeq);
     while (Atomics.load(control, Word.Unfinished) !== 0 && Atomics.load(control, Word.ZeroSeq) === seen) {
-      await waitForChange(control, Word.ZeroSeq, seen, performance.now() + RECHECK_MS);
+      await waitForChange(control, Word.ZeroSeq, seen, Deadline.never, RECHECK_MS);
     }
   }
-}
-
-/** A `performance.now()` deadline from a timeout in ms (`Infinity` for none). */
-export function deadlineOf(timeout: number | undefined): number {
-  return timeout === undefined ? Infinity : performance.now() + timeout;
 }

@@ -1,7 +1,8 @@
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
-import type { SemaphoreImpl } from '../../backend/SyncBackend.js';
+import type { SemaphoreEngine } from '../../backend/SyncEngines.js';
 import { ValueError } from '../../errors.js';
-import { deadlineOf, remaining, waitForChange } from './atomicWait.js';
+import type { Deadline } from '../../backend/Deadline.js';
+import { waitForChange } from './waitForChange.js';
 import { sharedWords } from './sharedWords.js';
 
 // Word layout of a semaphore's SharedArrayBuffer.
@@ -19,10 +20,10 @@ const WORDS = 4;
  * @example
  * ```ts
  * const slots = LocalSemaphore.create(2, undefined);
- * if (await slots.acquire(1000)) slots.release(1);
+ * if (await slots.acquire(Deadline.after(1000))) slots.release(1);
  * ```
  */
-export class LocalSemaphore implements SemaphoreImpl {
+export class LocalSemaphore implements SemaphoreEngine {
   readonly backend = 'local' as const;
   readonly maxValue: number | undefined;
 
@@ -47,7 +48,7 @@ export class LocalSemaphore implements SemaphoreImpl {
     return new LocalSemaphore(buffer, new Int32Array(buffer));
   }
 
-  describe(): HandleDescriptor {
+  handle(): HandleDescriptor {
     return { kind: 'local.semaphore', state: null, attachments: [this.buffer] };
   }
 
@@ -60,19 +61,18 @@ export class LocalSemaphore implements SemaphoreImpl {
     }
   }
 
-  async acquire(timeoutMs: number | undefined): Promise<boolean> {
+  async acquire(deadline: Deadline): Promise<boolean> {
     if (this.tryAcquire()) return true;
-    if (timeoutMs === 0) return false;
+    if (deadline.expired()) return false;
     const words = this.words;
-    const deadline = deadlineOf(timeoutMs);
     Atomics.add(words, WAITERS, 1);
     try {
       for (;;) {
         const seen = Atomics.load(words, SEQ);
         if (this.tryAcquire()) return true;
-        const left = remaining(deadline);
+        const left = deadline.remaining();
         if (left === 0) return false;
-        await waitForChange(words, SEQ, seen, left);
+        await waitForChange(words, SEQ, seen, deadline);
       }
     } finally {
       Atomics.sub(words, WAITERS, 1);

@@ -1,5 +1,5 @@
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
-import type { SharedMemoryImpl } from '../../backend/SyncBackend.js';
+import type { SharedMemoryEngine } from '../../backend/SyncEngines.js';
 import { checkElement, typecodeInfo, type ElementOf, type Typecode } from '../../api/typecodes.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { sharedWords } from './sharedWords.js';
@@ -19,7 +19,7 @@ type BigIntArray = BigInt64Array | BigUint64Array;
  * memory.add(0, 10); // 11
  * ```
  */
-export class LocalSharedMemory<T extends Typecode = Typecode> implements SharedMemoryImpl<T> {
+export class LocalSharedMemory<T extends Typecode = Typecode> implements SharedMemoryEngine<T> {
   readonly backend = 'local' as const;
   readonly length: number;
   /** The array the atomics work on: integer typecodes as themselves, floats as their bits. */
@@ -108,7 +108,7 @@ export class LocalSharedMemory<T extends Typecode = Typecode> implements SharedM
     return new LocalSharedMemory(typecode, buffer);
   }
 
-  describe(): HandleDescriptor {
+  handle(): HandleDescriptor {
     return { kind: 'local.memory', state: { typecode: this.typecode }, attachments: [this.buffer] };
   }
 

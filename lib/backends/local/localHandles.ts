@@ -26,7 +26,7 @@ import { LocalSharedMemory } from './LocalSharedMemory.js';
 /** The lock inside a handle's state (a Condition's, a Value's), already re-bound by the decoder. */
 function lockOf(kind: string, lock: unknown, optional: boolean): Lock | RLock | undefined {
   if (lock instanceof Lock || lock instanceof RLock) {
-    if (lock.impl instanceof LocalLock) return lock;
+    if (lock.engine instanceof LocalLock) return lock;
   } else if (optional && lock === null) {
     return undefined;
   }
@@ -38,24 +38,24 @@ function stateOf(kind: string, state: unknown): Record<string, unknown> {
   return state as Record<string, unknown>;
 }
 
-registerHandleKind('local.lock', (_state, attachments) => Lock.fromImpl(LocalLock.fromHandle(false, attachments)));
-registerHandleKind('local.rlock', (_state, attachments) => RLock.fromImpl(LocalLock.fromHandle(true, attachments)));
+registerHandleKind('local.lock', (_state, attachments) => Lock.fromEngine(LocalLock.fromHandle(false, attachments)));
+registerHandleKind('local.rlock', (_state, attachments) => RLock.fromEngine(LocalLock.fromHandle(true, attachments)));
 registerHandleKind('local.semaphore', (_state, attachments) => {
-  const impl = LocalSemaphore.fromHandle(attachments);
-  return impl.maxValue === undefined ? Semaphore.fromImpl(impl) : BoundedSemaphore.fromImpl(impl);
+  const engine = LocalSemaphore.fromHandle(attachments);
+  return engine.maxValue === undefined ? Semaphore.fromEngine(engine) : BoundedSemaphore.fromEngine(engine);
 });
-registerHandleKind('local.event', (_state, attachments) => Event.fromImpl(LocalEvent.fromHandle(attachments)));
+registerHandleKind('local.event', (_state, attachments) => Event.fromEngine(LocalEvent.fromHandle(attachments)));
 registerHandleKind('local.condition', (state, attachments) => {
   const lock = lockOf('local.condition', stateOf('local.condition', state).lock, false)!;
-  return Condition.fromImpl(LocalCondition.fromHandle(lock.impl as LocalLock, attachments), lock);
+  return Condition.fromEngine(LocalCondition.fromHandle(lock.engine as LocalLock, attachments), lock);
 });
 registerHandleKind('local.barrier', (state, attachments) => {
   const { action, timeout } = stateOf('local.barrier', state) as { action: TaskRef | null; timeout: number | null };
-  return Barrier.fromImpl(LocalBarrier.fromHandle(attachments), { action, timeout });
+  return Barrier.fromEngine(LocalBarrier.fromHandle(attachments), { action, timeout });
 });
 for (const [kind, wrap] of [
-  ['local.value', Value.fromImpl],
-  ['local.array', SharedArray.fromImpl],
+  ['local.value', Value.fromEngine],
+  ['local.array', SharedArray.fromEngine],
 ] as const) {
   registerHandleKind(kind, (state, attachments) => {
     const fields = stateOf(kind, state);

@@ -37,9 +37,11 @@ describe('AsyncResult', () => {
   });
 
   it('refuses a bad timeout, naming it', async () => {
-    await expect(pending<number>().result.get(-1)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(pending<number>().result.get('1' as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    // A negative timeout counts as zero, as in Python: not ready now is a TimeoutError.
+    await expect(pending<number>().result.get(-1)).rejects.toBeInstanceOf(TimeoutError);
     await expect(pending<number>().result.wait(Number.NaN)).rejects.toThrow(
-      /AsyncResult.wait\(timeout\) must be a number of milliseconds/,
+      /AsyncResult.wait\(timeout\) must be a finite number of milliseconds/,
     );
   });
 

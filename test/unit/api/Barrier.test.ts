@@ -8,7 +8,8 @@ describe('Barrier (public API)', () => {
     expect(() => new Barrier(0)).toThrow(InvalidArgumentError);
     expect(() => new Barrier(2.5)).toThrow(/new Barrier\(parties\) must be a whole number ≥ 1/);
     expect(() => new Barrier(2, { action: 5 as never })).toThrow(/action must be a function/);
-    expect(() => new Barrier(2, { timeout: -1 })).toThrow(/timeout/);
+    expect(() => new Barrier(2, { timeout: Number.NaN })).toThrow(/timeout must be a finite number/);
+    expect(() => new Barrier(2, { timeout: -1 })).not.toThrow(); // counts as zero, as in Python
     expect(() => new Barrier(2, { parties: 3 } as never)).toThrow(/known options \(action, timeout\)/);
   });
 

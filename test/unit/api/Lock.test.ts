@@ -5,12 +5,18 @@ import { toHandle } from '../../../lib/codec/tags.js';
 describe('Lock and RLock (public API)', () => {
   it('checks acquire options, naming the option and what is allowed', async () => {
     const lock = new Lock();
-    await expect(lock.acquire({ timeout: -1 })).rejects.toThrow(InvalidArgumentError);
-    await expect(lock.acquire({ timeout: -1 })).rejects.toThrow(
-      /Lock\.acquire\(options\): timeout must be a number of milliseconds/,
+    await expect(lock.acquire({ timeout: '1' as never })).rejects.toThrow(InvalidArgumentError);
+    await expect(lock.acquire({ timeout: Infinity })).rejects.toThrow(
+      /Lock\.acquire\(options\): timeout must be a finite number of milliseconds/,
     );
     await expect(lock.acquire({ block: 'yes' as never })).rejects.toThrow(/block must be true or false/);
-    await expect(lock.acquire({ block: false, timeout: 5 })).rejects.toThrow(/non-blocking acquire cannot have a timeout/);
+    // Python's rules: a negative timeout counts as zero; a non-blocking acquire ignores its timeout.
+    await expect(lock.acquire({ timeout: -1 })).resolves.toBe(true);
+    await expect(lock.acquire({ timeout: -1 })).resolves.toBe(false);
+    await expect(lock.acquire({ block: false, timeout: 60_000 })).resolves.toBe(false);
+    await lock.release();
+    await expect(lock.acquire({ block: false, timeout: 5 })).resolves.toBe(true);
+    await lock.release();
     await expect(lock.acquire({ wait: true } as never)).rejects.toThrow(/one of the known options \(block, timeout\)/);
     expect(await lock.locked()).toBe(false);
   });

@@ -12,7 +12,9 @@ describe('Process', () => {
     expect(() => new Process({ target: noop, name: 3 as never })).toThrow(/name must be a string; got 3 \(number\)/);
     expect(() => new Process({ target: noop, daemon: 'yes' as never })).toThrow(/daemon must be true or false/);
     expect(() => new Process({ target: noop, priority: 1 } as never)).toThrow(/priority/);
-    await expect(new Process({ target: noop }).join(-1)).rejects.toThrow(/timeout must be a number of milliseconds/);
+    await expect(new Process({ target: noop }).join(Number.NaN)).rejects.toThrow(
+      /timeout must be a finite number of milliseconds/,
+    );
   });
 
   it('describes the main thread as MainProcess without a parent', () => {

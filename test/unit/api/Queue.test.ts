@@ -31,7 +31,9 @@ describe('Queue', () => {
     expect(new Queue(-1).maxsize).toBe(0); // as Python: 0 or less is no limit
     const q = new Queue();
     await expect(q.put(1, { wait: true } as never)).rejects.toThrow(/queue.put\(item, options\).wait/);
-    await expect(q.put(1, { timeout: -5 })).rejects.toThrow(/timeout must be a number of milliseconds ≥ 0/);
+    await expect(q.put(1, { timeout: Number.NaN })).rejects.toThrow(/timeout must be a finite number of milliseconds/);
+    await q.put(1);
+    await expect(q.get({ timeout: -5 })).resolves.toBe(1); // a negative timeout counts as zero, as in Python
     await expect(q.get({ block: 'no' as never })).rejects.toThrow(/block must be true or false/);
   });
 

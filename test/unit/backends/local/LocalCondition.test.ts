@@ -1,3 +1,4 @@
+import { Deadline } from '../../../../lib/backend/Deadline.js';
 import { describe, expect, it } from 'vitest';
 import { RuntimeError } from 'fanout';
 import { CONDITION_CAPACITY, LocalCondition } from '../../../../lib/backends/local/LocalCondition.js';
@@ -8,9 +9,9 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Starts a flow that takes the lock, waits on the condition, and releases the lock. */
 function waiter(lock: LocalLock, condition: LocalCondition, timeout: number): Promise<boolean> {
   return (async () => {
-    await lock.acquire(undefined);
+    await lock.acquire(Deadline.never);
     try {
-      return await condition.wait(timeout);
+      return await condition.wait(Deadline.after(timeout));
     } finally {
       lock.release();
     }
@@ -24,7 +25,7 @@ async function allWaiting(lock: LocalLock, condition: LocalCondition, count: num
 }
 
 async function notify(lock: LocalLock, condition: LocalCondition, n: number): Promise<void> {
-  await lock.acquire(undefined);
+  await lock.acquire(Deadline.never);
   condition.notify(n);
   lock.release();
 }
@@ -33,7 +34,7 @@ describe('LocalCondition', () => {
   it('requires the lock', async () => {
     const lock = LocalLock.create(false);
     const condition = LocalCondition.create(lock);
-    await expect(condition.wait(10)).rejects.toThrow(RuntimeError);
+    await expect(condition.wait(Deadline.after(10))).rejects.toThrow(RuntimeError);
     expect(() => condition.notify(1)).toThrow(/un-acquired lock/);
   });
 
@@ -66,9 +67,9 @@ describe('LocalCondition', () => {
   it('holds the lock again when wait returns, also after a timeout', async () => {
     const lock = LocalLock.create(true);
     const condition = LocalCondition.create(lock);
-    await lock.acquire(undefined);
-    await lock.acquire(undefined);
-    expect(await condition.wait(5)).toBe(false);
+    await lock.acquire(Deadline.never);
+    await lock.acquire(Deadline.never);
+    expect(await condition.wait(Deadline.after(5))).toBe(false);
     expect(lock.isMine()).toBe(true);
     lock.release();
     lock.release();

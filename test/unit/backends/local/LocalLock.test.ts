@@ -1,3 +1,4 @@
+import { Deadline } from '../../../../lib/backend/Deadline.js';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, RuntimeError, ValueError } from 'fanout';
 import { LocalLock } from '../../../../lib/backends/local/LocalLock.js';
@@ -33,7 +34,7 @@ describe('LocalLock (non-recursive)', () => {
     await Promise.all(
       Array.from({ length: 20 }, async () => {
         for (let i = 0; i < 5; i++) {
-          expect(await lock.acquire(undefined)).toBe(true);
+          expect(await lock.acquire(Deadline.never)).toBe(true);
           inside++;
           most = Math.max(most, inside);
           await pause(0);
@@ -51,10 +52,10 @@ describe('LocalLock (non-recursive)', () => {
   it('times out while held, and leaves no waiter registered', async () => {
     const lock = LocalLock.create(false);
     lock.tryAcquire();
-    expect(await lock.acquire(0)).toBe(false);
-    expect(await lock.acquire(20)).toBe(false);
+    expect(await lock.acquire(Deadline.after(0))).toBe(false);
+    expect(await lock.acquire(Deadline.after(20))).toBe(false);
     expect(waiters(lock)).toBe(0);
-    const later = lock.acquire(60_000);
+    const later = lock.acquire(Deadline.after(60_000));
     await pause(5);
     expect(waiters(lock)).toBe(1);
     lock.release();
@@ -64,7 +65,7 @@ describe('LocalLock (non-recursive)', () => {
 
   it('crosses as its buffer: a lock re-bound from a handle is the same lock', () => {
     const lock = LocalLock.create(false);
-    const descriptor = lock.describe();
+    const descriptor = lock.handle();
     expect(descriptor.kind).toBe('local.lock');
     const twin = LocalLock.fromHandle(false, descriptor.attachments!);
     lock.tryAcquire();

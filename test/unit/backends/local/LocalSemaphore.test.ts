@@ -1,3 +1,4 @@
+import { Deadline } from '../../../../lib/backend/Deadline.js';
 import { describe, expect, it } from 'vitest';
 import { ValueError } from 'fanout';
 import { LocalSemaphore } from '../../../../lib/backends/local/LocalSemaphore.js';
@@ -18,7 +19,7 @@ describe('LocalSemaphore', () => {
   it('release(n) wakes n waiters', async () => {
     const semaphore = LocalSemaphore.create(0, undefined);
     const woken: number[] = [];
-    const waits = Array.from({ length: 3 }, (_, i) => semaphore.acquire(60_000).then(() => woken.push(i)));
+    const waits = Array.from({ length: 3 }, (_, i) => semaphore.acquire(Deadline.after(60_000)).then(() => woken.push(i)));
     semaphore.release(2);
     while (woken.length < 2) await pause(2);
     // No third waiter gets through: only two units were given.
@@ -42,13 +43,13 @@ describe('LocalSemaphore', () => {
 
   it('times out when no unit comes', async () => {
     const semaphore = LocalSemaphore.create(0, undefined);
-    expect(await semaphore.acquire(0)).toBe(false);
-    expect(await semaphore.acquire(15)).toBe(false);
+    expect(await semaphore.acquire(Deadline.after(0))).toBe(false);
+    expect(await semaphore.acquire(Deadline.after(15))).toBe(false);
   });
 
   it('re-binds from its handle, bound included', () => {
     const semaphore = LocalSemaphore.create(1, 1);
-    const twin = LocalSemaphore.fromHandle(semaphore.describe().attachments!);
+    const twin = LocalSemaphore.fromHandle(semaphore.handle().attachments!);
     expect(twin.maxValue).toBe(1);
     expect(twin.tryAcquire()).toBe(true);
     expect(semaphore.getValue()).toBe(0);

@@ -43,7 +43,7 @@ describe('LocalSharedMemory', () => {
 
   it('re-binds from its handle, refusing memory of the wrong size', () => {
     const memory = LocalSharedMemory.create('i', [1, 2]);
-    const twin = LocalSharedMemory.fromHandle('local.array', 'i', memory.describe().attachments!);
+    const twin = LocalSharedMemory.fromHandle('local.array', 'i', memory.handle().attachments!);
     twin.store(1, 5);
     expect(memory.load(1)).toBe(5);
     expect(() => LocalSharedMemory.fromHandle('local.value', 'd', [new SharedArrayBuffer(4)])).toThrow(/multiple of 8 bytes/);

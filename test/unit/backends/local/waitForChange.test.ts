@@ -1,21 +1,23 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { deadlineOf, pendingWaits, remaining, waitForChange } from '../../../../lib/backends/local/atomicWait.js';
+import { Deadline } from '../../../../lib/backend/Deadline.js';
+import { pendingWaits, waitForChange } from '../../../../lib/backends/local/waitForChange.js';
 
 const root = fileURLToPath(new URL('../../../..', import.meta.url));
 
-describe('atomicWait', () => {
+describe('waitForChange', () => {
   it('returns at once when the value already differs, and after the timeout otherwise', async () => {
     const words = new Int32Array(new SharedArrayBuffer(4));
-    await waitForChange(words, 0, 1, Infinity);
-    await waitForChange(words, 0, 0, 10);
+    await waitForChange(words, 0, 1, Deadline.never);
+    await waitForChange(words, 0, 0, Deadline.after(10));
+    await waitForChange(words, 0, 0, Deadline.never, 10);
     expect(pendingWaits()).toBe(0);
   });
 
   it('wakes on notify, and counts pending waits while they last', async () => {
     const words = new Int32Array(new SharedArrayBuffer(4));
-    const waiting = waitForChange(words, 0, 0, Infinity);
+    const waiting = waitForChange(words, 0, 0, Deadline.never);
     expect(pendingWaits()).toBe(1);
     Atomics.store(words, 0, 1);
     Atomics.notify(words, 0);
@@ -23,10 +25,16 @@ describe('atomicWait', () => {
     expect(pendingWaits()).toBe(0);
   });
 
-  it('deadlines: none for undefined, and never negative time left', () => {
-    expect(deadlineOf(undefined)).toBe(Infinity);
-    expect(remaining(Infinity)).toBe(Infinity);
-    expect(remaining(performance.now() - 10)).toBe(0);
+  it('deadlines: none for undefined, never negative time left, and a negative timeout counts as zero', () => {
+    expect(Deadline.after(undefined)).toBe(Deadline.never);
+    expect(Deadline.never.remaining()).toBe(Infinity);
+    expect(Deadline.never.expired()).toBe(false);
+    expect(Deadline.after(-10).remaining()).toBe(0);
+    expect(Deadline.after(-10).expired()).toBe(true);
+    expect(Deadline.after(-10).timeoutMs).toBe(0);
+    expect(Deadline.now().expired()).toBe(true);
+    expect(Deadline.after(60_000).expired()).toBe(false);
+    expect(Deadline.after(60_000).min(Deadline.after(10)).timeoutMs).toBe(10);
   });
 
   it('keeps a program alive while it waits (a pending waitAsync alone would not)', async () => {

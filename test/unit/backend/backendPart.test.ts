@@ -15,8 +15,8 @@ import {
 import { encodingFor } from '../../../lib/api/handleTarget.js';
 import { ValueEncoder } from '../../../lib/codec/ValueEncoder.js';
 import type { Backend } from '../../../lib/backend/Backend.js';
-import { syncBackendOf } from '../../../lib/backend/SyncBackend.js';
-import { LocalSyncBackend } from '../../../lib/backends/local/LocalSyncBackend.js';
+import { backendPart } from '../../../lib/backend/Backend.js';
+import { LocalBackend } from '../../../lib/backends/local/LocalBackend.js';
 
 /**
  * Stand-in backends (no second real backend exists in this branch): one without primitives, and
@@ -29,12 +29,27 @@ const withoutSync: Backend = {
     throw new Error('not used');
   },
 };
-const otherBackend: Backend = { ...withoutSync, sync: new LocalSyncBackend() };
+const local = new LocalBackend();
+const otherBackend: Backend = {
+  ...withoutSync,
+  createLock: (recursive) => local.createLock(recursive),
+  createCondition: (lock) => local.createCondition(lock),
+  createSharedMemory: (typecode, items) => local.createSharedMemory(typecode, items),
+};
 
-describe('syncBackendOf and cross-backend checks', () => {
+describe('backendPart and cross-backend checks', () => {
   it('a backend without primitives refuses to make them, naming itself and the class', () => {
-    expect(() => syncBackendOf(withoutSync, 'Lock')).toThrow(NotSupportedError);
-    expect(() => new Lock(withoutSync)).toThrow("The 'aws' backend does not provide Lock");
+    expect(() => backendPart(withoutSync, 'createLock', 'Lock')).toThrow(NotSupportedError);
+    expect(() => new Lock(withoutSync)).toThrow("The 'aws' backend does not provide Lock.");
+    expect(() => new RLock(withoutSync)).toThrow("The 'aws' backend does not provide RLock.");
+    expect(() => new Value('i', 0, {}, withoutSync)).toThrow("The 'aws' backend does not provide Value.");
+    expect(() => new Event(withoutSync)).toThrow("The 'aws' backend does not provide Event.");
+  });
+
+  it('a backend may offer a subset: the parts it has work, the others refuse', () => {
+    const lock = new Lock(otherBackend);
+    expect(lock.engine.backend).toBe('local');
+    expect(() => new Semaphore(1, otherBackend)).toThrow("The 'aws' backend does not provide Semaphore.");
   });
 
   it('a Condition or Value refuses a lock of another backend', () => {

@@ -67,9 +67,8 @@ export { SimpleQueue } from './api/SimpleQueue.js';
 export { Pipe } from './api/Pipe.js';
 export { Connection } from './api/Connection.js';
 export { isFanoutThread } from './runtime/bundledThread.js';
-// Re-binding of local shared objects (queues, pipes, locks, values...) that arrive in this thread.
-import './backends/local/handleKinds.js';
-import './backends/local/localHandles.js';
+// The backends fanout ships, each registering itself and how its shared objects are re-bound.
+import './backends/installBackends.js';
 
 import { availableParallelism } from 'node:os';
 

@@ -1,19 +1,15 @@
-import { InvalidArgumentError } from '../errors.js';
-import { LocalBackend } from '../backends/local/LocalBackend.js';
-import { AwsBackend } from '../backends/aws/AwsBackend.js';
+import { InvalidArgumentError, NotSupportedError } from '../errors.js';
 import type { Backend, BackendName } from './Backend.js';
 
 type BackendFactory = () => Backend;
 
-const factories = new Map<string, BackendFactory>([
-  ['local', () => new LocalBackend()],
-  // The aws backend loads the AWS SDK only when a pool first uses it.
-  ['aws', () => new AwsBackend()],
-]);
+/** Filled by the backends themselves as they are installed (see lib/backends/installBackends.ts). */
+const factories = new Map<string, BackendFactory>();
 const instances = new Map<string, Backend>();
 
 /**
- * Makes a backend available under `name` (the aws backend registers itself this way).
+ * Makes a backend available under `name`: each backend registers itself when its install module
+ * loads, so that this generic layer imports none of them.
  *
  * @example
  * ```ts
@@ -31,6 +27,11 @@ export function backendNamed(name: string, where: string): Backend {
   if (!backend) {
     const factory = factories.get(name);
     if (!factory) {
+      if (factories.size === 0) {
+        throw new NotSupportedError(
+          "No fanout backend is installed in this thread: import 'fanout' (or lib/backends/installBackends.js) before creating objects.",
+        );
+      }
       throw new InvalidArgumentError(
         where,
         name,

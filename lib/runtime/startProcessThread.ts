@@ -6,14 +6,12 @@
  * traceback), or the code the target passed to `process.exit`.
  */
 import { threadId, workerData } from 'node:worker_threads';
-import type { ProcessThreadData } from '../backends/local/LocalProcess.js';
+import type { ProcessThreadData } from './ProcessThreadData.js';
 import { ValueDecoder } from '../codec/ValueDecoder.js';
 import { TaskRegistry } from './TaskRegistry.js';
 import { finishChildren } from './children.js';
 import { reviveHandle } from './handles.js';
 import { setProcessIdentity } from './processIdentity.js';
-import '../backends/local/handleKinds.js';
-import '../backends/local/localHandles.js';
 
 let started = false;
 

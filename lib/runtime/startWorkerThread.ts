@@ -9,9 +9,6 @@ import { TaskRegistry } from './TaskRegistry.js';
 import { toFailureInfo, toRemoteErrorInfo } from './errorInfo.js';
 import { reviveHandle } from './handles.js';
 import { WAKE_COUNTER } from './workerSignals.js';
-// Re-binding of the local primitives (locks, values...) passed to tasks.
-import '../backends/local/localHandles.js';
-import '../backends/local/handleKinds.js';
 
 let started = false;
 

@@ -1,24 +1,10 @@
+import type { ProcessThreadData } from '../../runtime/ProcessThreadData.js';
 import { Worker } from 'node:worker_threads';
 import { threadExecArgv, threadScript } from '../../runtime/threadScripts.js';
 import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
 
 /** The script a local process runs (see {@link threadScript}). */
 export const defaultProcessScript = threadScript('process');
-
-/** What a process thread receives as its `workerData`. */
-export interface ProcessThreadData {
-  /** Tells a script that is also something else (a bundled program) that it runs a process. */
-  fanoutProcess: true;
-  /** The thread's own script (a bundle evaluates it before the process starts). */
-  fanoutScript: string;
-  target: ProcessSpec['target'];
-  args: Uint8Array;
-  attachments: unknown[];
-  name: string;
-  daemon: boolean;
-  identity: number[];
-  parent: ProcessSpec['parent'];
-}
 
 const SIGTERM = 15;
 const SIGKILL = 9;

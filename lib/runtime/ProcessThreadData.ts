@@ -1,0 +1,16 @@
+import type { ProcessSpec } from '../backend/ProcessEngine.js';
+
+/** What a process thread receives as its `workerData`. */
+export interface ProcessThreadData {
+  /** Tells a script that is also something else (a bundled program) that it runs a process. */
+  fanoutProcess: true;
+  /** The thread's own script (a bundle evaluates it before the process starts). */
+  fanoutScript: string;
+  target: ProcessSpec['target'];
+  args: Uint8Array;
+  attachments: unknown[];
+  name: string;
+  daemon: boolean;
+  identity: number[];
+  parent: ProcessSpec['parent'];
+}

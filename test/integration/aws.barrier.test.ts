@@ -181,6 +181,30 @@ describe('aws Barrier on the emulators', () => {
     expect(delta(1, 'DynamoDB.GetItem', afterWaiting)).toBe(0);
   });
 
+  it('costs one request per abort, nWaiting and broken; a read and a write per reset; a refused write and a read per wait on a broken barrier', async () => {
+    const [barrier] = shared(2, 1);
+    const machine = machines[0]!;
+    const made = async (work: () => Promise<unknown>) => {
+      const before = machine.counter.snapshot().requests;
+      await work().catch((error: unknown) => {
+        if (!(error instanceof BrokenBarrierError)) throw error;
+      });
+      const after = machine.counter.snapshot().requests;
+      return Object.fromEntries(
+        Object.entries(after)
+          .map(([kind, count]) => [kind, count - (before[kind] ?? 0)] as const)
+          .filter(([, count]) => count > 0),
+      );
+    };
+    expect(await made(() => barrier!.reset())).toEqual({ 'DynamoDB.GetItem': 1 });
+    expect(await made(() => barrier!.abort())).toEqual({ 'DynamoDB.UpdateItem': 1 });
+    expect(await made(() => barrier!.nWaiting())).toEqual({ 'DynamoDB.GetItem': 1 });
+    expect(await made(() => barrier!.broken())).toEqual({ 'DynamoDB.GetItem': 1 });
+    expect(await made(() => barrier!.wait(until(), undefined))).toEqual({ 'DynamoDB.UpdateItem': 1, 'DynamoDB.GetItem': 1 });
+    expect(await made(() => barrier!.reset())).toEqual({ 'DynamoDB.UpdateItem': 1, 'DynamoDB.GetItem': 1 });
+    expect(await barrier!.broken()).toBe(false);
+  });
+
   it('travels as an aws.barrier handle with its id, resources and parties, and refuses a handle without them', () => {
     const [barrier] = shared(4, 1);
     expect(barrier!.handle()).toEqual({ kind: 'aws.barrier', state: { id: barrier!.id, config, parties: 4 } });

@@ -120,6 +120,8 @@ export class AwsBarrier implements BarrierEngine {
       if (arrival) return arrival;
       const state = await store.read(this.id);
       if (state?.broken) throw new BrokenBarrierError('The barrier is broken: call reset() before using it again.');
+      // Released between the refusal and the read: the next round has room now.
+      if (state && state.count < this.parties) continue;
       if (!(await backoff.pause())) {
         if (state) await store.breakGeneration(this.id, state.generation);
         throw new BrokenBarrierError(

@@ -35,7 +35,7 @@ export interface AwsSharedMemoryState {
 
 /** The largest finite float32, and what a DynamoDB number holds. */
 const FLOAT32_MAX = 3.4028234663852886e38;
-const DYNAMO_MAX_MAGNITUDE = 9.9999999999999999e125;
+const DYNAMO_MAX_MAGNITUDE = 9.999999999999999e125;
 const DYNAMO_MIN_MAGNITUDE = 1e-130;
 /** BatchGetItem's limit, so that a sharded read is one request. */
 const MAX_SHARDS = 100;

@@ -602,3 +602,32 @@ export class NoWorkersError extends FanoutError {
     this.waitedMs = context.waitedMs;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The aws backend's Semaphore (issue 9: leases per holder).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A Semaphore's permits were released by a holder whose lease had been taken over: it went
+ * unrenewed for a whole lease (its process paused or froze, or lost the network), so a waiter
+ * took its permits back and may have given them to someone else. The release adds nothing:
+ * those permits are back already. Keep holders alive while they hold (a frozen Lambda is not),
+ * or raise `FANOUT_LEASE_MS`.
+ *
+ * @example
+ * ```ts
+ * await semaphore.release().catch((e) => e.code); // 'ERR_SEMAPHORE_LEASE_LOST'
+ * ```
+ */
+export class SemaphoreLeaseLostError extends FanoutError {
+  /** The permits whose release was refused. */
+  readonly permits: number;
+  /** The lease, in ms, the holder failed to renew. */
+  readonly leaseMs: number;
+
+  constructor(message: string, context: { permits: number; leaseMs: number }) {
+    super('ERR_SEMAPHORE_LEASE_LOST', message);
+    this.permits = context.permits;
+    this.leaseMs = context.leaseMs;
+  }
+}

@@ -32,7 +32,14 @@ const SIGKILL = 9;
 
 let storeModule: Promise<typeof import('./ProcessStore.js')> | undefined;
 
-/** The store module, loaded on first use (it loads the AWS SDK). */
+/**
+ * The store module, loaded on first use (it loads the AWS SDK).
+ *
+ * @example
+ * ```ts
+ * const { ProcessStore } = await loadProcessStore();
+ * ```
+ */
 export function loadProcessStore(): Promise<typeof import('./ProcessStore.js')> {
   storeModule ??= import('./ProcessStore.js');
   return storeModule;
@@ -102,16 +109,21 @@ export class AwsProcess implements ProcessEngine {
   private stop(signal: number): void {
     if (this.ended || this.stopRequested) return;
     this.stopRequested = true;
-    void this.sent.then(async (sent) => {
-      if (this.ended) return;
-      try {
-        await sent.store.requestStop(this.id, signal, sent.session.expiresAt());
-        this.wake?.();
-      } catch (error) {
-        this.stopRequested = false;
-        process.stderr.write(`Process ${this.spec.name}: could not ask its worker to stop: ${text(error)}\n`);
-      }
-    });
+    void this.sent.then(
+      async (sent) => {
+        if (this.ended) return;
+        try {
+          await sent.store.requestStop(this.id, signal, sent.session.expiresAt());
+          this.wake?.();
+        } catch (error) {
+          this.stopRequested = false;
+          process.stderr.write(`Process ${this.spec.name}: could not ask its worker to stop: ${text(error)}\n`);
+        }
+      },
+      () => {
+        // It was never sent: `exited` reports that.
+      },
+    );
   }
 
   private async send(backend: AwsBackend): Promise<{ session: AwsSession; store: ProcessStore }> {
@@ -167,11 +179,11 @@ export class AwsProcess implements ProcessEngine {
           const reason = diedReason(this.spec.name, record.leaseMs ?? this.leaseMs);
           try {
             await store.markDied(this.id, record.version, reason, ProcessWorkerDiedError.exitCode);
+            // Read again: whoever wrote the end (this write, or one that beat it), it is in the record.
+            continue;
           } catch (error) {
             process.stderr.write(`Process ${this.spec.name}: could not record its worker's death: ${text(error)}\n`);
           }
-          // Read again: whoever wrote the end, it is in the record.
-          continue;
         }
       }
       await this.sleep(delay);
@@ -240,7 +252,14 @@ function leaseFrom(option: number | undefined): number {
   return leaseMs;
 }
 
-/** Why a process whose lease went unrenewed is reported dead. */
+/**
+ * Why a process whose lease went unrenewed is reported dead (the text of its `ProcessWorkerDiedError`).
+ *
+ * @example
+ * ```ts
+ * diedReason('Process-1', 10_000); // "The worker running process 'Process-1' died ..."
+ * ```
+ */
 export function diedReason(name: string, leaseMs: number): string {
   return (
     `The worker running process '${name}' died before its target ended: its lease of ${leaseMs.toLocaleString('en-US')} ms ` +

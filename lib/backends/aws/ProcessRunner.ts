@@ -99,10 +99,6 @@ export class ProcessRunner {
     const holder = `${record.messageId}/${randomUUID()}`;
     const claim = await store.claim(message.id, holder, message.leaseMs, message.expiresAt);
     if (!claim.claimed) return this.watchHolder(message, claim.record.status, claim.record.version, invocation, record);
-    if (claim.stop !== undefined) {
-      await this.finish(message, holder, { code: -claim.stop, end: 'stopped' });
-      return true;
-    }
     const args = message.argsKey
       ? await this.options.payloads.get(message.argsKey)
       : new Uint8Array(Buffer.from(message.args ?? '', 'base64'));

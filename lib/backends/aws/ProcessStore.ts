@@ -35,7 +35,7 @@ export interface ProcessExit {
 }
 
 /** What the worker learns when it claims a process. */
-export type Claim = { claimed: true; stop: number | undefined } | { claimed: false; record: ProcessRecord };
+export type Claim = { claimed: true } | { claimed: false; record: ProcessRecord };
 
 /** Attribute names (all aliased: some are DynamoDB reserved words). */
 const NAMES = {
@@ -85,11 +85,12 @@ export class ProcessStore {
 
   /**
    * Claims the process for the delivery `holder` (an UpdateItem creating the `started` record,
-   * unless it has one): true with any stop request written before; false with the record.
+   * unless it has one; a stop request before any claim ends the record, so a claim never finds one):
+   * true, or false with the record.
    */
   async claim(id: string, holder: string, leaseMs: number, expiresAt: number): Promise<Claim> {
     try {
-      const response = await this.dynamodb.send(
+      await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: key(id),
@@ -103,10 +104,9 @@ export class ProcessStore {
             ':lease': { N: String(leaseMs) },
             ':exp': { N: String(expiresAt) },
           },
-          ReturnValues: 'ALL_NEW',
         }),
       );
-      return { claimed: true, stop: toRecord(response.Attributes).stop };
+      return { claimed: true };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       return { claimed: false, record: await this.read(id) };

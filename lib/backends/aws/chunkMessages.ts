@@ -74,22 +74,50 @@ export interface ProcessMessage {
   expiresAt: number;
 }
 
-/** The S3 key of a process's arguments too big for its message. */
+/**
+ * The S3 key of a process's arguments too big for its message.
+ *
+ * @example
+ * ```ts
+ * processArgumentsKey('9f2c'); // 'processes/9f2c/args'
+ * ```
+ */
 export function processArgumentsKey(id: string): string {
   return `processes/${id}/args`;
 }
 
-/** The SQS body of a process message. */
+/**
+ * The SQS body of a process message.
+ *
+ * @example
+ * ```ts
+ * await queue.sendBatch([{ Id: '0', MessageBody: encodeProcessBody(message) }]);
+ * ```
+ */
 export function encodeProcessBody(message: ProcessMessage): string {
   return JSON.stringify(message);
 }
 
-/** Whether an SQS body is a process message (else it is taken for a chunk). */
+/**
+ * Whether an SQS body is a process message (else it is taken for a chunk).
+ *
+ * @example
+ * ```ts
+ * if (isProcessBody(record.body)) await runner.handle(record, invocation);
+ * ```
+ */
 export function isProcessBody(body: string): boolean {
   return body.startsWith('{');
 }
 
-/** Reads an SQS body made by {@link encodeProcessBody}. Throws `ProtocolError` if it is not one. */
+/**
+ * Reads an SQS body made by {@link encodeProcessBody}. Throws `ProtocolError` if it is not one.
+ *
+ * @example
+ * ```ts
+ * const { id, target, leaseMs } = decodeProcessBody(record.body);
+ * ```
+ */
 export function decodeProcessBody(body: string): ProcessMessage {
   let message: Partial<ProcessMessage>;
   try {

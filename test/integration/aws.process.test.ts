@@ -15,6 +15,7 @@ import { ChunkProcessor } from '../../lib/backends/aws/ChunkProcessor.js';
 import { encodeProcessBody, type ProcessMessage } from '../../lib/backends/aws/chunkMessages.js';
 import { configEnvironment } from '../../lib/backends/aws/emulator.js';
 import { ProcessStore } from '../../lib/backends/aws/ProcessStore.js';
+import { RequestCounter } from '../../lib/backends/aws/RequestCounter.js';
 import { toSqsRecord } from '../../lib/backends/aws/sqsRecord.js';
 import { ValueEncoder } from '../../lib/codec/ValueEncoder.js';
 import { ProcessTooLongError, ProcessWorkerDiedError, RemoteError } from '../../lib/errors.js';
@@ -66,10 +67,16 @@ describe('aws backend on the emulators: Process', () => {
     try {
       await fleet.ready;
       const log = newLog();
-      const ok = start(config, awsProcLogged, [log, 0]);
+      const counter = new RequestCounter();
+      const ok = new AwsProcess(new AwsBackend({ config, counter }), specOf(awsProcLogged, [log, 0]), { leaseMs: LEASE_MS });
       expect(await ok.exited).toBe(0);
       expect(ok.error).toBeUndefined();
       expect(Number.isInteger(ok.pid) && ok.pid > 0).toBe(true);
+      // The client sends one message and only reads the record (no writes without terminate/kill).
+      const { requests } = counter.snapshot();
+      expect(requests['SQS.SendMessageBatch']).toBe(1);
+      expect(requests['DynamoDB.GetItem']).toBeGreaterThanOrEqual(1);
+      expect(requests['DynamoDB.UpdateItem']).toBeUndefined();
 
       const throwsLog = newLog();
       const failing = start(config, awsProcThrows, [throwsLog, 'no good']);

@@ -208,6 +208,35 @@ describe('aws backend on the emulators: Process', () => {
     expect(runs(log)).toEqual(['ran']);
   }, 120_000);
 
+  it('a worker whose process was judged dead meanwhile stops the target at its next renewal and writes nothing', async () => {
+    const config = await provisionForTest('proclost', { visibilityTimeoutSeconds: 2 });
+    const log = newLog();
+    const fleet = startFleet(config);
+    const { store, clients } = await storeFor(config);
+    try {
+      const engine = start(config, awsProcLogged, [log, 120_000]);
+      await waitFor(() => runs(log).length > 0, 30_000, 'the target to start');
+      // As if its renewals had not reached the table for a lease: someone records its death.
+      await waitFor(
+        async () => {
+          const record = await store.read(engine.id);
+          return store.markDied(engine.id, record.version, 'judged dead by the test', -1);
+        },
+        10_000,
+        'the death to be recorded',
+      );
+      expect(await engine.exited).toBe(-1);
+      expect(engine.error?.message).toBe('judged dead by the test');
+      // The worker stops the 120 s target (else the fleet would not stop) and deletes its message.
+      await waitFor(async () => (await queueDepth(config, config.queueUrl)) === 0, 20_000, 'the message to be done');
+      expect(await store.read(engine.id)).toMatchObject({ status: 'exited', end: 'died', code: -1 });
+    } finally {
+      clients.destroy();
+      await fleet.stop();
+    }
+    expect(runs(log)).toEqual(['ran']);
+  }, 90_000);
+
   it("a redelivery that finds a claimed process whose lease is not renewed records 'worker died' and does not run it", async () => {
     const config = await provisionForTest('procstale', { visibilityTimeoutSeconds: 5 });
     const log = newLog();

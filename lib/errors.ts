@@ -631,3 +631,59 @@ export class SemaphoreLeaseLostError extends FanoutError {
     this.leaseMs = context.leaseMs;
   }
 }
+
+// Process on the aws backend (issue 9, item 4).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The worker running a `Process` target on the aws backend died (its Lambda environment or fleet
+ * process ended) before the target ended: its lease in the table was not renewed for a whole
+ * lease. The target is not run again (a Process runs at most once); its exit code is
+ * {@link ProcessWorkerDiedError.exitCode} (-1).
+ *
+ * @example
+ * ```ts
+ * await p.join(); // p.exitCode === -1, and stderr shows ProcessWorkerDiedError
+ * ```
+ */
+export class ProcessWorkerDiedError extends FanoutError {
+  /** The exit code of a Process whose worker died (as a process whose controlling process died: SIGHUP). */
+  static readonly exitCode = -1;
+  /** The process's name. */
+  readonly processName: string;
+  /** The lease, in ms, that went by without a renewal. */
+  readonly leaseMs: number;
+
+  constructor(message: string, context: { processName: string; leaseMs: number }) {
+    super('ERR_PROCESS_WORKER_DIED', message);
+    this.processName = context.processName;
+    this.leaseMs = context.leaseMs;
+  }
+}
+
+/**
+ * A `Process` target on the aws backend ran until its worker's invocation was about to time out
+ * (a Lambda runs at most its function timeout, 15 minutes at most; a `fanout worker` fleet
+ * imitates that timeout): it was stopped there, and is not run again. Its exit code is
+ * {@link ProcessTooLongError.exitCode} (-14). Run longer work as Pool chunks, or raise the
+ * worker function's timeout.
+ *
+ * @example
+ * ```ts
+ * await p.join(); // p.exitCode === -14, and stderr shows ProcessTooLongError
+ * ```
+ */
+export class ProcessTooLongError extends FanoutError {
+  /** The exit code of a Process stopped at its worker's timeout (as a timer's SIGALRM). */
+  static readonly exitCode = -14;
+  /** The process's name. */
+  readonly processName: string;
+  /** How long the target ran before it was stopped. */
+  readonly ranMs: number;
+
+  constructor(message: string, context: { processName: string; ranMs: number }) {
+    super('ERR_PROCESS_TOO_LONG', message);
+    this.processName = context.processName;
+    this.ranMs = context.ranMs;
+  }
+}

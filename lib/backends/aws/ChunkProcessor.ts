@@ -7,14 +7,17 @@ import { RemoteError, SerializationError, WorkerCrashedError } from '../../error
 import { toFailureInfo } from '../../runtime/errorInfo.js';
 import { warmUpTask } from '../../runtime/warmUpTask.js';
 import { LocalPoolEngine } from '../local/LocalPoolEngine.js';
+import { defaultProcessScript } from '../local/LocalProcess.js';
 import { defaultWorkerScript } from '../local/LocalWorker.js';
 import type { AwsClients } from './AwsClients.js';
 import { ChunkScheduler } from './ChunkScheduler.js';
-import { INLINE_RESULT_BYTES, RECEIVES_ATTRIBUTE, decodeChunkBody, resultsKey } from './chunkMessages.js';
+import { INLINE_RESULT_BYTES, RECEIVES_ATTRIBUTE, decodeChunkBody, isProcessBody, resultsKey } from './chunkMessages.js';
 import { Heartbeat } from './Heartbeat.js';
 import { Invocation, type DeadlineContext, type Delivery } from './Invocation.js';
 import { MessageReleaser } from './MessageReleaser.js';
 import { PayloadStore } from './PayloadStore.js';
+import { ProcessRunner } from './ProcessRunner.js';
+import { ProcessStore } from './ProcessStore.js';
 import { ResultTable, type ChunkRecord } from './ResultTable.js';
 import { TaskQueue, type QueueSettings } from './TaskQueue.js';
 import { TaskTimings } from './TaskTimings.js';
@@ -127,6 +130,8 @@ export class ChunkProcessor {
   private readonly payloads: PayloadStore;
   private readonly queue: TaskQueue;
   private readonly releaser: MessageReleaser;
+  /** Runs the batch's `Process` messages (see `AwsProcess`). */
+  private readonly processes: ProcessRunner;
   private readonly timings = new TaskTimings();
   private readonly scheduler: ChunkScheduler<Delivery>;
   private readonly engines = new Map<string, LocalPoolEngine>();
@@ -155,6 +160,16 @@ export class ChunkProcessor {
     this.payloads = new PayloadStore(clients.s3, clients.config.bucket);
     this.queue = new TaskQueue(clients.sqs, clients.config.queueUrl, clients.config.deadLetterQueueUrl);
     this.releaser = new MessageReleaser(this.queue, this.log);
+    this.processes = new ProcessRunner({
+      store: new ProcessStore(clients.dynamodb, clients.config.table),
+      payloads: this.payloads,
+      releaser: this.releaser,
+      // A Lambda bundle is its own threads' script, for both roles.
+      script: options.workerScript ?? defaultProcessScript,
+      tasksByName: options.tasksByName ?? false,
+      visibilityTimeoutSeconds: async () => (await this.queueSettings())?.visibilityTimeoutSeconds,
+      log: this.log,
+    });
     this.scheduler = new ChunkScheduler<Delivery>(
       options.threads,
       (delivery) => this.timings.estimate(delivery.message.task.name, delivery.message.count),
@@ -181,7 +196,23 @@ export class ChunkProcessor {
     }
   }
 
+  /** Process messages go to the {@link ProcessRunner}, chunks to the rest of the processor, side by side. */
   private async process(event: SQSEvent, invocation: Invocation): Promise<SQSBatchResponse> {
+    const processes = event.Records.filter((record) => isProcessBody(record.body));
+    if (processes.length === 0) return this.processChunks(event, invocation);
+    const chunks = event.Records.filter((record) => !isProcessBody(record.body));
+    const [response, done] = await Promise.all([
+      this.processChunks({ Records: chunks }, invocation),
+      Promise.all(processes.map((record) => this.processes.handle(record, invocation))),
+    ]);
+    const failures = [...response.batchItemFailures];
+    processes.forEach((record, index) => {
+      if (!done[index]) failures.push({ itemIdentifier: record.messageId });
+    });
+    return { batchItemFailures: failures };
+  }
+
+  private async processChunks(event: SQSEvent, invocation: Invocation): Promise<SQSBatchResponse> {
     const failures: Array<{ itemIdentifier: string }> = [];
     const decoded: Array<{ record: SQSRecord; message: JobChunkMessage; payload: Uint8Array }> = [];
     for (const record of event.Records) {
@@ -268,6 +299,7 @@ export class ChunkProcessor {
 
   /** Lets the worker threads go once their chunks are done. */
   async close(): Promise<void> {
+    this.processes.close();
     const engines = [...this.engines.values()];
     this.engines.clear();
     for (const engine of engines) engine.close();

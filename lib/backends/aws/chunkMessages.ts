@@ -2,7 +2,8 @@
  * How chunks and their results are laid out on SQS, DynamoDB and S3: the limits that decide
  * between inline and claim check, the message attributes, and the object keys.
  */
-import { decodeFrame, encodeFrame, type JobChunkMessage } from '../../codec/protocol.js';
+import type { ProcessIdentity } from '../../backend/ProcessEngine.js';
+import { decodeFrame, encodeFrame, type JobChunkMessage, type TaskRef } from '../../codec/protocol.js';
 import { ProtocolError } from '../../errors.js';
 
 /** SQS takes at most 1 MiB per message and per SendMessageBatch request, and 10 entries. */
@@ -49,4 +50,91 @@ export function decodeChunkBody(body: string): { message: JobChunkMessage; paylo
   if (message.type !== 'jobChunk')
     throw new ProtocolError(`Expected a 'jobChunk' message on the task queue, got '${message.type}'.`);
   return { message, payload };
+}
+
+/**
+ * A `Process` to run on a worker (see `AwsProcess`). Its SQS body is JSON, which no chunk body
+ * (base64) can be mistaken for: a chunk body never starts with `{`.
+ */
+export interface ProcessMessage {
+  type: 'fanoutProcess';
+  /** The process's id: its record is `objectKey('process', id, 'state')`. */
+  id: string;
+  target: TaskRef;
+  /** The argument array, encoded as one value, in base64; or `argsKey`, its S3 key. */
+  args?: string;
+  argsKey?: string;
+  name: string;
+  daemon: boolean;
+  identity: number[];
+  parent: ProcessIdentity;
+  /** The lease of the worker running it: renewed every fifth of it; unrenewed for a whole lease, it has died. */
+  leaseMs: number;
+  /** The TTL value of its records (epoch seconds). */
+  expiresAt: number;
+}
+
+/**
+ * The S3 key of a process's arguments too big for its message.
+ *
+ * @example
+ * ```ts
+ * processArgumentsKey('9f2c'); // 'processes/9f2c/args'
+ * ```
+ */
+export function processArgumentsKey(id: string): string {
+  return `processes/${id}/args`;
+}
+
+/**
+ * The SQS body of a process message.
+ *
+ * @example
+ * ```ts
+ * await queue.sendBatch([{ Id: '0', MessageBody: encodeProcessBody(message) }]);
+ * ```
+ */
+export function encodeProcessBody(message: ProcessMessage): string {
+  return JSON.stringify(message);
+}
+
+/**
+ * Whether an SQS body is a process message (else it is taken for a chunk).
+ *
+ * @example
+ * ```ts
+ * if (isProcessBody(record.body)) await runner.handle(record, invocation);
+ * ```
+ */
+export function isProcessBody(body: string): boolean {
+  return body.startsWith('{');
+}
+
+/**
+ * Reads an SQS body made by {@link encodeProcessBody}. Throws `ProtocolError` if it is not one.
+ *
+ * @example
+ * ```ts
+ * const { id, target, leaseMs } = decodeProcessBody(record.body);
+ * ```
+ */
+export function decodeProcessBody(body: string): ProcessMessage {
+  let message: Partial<ProcessMessage>;
+  try {
+    message = JSON.parse(body) as Partial<ProcessMessage>;
+  } catch (error) {
+    throw new ProtocolError(`A process message on the task queue is not JSON: ${(error as Error).message}`);
+  }
+  if (
+    message?.type !== 'fanoutProcess' ||
+    typeof message.id !== 'string' ||
+    typeof message.target?.name !== 'string' ||
+    typeof message.name !== 'string' ||
+    typeof message.leaseMs !== 'number' ||
+    typeof message.expiresAt !== 'number' ||
+    (typeof message.args !== 'string' && typeof message.argsKey !== 'string')
+  ) {
+    throw new ProtocolError(`Expected a 'fanoutProcess' message on the task queue, got ${body.slice(0, 200)}`);
+  }
+  return message as ProcessMessage;
 }

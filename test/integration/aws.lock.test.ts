@@ -1,4 +1,6 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../../lib/backend/Deadline.js';
 import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
@@ -9,6 +11,8 @@ import { LockOwner } from '../../lib/backends/aws/awsOwner.js';
 import { isConditionalCheckFailed } from '../../lib/backends/aws/tableKeys.js';
 import { InvalidArgumentError, LockLostError, RuntimeError, ValueError } from '../../lib/errors.js';
 import { provisionForTest } from './awsHarness.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 const backends: AwsBackend[] = [];
 afterAll(async () => {
@@ -68,8 +72,9 @@ describe('aws Lock and RLock on the emulators (DynamoDB leases)', () => {
   it('gives the lock to exactly one of 100 concurrent acquirers at a time, each on a machine of its own', async () => {
     const config = await provisionForTest('lock-hundred');
     const first = await lockOn(config, { recursive: false });
-    const engines = [first.lock];
-    for (let i = 1; i < 100; i++) engines.push((await lockOn(config, { recursive: false, id: first.lock.id })).lock);
+    const others = await Promise.all(Array.from({ length: 99 }, () => lockOn(config, { recursive: false, id: first.lock.id })));
+    const engines = [first.lock, ...others.map((other) => other.lock)];
+    const startedAt = performance.now();
     let inside = 0;
     let overlaps = 0;
     let entries = 0;
@@ -87,6 +92,14 @@ describe('aws Lock and RLock on the emulators (DynamoDB leases)', () => {
         await lock.release();
       }),
     );
+    let reads = 0;
+    let writes = 0;
+    for (const { backend } of [first, ...others]) {
+      const requests = backend.counter.snapshot().requests;
+      reads += requests['DynamoDB.GetItem'] ?? 0;
+      writes += requests['DynamoDB.UpdateItem'] ?? 0;
+    }
+    console.log(`100 acquirers: ${Math.round(performance.now() - startedAt)} ms, ${reads} GetItem, ${writes} UpdateItem`);
     expect(overlaps).toBe(0);
     expect(entries).toBe(100);
     // Tokens in the order of entry: strictly increasing, one per acquisition.
@@ -144,6 +157,28 @@ describe('aws Lock and RLock on the emulators (DynamoDB leases)', () => {
     expect(await next.lock.locked()).toBe(true); // the stale release changed nothing
     await next.lock.release();
     expect(await next.lock.locked()).toBe(false);
+  }, 60_000);
+
+  it('gives a killed holder process’s lock to the next acquirer once its lease has passed', async () => {
+    const config = await provisionForTest('lock-kill');
+    const next = await lockOn(config, { recursive: false, leaseMs: 1_000 });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/awsLockHolder.ts', JSON.stringify(next.lock.handle().state)],
+      { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const held = await new Promise<{ token: number }>((resolve, reject) => {
+      child.stdout.once('data', (line: Buffer) => resolve(JSON.parse(line.toString()) as { token: number }));
+      child.once('exit', (code) => reject(new Error(`the holder exited with code ${code} before holding the lock`)));
+    });
+    // Alive and heartbeating: the lock stays taken past several leases.
+    expect(await next.lock.acquire(Deadline.after(2_500))).toBe(false);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(await next.lock.acquire(Deadline.after(20_000))).toBe(true);
+    expect(next.lock.fencingToken).toBe(held.token + 1);
+    await next.lock.release();
   }, 60_000);
 
   it('does not take over a live holder whose heartbeats land (a short lease, waited past several times)', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Deadline } from '../../backend/Deadline.js';
 import type { ConditionEngine } from '../../backend/SyncEngines.js';
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
@@ -9,9 +10,9 @@ import type { LockOwner } from './awsOwner.js';
 import type { ConditionStore } from './ConditionStore.js';
 import { JitteredBackoff, sleep } from './JitteredBackoff.js';
 
-/** A waiter polls its item after 20 ms, doubling up to 500 ms (jittered). */
+/** A waiter polls its item after 20 ms, doubling up to 1 s (jittered). */
 const FIRST_POLL_MS = 20;
-const MAX_POLL_MS = 500;
+const MAX_POLL_MS = 1_000;
 
 /** The state of an `aws.condition` handle: its id and its lock's handle state. */
 export interface AwsConditionState {
@@ -22,8 +23,8 @@ export interface AwsConditionState {
 /**
  * A condition variable of the aws backend, over an {@link AwsLock} (Lock or RLock). A waiter,
  * holding the lock, writes an item of its own in the condition's partition, releases every level
- * of the lock (one request), then polls its item with jittered back-off (20 ms doubling to
- * 500 ms) until it is gone or its deadline passes, and re-acquires the lock at the depth it had.
+ * of the lock (one request), then polls its item with jittered back-off (20 ms doubling to 1 s)
+ * until it is gone or its deadline passes, and re-acquires the lock at the depth it had.
  * `notify(n)` (by the lock's holder) deletes the items of the `n` oldest waiters, each with a
  * conditional delete; `notifyAll` deletes every waiter's item, 25 to a request. A waiter whose
  * deadline passes deletes its own item: the delete's old value says whether a notify took it first.
@@ -89,11 +90,14 @@ export class AwsCondition implements ConditionEngine {
     }
     try {
       const backoff = new JitteredBackoff(FIRST_POLL_MS, MAX_POLL_MS);
+      let roundTrip = 0;
       for (;;) {
         // At the deadline the waiter withdraws; if its item was gone already, a notify took it.
         if (deadline.expired()) return !(await store.withdraw(waiter));
-        await sleep(Math.min(backoff.next(), deadline.remaining()));
+        await sleep(Math.min(backoff.next(roundTrip), deadline.remaining()));
+        const pollAt = performance.now();
         if (!(await store.present(waiter))) return true;
+        roundTrip = performance.now() - pollAt;
       }
     } catch (error) {
       // A failed poll: withdraw, so that no later notify is spent on a waiter that has gone.

@@ -687,3 +687,35 @@ export class ProcessTooLongError extends FanoutError {
     this.ranMs = context.ranMs;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The aws backend's locks (issue 9: DynamoDB leases with fencing tokens).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A lock's holder lost it before releasing: its lease was taken over (its heartbeats did not
+ * land for a whole lease, as when a Lambda is frozen or a process pauses), or, for a `Lock`,
+ * another party released it and someone acquired it since. Whatever the holder did after it lost
+ * the lock may have overlapped another holder: a resource guarded by the lock's fencing token
+ * refuses the stale holder's writes. `currentToken` is the lock's token now (the newer holder's).
+ *
+ * @example
+ * ```ts
+ * await lock.release().catch((e) => e.code); // 'ERR_LOCK_LOST' after a takeover
+ * ```
+ */
+export class LockLostError extends FanoutError {
+  /** The lock's id (from its handle). */
+  readonly lockId: string;
+  /** The fencing token of the lost acquisition. */
+  readonly token: number;
+  /** The lock's fencing token now (`undefined` when it could not be read). */
+  readonly currentToken: number | undefined;
+
+  constructor(message: string, context: { lockId: string; token: number; currentToken: number | undefined }, cause?: unknown) {
+    super('ERR_LOCK_LOST', message, { cause });
+    this.lockId = context.lockId;
+    this.token = context.token;
+    this.currentToken = context.currentToken;
+  }
+}

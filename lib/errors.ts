@@ -719,3 +719,56 @@ export class LockLostError extends FanoutError {
     this.currentToken = context.currentToken;
   }
 }
+
+/**
+ * `connection.recvBytesInto(buffer, offset)` received a message longer than the room left in
+ * `buffer` after `offset` (Python's `BufferTooShort`). The message is not lost: it is `data`.
+ *
+ * @example
+ * ```ts
+ * await writer.sendBytes(new Uint8Array(10));
+ * await reader.recvBytesInto(new Uint8Array(4)).catch((e) => e.data.length); // 10
+ * ```
+ */
+export class BufferTooShort extends FanoutError {
+  /** The whole message that did not fit. */
+  readonly data: Uint8Array;
+  /** The room the buffer had after the offset, in bytes. */
+  readonly room: number;
+
+  constructor(data: Uint8Array, room: number) {
+    super(
+      'ERR_BUFFER_TOO_SHORT',
+      `The message is ${data.length} bytes, but the buffer has room for ${room} after the offset; the message is in this error's data.`,
+    );
+    this.data = data;
+    this.room = room;
+  }
+}
+
+/**
+ * `connection.recvBytes(maxlength)` received a message longer than `maxlength` (Python's
+ * `OSError("bad message length")`). As in Python, the message is dropped and the connection can
+ * no longer receive (a one-way reader is closed).
+ *
+ * @example
+ * ```ts
+ * await writer.sendBytes(new Uint8Array(10));
+ * await reader.recvBytes(4).catch((e) => e.code); // 'ERR_MESSAGE_LENGTH'
+ * ```
+ */
+export class MessageLengthError extends FanoutError {
+  /** The message's length in bytes. */
+  readonly length: number;
+  readonly maxlength: number;
+
+  constructor(length: number, maxlength: number) {
+    super(
+      'ERR_MESSAGE_LENGTH',
+      `The message is ${length} bytes, longer than recvBytes(maxlength) allows (maxlength is ${maxlength}); ` +
+        'it was dropped and this connection can no longer receive.',
+    );
+    this.length = length;
+    this.maxlength = maxlength;
+  }
+}

@@ -85,3 +85,4 @@ export function cpuCount(): number {
 }
 export { ProgressBar, type ProgressBarOptions, type ProgressStream } from './cli/ProgressBar.js';
 export { ChunkTooLongError, NoWorkersError } from './errors.js';
+export { BufferTooShort, MessageLengthError } from './errors.js';

@@ -20,7 +20,7 @@ export function Pipe<T = unknown>(duplex = true, backend: Backend = defaultBacke
   if (typeof duplex !== 'boolean') throw new InvalidArgumentError('Pipe(duplex): duplex', duplex, 'true or false');
   if (!backend.createChannel) throw new NotSupportedError(`The '${backend.name}' backend has no pipes.`);
   const forward = backend.createChannel();
-  if (!duplex) return [new Connection<T>(forward, undefined), new Connection<T>(undefined, forward)];
+  if (!duplex) return [new Connection<T>(forward, undefined, true), new Connection<T>(undefined, forward, true)];
   const backward = backend.createChannel();
-  return [new Connection<T>(forward, backward), new Connection<T>(backward, forward)];
+  return [new Connection<T>(forward, backward, true), new Connection<T>(backward, forward, true)];
 }

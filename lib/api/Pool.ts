@@ -516,6 +516,8 @@ export class Pool {
     const readyValues = new Deque<unknown>();
     const isAsyncSource = Symbol.asyncIterator in (items as object);
     let sourceDone = false;
+    /** What the input threw: raised once every result before it has been handed out (Python's rule). */
+    let inputError: { error: unknown } | undefined;
     let stopped = false;
     let nextIndex = 0;
     let chunksize = options?.chunksize ?? 1;
@@ -571,19 +573,25 @@ export class Pool {
       try {
         while (!sourceDone && !failure && !stopped && outstanding.length < window) {
           const batch: unknown[] = [];
-          while (batch.length < chunksize) {
-            const next = isAsyncSource ? await source.next() : (source as Iterator<unknown>).next();
-            if (next.done) {
-              sourceDone = true;
-              break;
+          try {
+            while (batch.length < chunksize) {
+              const next = isAsyncSource ? await source.next() : (source as Iterator<unknown>).next();
+              if (next.done) {
+                sourceDone = true;
+                break;
+              }
+              batch.push(next.value);
             }
-            batch.push(next.value);
+          } catch (error) {
+            // The items read before it still run; the consumer raises the error after their results.
+            inputError = { error };
+            sourceDone = true;
           }
           if (stopped) return;
           if (batch.length > 0) submit(batch);
         }
       } catch (error) {
-        // An input that throws, or an item that cannot be sent: the consumer raises it.
+        // An item that cannot be sent: the consumer raises it at once.
         if (!stopped) job.fail(error as Error);
       } finally {
         pumping = false;
@@ -621,7 +629,10 @@ export class Pool {
             if (outstanding[i]!.received === outstanding[i]!.count) outstanding.splice(i, 1);
           }
         }
-        if (sourceDone && !pumping && outstanding.length === 0 && readyValues.length === 0) break;
+        if (sourceDone && !pumping && outstanding.length === 0 && readyValues.length === 0) {
+          if (inputError) throw inputError.error;
+          break;
+        }
         if (failure) throw failure;
         if (pumping || outstanding.length > 0) await new Promise<void>((resolve) => (wake = resolve));
       }

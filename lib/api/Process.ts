@@ -2,7 +2,8 @@ import type { Backend } from '../backend/Backend.js';
 import { defaultBackend } from '../backend/backends.js';
 import type { ProcessEngine, ProcessIdentity } from '../backend/ProcessEngine.js';
 import { ValueEncoder } from '../codec/ValueEncoder.js';
-import { InvalidArgumentError, NotSupportedError, ProcessError } from '../errors.js';
+import { InvalidArgumentError, NotSupportedError, ProcessError, ValueError } from '../errors.js';
+import { collectEndCopies } from './Connection.js';
 import { trackChild } from '../runtime/children.js';
 import { currentIdentity, nextChildIdentity, parentIdentity } from '../runtime/processIdentity.js';
 import { checkOptions, checkTimeout } from './checks.js';
@@ -63,6 +64,7 @@ export class Process<A extends unknown[] = unknown[]> {
   readonly #identity: number[];
   #engine: ProcessEngine | undefined;
   #exitCode: number | null = null;
+  #closed = false;
 
   constructor(options: ProcessOptions<A>, backend: Backend = defaultBackend()) {
     checkOptions('new Process(options)', options, PROCESS_OPTIONS);
@@ -107,11 +109,13 @@ export class Process<A extends unknown[] = unknown[]> {
 
   /** The process's identifier once started, else null. */
   get pid(): number | null {
+    this.#checkNotClosed();
     return this.#engine?.pid ?? null;
   }
 
   /** null until the process has ended, then its exit code. */
   get exitCode(): number | null {
+    this.#checkNotClosed();
     return this.#exitCode;
   }
 
@@ -126,6 +130,7 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   start(): void {
+    this.#checkNotClosed();
     if (this.#engine) throw new ProcessError('cannot start a process twice');
     const self = currentIdentity();
     if (self.daemon) throw new ProcessError(`daemonic processes are not allowed to have children (${self.name} is a daemon)`);
@@ -133,22 +138,34 @@ export class Process<A extends unknown[] = unknown[]> {
     if (!backend.startProcess) throw new NotSupportedError(`The '${backend.name}' backend cannot start processes.`);
     const encoder = new ValueEncoder();
     const args = this.#args;
-    // A shared object of another backend refuses to be encoded (BackendMismatchError).
-    encodingFor(backend.name, () => encoder.write(args, 'the arguments'));
+    // A shared object of another backend refuses to be encoded (BackendMismatchError). The pipe
+    // ends among the arguments become copies of their own, which the process holds until it ends.
+    const endCopies = collectEndCopies(() => encodingFor(backend.name, () => encoder.write(args, 'the arguments')));
+    const releaseEndCopies = () => {
+      for (const release of endCopies) release();
+    };
     const { attachments, transfer } = encoder.takeAttachments();
-    const engine = backend.startProcess({
-      target: taskRef(this.#target, 'process.start()'),
-      args: encoder.finish(),
-      attachments,
-      transfer,
-      name: this.#name,
-      daemon: this.#daemon,
-      identity: this.#identity,
-      parent: { ...self },
-    });
+    let engine: ProcessEngine;
+    try {
+      engine = backend.startProcess({
+        target: taskRef(this.#target, 'process.start()'),
+        args: encoder.finish(),
+        attachments,
+        transfer,
+        name: this.#name,
+        daemon: this.#daemon,
+        identity: this.#identity,
+        parent: { ...self },
+      });
+    } catch (error) {
+      releaseEndCopies();
+      throw error;
+    }
     this.#engine = engine;
     children.add(this as unknown as Process<never[]>);
     void engine.exited.then((code) => {
+      // Before join() returns: after it, the parent sees the ends the process held as closed.
+      releaseEndCopies();
       this.#exitCode = code;
       children.delete(this as unknown as Process<never[]>);
     });
@@ -166,6 +183,7 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   async join(timeout?: number): Promise<void> {
+    this.#checkNotClosed();
     checkTimeout('process.join(timeout): timeout', timeout);
     const engine = this.#engine;
     if (!engine) throw new ProcessError('can only join a started process');
@@ -187,6 +205,7 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   isAlive(): boolean {
+    this.#checkNotClosed();
     return this.#engine !== undefined && this.#exitCode === null;
   }
 
@@ -202,6 +221,7 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   terminate(): void {
+    this.#checkNotClosed();
     if (!this.#engine) throw new ProcessError('can only terminate a started process');
     this.#engine.terminate();
   }
@@ -215,6 +235,7 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   toString(): string {
+    if (this.#closed) return `<Process name='${this.#name}' closed${this.#daemon ? ' daemon' : ''}>`;
     const state = !this.#engine ? 'initial' : this.#exitCode === null ? 'started' : 'stopped';
     const pid = this.#engine ? ` pid=${this.#engine.pid}` : '';
     const exit = this.#exitCode === null ? '' : ` exitcode=${this.#exitCode}`;
@@ -235,8 +256,34 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   kill(): void {
+    this.#checkNotClosed();
     if (!this.#engine) throw new ProcessError('can only kill a started process');
     this.#engine.kill();
+  }
+
+  /**
+   * Releases the Process object, as Python's `close()`: afterwards `start`, `join`, `isAlive`,
+   * `terminate`, `kill`, `exitCode` and `pid` raise `ValueError`. Raises `ValueError` if the
+   * process is still running (join or terminate it first). Closing twice does nothing.
+   *
+   * @example
+   * ```ts
+   * await p.join();
+   * p.close();
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#engine && this.#exitCode === null) {
+      throw new ValueError('Cannot close a process while it is still running: join() or terminate() it first.');
+    }
+    this.#closed = true;
+    this.#engine = undefined;
+    children.delete(this as unknown as Process<never[]>);
+  }
+
+  #checkNotClosed(): void {
+    if (this.#closed) throw new ValueError(`The Process object '${this.#name}' is closed: close() was called on it.`);
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * The runtime of a local process thread (`Process`): takes on the identity its parent sent,
  * finds the target task (importing its module, as Python's spawn imports the function's module),
- * runs it with its arguments, and exits with Python's exit code: 0 when the target returns, 1
- * when it throws (the error printed to stderr under `Process <name>:`, as Python prints its
- * traceback), or the code the target passed to `process.exit`.
+ * runs it with its arguments, waits for what the target left running (until its event loop is
+ * empty), and exits with Python's exit code: 0 when the target returned, 1 when it threw (the
+ * error printed to stderr under `Process <name>:`, as Python prints its traceback), or the code
+ * the target passed to `process.exit`.
  */
 import { threadId, workerData } from 'node:worker_threads';
 import type { ProcessThreadData } from './ProcessThreadData.js';
@@ -55,8 +56,16 @@ export function startProcessThread(): void {
     }
   }
 
-  void run().then(async (code) => {
-    await finishChildren();
-    process.exit(code);
+  // As a Python process waits for its non-daemon threads once its target is done, the thread
+  // ends when what the target left running (timers, pending promises) has finished too: Node
+  // empties the event loop, then emits 'beforeExit'. Then the children are dealt with, and the
+  // code is the target's. A `process.exit(n)` anywhere still ends the thread at once.
+  void run().then((code) => {
+    let finishing = false;
+    process.on('beforeExit', () => {
+      if (finishing) return;
+      finishing = true;
+      void finishChildren().then(() => process.exit(code));
+    });
   });
 }

@@ -394,6 +394,8 @@ export function defineProcessConformance(contextName: BackendName): void {
       const [parentConn, childConn] = mp.Pipe();
       const p = new mp.Process({ target: sendAll, args: [childConn, [[42, null, 'hello']]] });
       p.start();
+      // As in Python, the parent closes its own copy of the child's end: the end closes with its last copy.
+      childConn.close();
       expect(await parentConn.recv()).toEqual([42, null, 'hello']);
       await p.join();
       await expect(parentConn.recv()).rejects.toThrow(EOFError);

@@ -5,6 +5,10 @@ import { Flag, MAX_RING_BYTES, PutResult, SharedRing, Word } from './SharedRing.
 import { Deadline } from '../../backend/Deadline.js';
 import { waitForChange } from './waitForChange.js';
 
+/** An end of a channel, as an index into its count of open copies. */
+export const ChannelEnd = { Reader: 0, Writer: 1 } as const;
+export type ChannelEnd = (typeof ChannelEnd)[keyof typeof ChannelEnd];
+
 /** The handle kind of one direction of a local pipe. */
 export const LOCAL_CHANNEL_KIND = 'local.channel';
 
@@ -12,6 +16,8 @@ export const LOCAL_CHANNEL_KIND = 'local.channel';
  * One direction of a local pipe: a {@link SharedRing} plus two flags, one per end, so that the
  * reader sees EOF once the sender closed and the ring is drained, and the sender sees a broken
  * pipe once the reader closed. Unlike an OS pipe it has no small fixed buffer: `send` never waits.
+ * Each end counts its open copies (a Connection sent to a process is one more), and closes with
+ * the last of them.
  *
  * @example
  * ```ts
@@ -22,23 +28,65 @@ export const LOCAL_CHANNEL_KIND = 'local.channel';
  */
 export class LocalChannelEngine implements ChannelEngine {
   readonly backendName = 'local';
+  /** The copy token this engine arrived with, when it was revived for a counted copy of an end. */
+  readonly arrivedToken: SharedArrayBuffer | undefined;
+  /** Open copies of each end: `[readers, writers]` (see {@link copyEnd}). */
+  private readonly ends: Int32Array;
 
-  private constructor(private readonly ring: SharedRing) {
+  private constructor(
+    private readonly ring: SharedRing,
+    ends: SharedArrayBuffer,
+    arrivedToken?: SharedArrayBuffer,
+  ) {
     // `poll` waits without taking an item: every waiter must hear of each put.
     ring.wakeAll = true;
+    this.ends = new Int32Array(ends);
+    this.arrivedToken = arrivedToken;
   }
 
   static create(): LocalChannelEngine {
-    return new LocalChannelEngine(SharedRing.create());
+    const ends = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+    new Int32Array(ends).fill(1);
+    return new LocalChannelEngine(SharedRing.create(), ends);
   }
 
+  /** Re-binds a channel from its handle's attachments, and the copy token after them if there is one. */
   static fromHandle(attachments: unknown[]): LocalChannelEngine {
-    const [control, data] = attachments as [SharedArrayBuffer, SharedArrayBuffer];
-    return new LocalChannelEngine(SharedRing.attach(control, data));
+    const [control, data, ends, token] = attachments as [
+      SharedArrayBuffer,
+      SharedArrayBuffer,
+      SharedArrayBuffer,
+      SharedArrayBuffer | undefined,
+    ];
+    return new LocalChannelEngine(SharedRing.attach(control, data), ends, token);
   }
 
   handle(): { kind: string; state: Record<string, unknown>; attachments: unknown[] } {
-    return { kind: LOCAL_CHANNEL_KIND, state: {}, attachments: this.ring.buffers() };
+    return { kind: LOCAL_CHANNEL_KIND, state: {}, attachments: [...this.ring.buffers(), this.ends.buffer] };
+  }
+
+  /**
+   * Counts one more copy of an end (one sent to a process), and returns its token: whoever
+   * releases the copy first (the copy's `close()`, or its process ending) releases it, once.
+   * Called while the caller's own copy is open, so the count never passes through zero.
+   */
+  copyEnd(end: ChannelEnd): SharedArrayBuffer {
+    Atomics.add(this.ends, end, 1);
+    const token = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    new Int32Array(token)[0] = 1;
+    return token;
+  }
+
+  /**
+   * Releases a copy of an end: the one with `token`, or (token undefined) one of the pipe's
+   * first two copies. When the last copy of an end is released, the end closes, as a pipe's
+   * file descriptor does when its last duplicate is closed.
+   */
+  releaseEnd(end: ChannelEnd, token: SharedArrayBuffer | undefined): void {
+    if (token !== undefined && Atomics.compareExchange(new Int32Array(token), 0, 1, 0) !== 1) return;
+    if (Atomics.sub(this.ends, end, 1) !== 1) return;
+    if (end === ChannelEnd.Reader) this.closeReceiver();
+    else this.closeSender();
   }
 
   async send(item: Uint8Array): Promise<void> {

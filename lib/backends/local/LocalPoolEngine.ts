@@ -265,7 +265,9 @@ export class LocalPoolEngine implements PoolEngine {
       this.stopWorker(worker, 'cancelled');
       return;
     }
-    if (worker.inFlight.length === 0) {
+    // A worker stopped meanwhile (its job failed) stays referenced until it has exited, as
+    // terminate() left it: unreferenced, the program could exit before join() hears of it.
+    if (worker.inFlight.length === 0 && !worker.stopping) {
       worker.setReferenced(false);
       if (worker.retiring) this.stopWorker(worker, 'retired');
     }

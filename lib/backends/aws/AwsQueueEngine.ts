@@ -167,6 +167,6 @@ export class AwsQueueEngine implements Omit<QueueEngine, 'put' | 'get' | 'handle
 
   /** Deletes the claimed items whose batched delete is still pending (tests and shutdown). */
   async flush(): Promise<void> {
-    await (await this.store()).flushDeletes();
+    await (await this.store()).flushAll();
   }
 }

@@ -234,8 +234,13 @@ export class QueueStore {
     }
   }
 
-  /** Deletes the claimed items not deleted yet (best effort: TTL is the backstop). */
-  async flushDeletes(): Promise<void> {
+  /** Deletes every claimed item whose delete is pending (tests, shutdown). */
+  async flushAll(): Promise<void> {
+    while (this.pendingDeletes.length > 0) await this.flushDeletes();
+  }
+
+  /** Deletes a batch of claimed items not deleted yet (best effort: TTL is the backstop). */
+  private async flushDeletes(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     const batch = this.pendingDeletes.splice(0, DELETE_BATCH);
@@ -253,7 +258,12 @@ export class QueueStore {
     } catch {
       // Claimed items are invisible to consumers either way; TTL removes what is left.
     }
-    if (this.pendingDeletes.length > 0) void this.flushDeletes();
+    // Claims made meanwhile wait for a full batch or the timer, not for this flush's end.
+    if (this.pendingDeletes.length >= DELETE_BATCH) void this.flushDeletes();
+    else if (this.pendingDeletes.length > 0 && !this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flushDeletes(), FLUSH_MS);
+      this.flushTimer.unref();
+    }
   }
 
   /**

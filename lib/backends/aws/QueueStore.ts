@@ -30,13 +30,22 @@ const LOST_RACES = 2;
 /** Deletes of claimed items go in batches of at most this (BatchWriteItem's limit). */
 const DELETE_BATCH = 25;
 
-/** The index of a random producer's first key in `keys` (sorted `time#producer#seq` keys). */
-function pickHead(keys: string[]): number {
+/** The producer named in an item's sort key (`i#<ms>#<producer>#<seq>`). */
+function producerOf(sk: string): string {
+  return sk.split('#')[2]!;
+}
+
+/**
+ * The index in `keys` (sorted item keys) of `favorite`'s first key if it has one, else of a random
+ * producer's first key.
+ */
+function pickHead(keys: string[], favorite: string | undefined): number {
   const firsts: number[] = [];
   const producers = new Set<string>();
   for (let index = 0; index < keys.length; index++) {
-    const producer = keys[index]!.split('#')[2]!;
+    const producer = producerOf(keys[index]!);
     if (producers.has(producer)) continue;
+    if (producer === favorite) return index;
     producers.add(producer);
     firsts.push(index);
   }
@@ -88,6 +97,7 @@ export class QueueStore {
   private cached: string[] = [];
   private cachedAt = 0;
   private claims = 0;
+  private favorite: string | undefined;
 
   constructor(
     private readonly session: AwsSession,
@@ -161,8 +171,9 @@ export class QueueStore {
    * the next calls, so a get from a backlog costs one claim and a share of a query.
    * Per-producer order holds for each consumer: only a producer's first key in the list is ever
    * tried (its earlier items were claimed when the query ran, and a claimed item never comes back).
-   * Which producer's is chosen at random, so that racing consumers spread over the producers
-   * instead of all trying the same oldest item.
+   * A consumer keeps to the producer whose item it last won and picks another at random when it
+   * loses a race, so that racing consumers spread over the producers instead of all trying the
+   * same oldest item.
    */
   async take(consumer: string): Promise<{ item: Uint8Array | undefined; senderClosed: boolean }> {
     for (;;) {
@@ -175,8 +186,11 @@ export class QueueStore {
       }
       let lost = 0;
       while (this.cached.length > 0 && lost < LOST_RACES) {
-        const sk = this.cached.splice(pickHead(this.cached), 1)[0]!;
+        const sk = this.cached.splice(pickHead(this.cached, this.favorite), 1)[0]!;
         const item = await this.claim(sk, `${consumer}#${++this.claims}`);
+        // Stay with a producer while this consumer wins its items, move on when it loses one:
+        // racing consumers settle on different producers.
+        this.favorite = item ? producerOf(sk) : undefined;
         if (item) return { item, senderClosed: false };
         lost++;
       }

@@ -128,6 +128,6 @@ export class Barrier {
       );
     }
     const described = this.engine.handle();
-    return { ...described, state: { action: this.actionRef ?? null, timeout: this.timeout ?? null } };
+    return { ...described, state: { engine: described.state, action: this.actionRef ?? null, timeout: this.timeout ?? null } };
   }
 }

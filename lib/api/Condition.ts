@@ -129,6 +129,6 @@ export class Condition {
   [toHandle](): HandleDescriptor {
     checkHandleTarget('Condition', this.engine.backend);
     const described = this.engine.handle();
-    return { ...described, state: { lock: this.lock } };
+    return { ...described, state: { engine: described.state, lock: this.lock } };
   }
 }

@@ -2,6 +2,7 @@
  * The Pool conformance suite: Python's Pool semantics through the public API only, run
  * unchanged on every backend (see local.test.ts; the aws backend runs it on the emulators).
  */
+import type { ConformanceTarget } from './ConformanceTarget.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AsyncResult,
@@ -28,13 +29,7 @@ import {
   throwString,
 } from '../fixtures/tasks.js';
 
-/** How the suite gets the context under test. */
-export interface ConformanceTarget {
-  /** The context whose classes are tested. Called once, after `setup`. */
-  context: () => Context;
-  setup?: () => Promise<void>;
-  teardown?: () => Promise<void>;
-}
+export type { ConformanceTarget };
 
 function* naturals(limit: number): Generator<number> {
   for (let i = 0; i < limit; i++) yield i;

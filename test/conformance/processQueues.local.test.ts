@@ -1,3 +1,4 @@
+import { getContext } from 'fanout';
 import { defineProcessConformance } from './processQueues.js';
 
-defineProcessConformance('local');
+defineProcessConformance('local', { context: () => getContext('local') });

@@ -2,19 +2,9 @@
  * The conformance suite of Process, the queues and Pipe: written once against the public API,
  * run on every backend (`processQueues.<backend>.test.ts`).
  */
-import { describe, expect, it } from 'vitest';
-import {
-  BrokenPipeError,
-  EOFError,
-  Empty,
-  Full,
-  ProcessError,
-  SerializationError,
-  ValueError,
-  getContext,
-  type BackendName,
-  type Context,
-} from 'fanout';
+import type { ConformanceTarget } from './ConformanceTarget.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokenPipeError, EOFError, Empty, Full, ProcessError, SerializationError, ValueError, type Context } from 'fanout';
 import {
   consumeJoinable,
   echoDouble,
@@ -40,10 +30,17 @@ import {
 
 const LONG = 120_000;
 
-export function defineProcessConformance(contextName: BackendName): void {
-  const mp: Context = getContext(contextName);
+export function defineProcessConformance(label: string, target: ConformanceTarget): void {
+  let mp: Context;
+  beforeAll(async () => {
+    await target.setup?.();
+    mp = target.context();
+  });
+  afterAll(async () => {
+    await target.teardown?.();
+  });
 
-  describe(`Process (${contextName})`, () => {
+  describe(`Process (${label})`, () => {
     it('runs its target and ends with exit code 0', async () => {
       const p = new mp.Process({ target: noop });
       expect(p.pid).toBeNull();
@@ -176,7 +173,7 @@ export function defineProcessConformance(contextName: BackendName): void {
     });
   });
 
-  describe(`Queue (${contextName})`, () => {
+  describe(`Queue (${label})`, () => {
     it('carries the items of the seed example from a process', async () => {
       const q = new mp.Queue();
       const p = new mp.Process({ target: putItems, args: [q, [[42, null, 'hello']]] });
@@ -334,7 +331,7 @@ export function defineProcessConformance(contextName: BackendName): void {
     });
   });
 
-  describe(`JoinableQueue (${contextName})`, () => {
+  describe(`JoinableQueue (${label})`, () => {
     it('taskDone() more often than items were put throws ValueError', async () => {
       const q = new mp.JoinableQueue();
       await q.put(1);
@@ -377,7 +374,7 @@ export function defineProcessConformance(contextName: BackendName): void {
     );
   });
 
-  describe(`SimpleQueue (${contextName})`, () => {
+  describe(`SimpleQueue (${label})`, () => {
     it('carries items from a process, in order', async () => {
       const q = new mp.SimpleQueue<number>();
       expect(await q.empty()).toBe(true);
@@ -389,7 +386,7 @@ export function defineProcessConformance(contextName: BackendName): void {
     });
   });
 
-  describe(`Pipe (${contextName})`, () => {
+  describe(`Pipe (${label})`, () => {
     it('carries the seed example from a process, then EOF once the child closed its end', async () => {
       const [parentConn, childConn] = mp.Pipe();
       const p = new mp.Process({ target: sendAll, args: [childConn, [[42, null, 'hello']]] });

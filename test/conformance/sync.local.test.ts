@@ -1,3 +1,4 @@
+import { getContext } from 'fanout';
 import { defineSyncConformance } from './sync.js';
 
-defineSyncConformance('local');
+defineSyncConformance('local', { context: () => getContext('local') });

@@ -3,6 +3,7 @@
  * against the public API, run on every backend (`sync.<backend>.test.ts`). Primitives are made
  * from the context under test and used both here and from that context's pool workers.
  */
+import type { ConformanceTarget } from './ConformanceTarget.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Barrier,
@@ -20,9 +21,7 @@ import {
   TimeoutError,
   Value,
   ValueError,
-  getContext,
   withLock,
-  type BackendName,
   type Context,
   type Pool,
 } from 'fanout';
@@ -76,10 +75,17 @@ async function eventually<T>(read: () => Promise<T>, expected: T): Promise<void>
   }
 }
 
-export function defineSyncConformance(contextName: BackendName): void {
-  const mp: Context = getContext(contextName);
+export function defineSyncConformance(label: string, target: ConformanceTarget): void {
+  let mp: Context;
+  beforeAll(async () => {
+    await target.setup?.();
+    mp = target.context();
+  });
+  afterAll(async () => {
+    await target.teardown?.();
+  });
 
-  describe(`synchronisation and shared memory (${contextName})`, () => {
+  describe(`synchronisation and shared memory (${label})`, () => {
     let pool: Pool;
     beforeAll(() => {
       pool = new mp.Pool(8);

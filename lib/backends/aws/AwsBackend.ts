@@ -1,8 +1,22 @@
 import type { Backend } from '../../backend/Backend.js';
+import type { ChannelEngine } from '../../backend/ChannelEngine.js';
 import type { PoolEngine, PoolEngineOptions } from '../../backend/PoolEngine.js';
-import { InvalidArgumentError } from '../../errors.js';
-import { resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
+import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
+import type { QueueEngine, QueueEngineOptions } from '../../backend/QueueEngine.js';
+import type { LockEngine } from '../../backend/SyncEngines.js';
+import type { ElementOf, Typecode } from '../../api/typecodes.js';
+import { AwsConfigError, BackendMismatchError, InvalidArgumentError } from '../../errors.js';
+import { AwsBarrier } from './AwsBarrier.js';
+import { AwsChannelEngine } from './AwsChannelEngine.js';
+import { AwsCondition } from './AwsCondition.js';
+import { awsConfigFromEnvironment, resolveAwsConfig, type AwsConfig } from './AwsConfig.js';
+import { AwsEvent } from './AwsEvent.js';
+import { AwsLock } from './AwsLock.js';
 import { AwsPoolEngine } from './AwsPoolEngine.js';
+import { AwsProcess } from './AwsProcess.js';
+import { AwsQueueEngine } from './AwsQueueEngine.js';
+import { AwsSemaphore } from './AwsSemaphore.js';
+import { AwsSharedMemory } from './AwsSharedMemory.js';
 import type { AwsSession } from './AwsSession.js';
 import { RequestCounter } from './RequestCounter.js';
 
@@ -45,10 +59,15 @@ export class AwsBackend implements Backend {
   /** Counts every request of the backend's session. */
   readonly counter: RequestCounter;
   private config: Promise<AwsConfig> | undefined;
+  /** The configuration once known (given, loaded, or read from the environment). */
+  private knownConfig: AwsConfig | undefined;
   private openSession: Promise<AwsSession> | undefined;
 
   constructor(private readonly options: AwsBackendOptions = {}) {
-    if (options.config) this.config = Promise.resolve(options.config);
+    if (options.config) {
+      this.config = Promise.resolve(options.config);
+      this.knownConfig = options.config;
+    }
     this.counter = options.counter ?? new RequestCounter();
   }
 
@@ -75,6 +94,84 @@ export class AwsBackend implements Backend {
   /** The resources of this backend (from its options or the environment, loaded once). */
   resources(): Promise<AwsConfig> {
     return this.loadConfig();
+  }
+
+  /**
+   * Loads the backend's resources now (with `FANOUT_STACK`, from the stack's outputs), so that
+   * shared objects can be made without waiting: `new Lock()` needs to know its table at once.
+   *
+   * @example
+   * ```ts
+   * await (getContext('aws').backend as AwsBackend).ready(); // or: await mp.ready()
+   * ```
+   */
+  async ready(): Promise<void> {
+    await this.loadConfig();
+  }
+
+  /**
+   * The resources, known now: given, already loaded, or read from the `FANOUT_*` variables.
+   * With only `FANOUT_STACK` set and nothing loaded yet, `what` cannot be made at once: a clear
+   * {@link AwsConfigError} says to await `ready()` first.
+   */
+  resourcesNow(what: string): AwsConfig {
+    if (this.knownConfig) return this.knownConfig;
+    const config = awsConfigFromEnvironment();
+    if (config) {
+      this.knownConfig = config;
+      this.config ??= Promise.resolve(config);
+      return config;
+    }
+    throw new AwsConfigError(
+      `${what} on the aws backend needs the stack's resources, which are read from the stack '${process.env.FANOUT_STACK}' ` +
+        '(FANOUT_STACK) asynchronously: `await getContext(\'aws\').ready()` once before creating it, or set FANOUT_QUEUE_URL, ' +
+        'FANOUT_TABLE and FANOUT_BUCKET.',
+      ['FANOUT_QUEUE_URL', 'FANOUT_TABLE', 'FANOUT_BUCKET'],
+    );
+  }
+
+  /** The resources if they are known already (no look-up, no error). */
+  get resourcesIfKnown(): AwsConfig | undefined {
+    return this.knownConfig;
+  }
+
+  createLock(recursive: boolean): AwsLock {
+    return new AwsLock(this, this.resourcesNow(recursive ? 'An RLock' : 'A Lock'), { recursive });
+  }
+
+  createCondition(lock: LockEngine): AwsCondition {
+    if (!(lock instanceof AwsLock)) throw new BackendMismatchError('lock given to a Condition', lock.backend, 'aws');
+    return AwsCondition.create(lock);
+  }
+
+  createSemaphore(value: number, maxValue: number | undefined): AwsSemaphore {
+    return AwsSemaphore.create(this, this.resourcesNow('A Semaphore'), value, maxValue);
+  }
+
+  createEvent(): AwsEvent {
+    return AwsEvent.create(this, this.resourcesNow('An Event'));
+  }
+
+  createBarrier(parties: number): AwsBarrier {
+    return AwsBarrier.create(this, parties, this.resourcesNow('A Barrier'));
+  }
+
+  createSharedMemory<T extends Typecode>(typecode: T, items: ReadonlyArray<ElementOf<T>> | number): AwsSharedMemory<T> {
+    return AwsSharedMemory.create(this, this.resourcesNow('A Value or Array'), typecode, items);
+  }
+
+  createQueue(options: QueueEngineOptions): QueueEngine {
+    this.resourcesNow('A Queue');
+    return AwsQueueEngine.create(this, options);
+  }
+
+  createChannel(): ChannelEngine {
+    this.resourcesNow('A Pipe');
+    return AwsChannelEngine.create(this);
+  }
+
+  startProcess(spec: ProcessSpec): ProcessEngine {
+    return new AwsProcess(this, spec);
   }
 
   /**
@@ -129,7 +226,7 @@ export class AwsBackend implements Backend {
 
   private loadConfig(): Promise<AwsConfig> {
     if (!this.config) {
-      const loading = resolveAwsConfig();
+      const loading = resolveAwsConfig().then((config) => (this.knownConfig = config));
       this.config = loading;
       // A failed load is not kept: fixing the environment and creating a new pool works.
       loading.catch(() => {

@@ -31,7 +31,7 @@ export interface AwsChannelState {
  * await channel.recv(Deadline.never); // { item: bytes }
  * ```
  */
-export class AwsChannelEngine implements Omit<ChannelEngine, 'recv' | 'poll' | 'handle'> {
+export class AwsChannelEngine implements ChannelEngine {
   readonly backendName = 'aws';
   private readonly actor = randomId(6);
   private config: AwsConfig | null = null;
@@ -48,6 +48,8 @@ export class AwsChannelEngine implements Omit<ChannelEngine, 'recv' | 'poll' | '
     private readonly backend: AwsBackend,
     readonly id: string,
   ) {
+    // Known at once when the backend made it (its handle must name its resources right away).
+    this.config = backend.resourcesIfKnown ?? null;
     backend.resources().then(
       (config) => (this.config = config),
       () => {},

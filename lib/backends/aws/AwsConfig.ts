@@ -44,7 +44,27 @@ type Environment = Record<string, string | undefined>;
  */
 export async function resolveAwsConfig(env: Environment = process.env): Promise<AwsConfig> {
   const stack = nonEmpty(env.FANOUT_STACK);
-  const outputs = stack ? await readStackOutputs(stack, env) : {};
+  return configFrom(env, stack ? await readStackOutputs(stack, env) : {}, stack);
+}
+
+/**
+ * The configuration from the environment alone, when it needs no look-up: every `FANOUT_*`
+ * variable set (as the stack sets them for its workers, and `fanout emulator` prints them).
+ * `undefined` when `FANOUT_STACK` would have to be read first; throws {@link AwsConfigError} as
+ * {@link resolveAwsConfig} does when neither is set.
+ *
+ * @example
+ * ```ts
+ * const config = awsConfigFromEnvironment() ?? (await resolveAwsConfig());
+ * ```
+ */
+export function awsConfigFromEnvironment(env: Environment = process.env): AwsConfig | undefined {
+  const stack = nonEmpty(env.FANOUT_STACK);
+  if (stack && !(nonEmpty(env.FANOUT_QUEUE_URL) && nonEmpty(env.FANOUT_TABLE) && nonEmpty(env.FANOUT_BUCKET))) return undefined;
+  return configFrom(env, {}, stack);
+}
+
+function configFrom(env: Environment, outputs: Record<string, string>, stack: string | undefined): AwsConfig {
   const endpoints = {
     sqs: nonEmpty(env.AWS_ENDPOINT_URL_SQS) ?? nonEmpty(env.AWS_ENDPOINT_URL),
     s3: nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL),

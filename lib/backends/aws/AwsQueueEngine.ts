@@ -45,7 +45,7 @@ export function randomId(bytes = 12): string {
  * await engine.get(Deadline.after(1000)); // bytes
  * ```
  */
-export class AwsQueueEngine implements Omit<QueueEngine, 'put' | 'get' | 'handle'> {
+export class AwsQueueEngine implements QueueEngine {
   readonly backendName = 'aws';
   /** This engine's name as a producer, consumer and counter updater. */
   private readonly actor = randomId(6);
@@ -66,6 +66,8 @@ export class AwsQueueEngine implements Omit<QueueEngine, 'put' | 'get' | 'handle
     readonly maxsize: number,
     readonly joinable: boolean,
   ) {
+    // Known at once when the backend made it (its handle must name its resources right away).
+    this.config = backend.resourcesIfKnown ?? null;
     backend.resources().then(
       (config) => (this.config = config),
       () => {},

@@ -5,5 +5,6 @@
  */
 import { registerBackend } from '../../backend/backends.js';
 import { AwsBackend } from './AwsBackend.js';
+import './awsHandles.js';
 
 registerBackend('aws', () => new AwsBackend());

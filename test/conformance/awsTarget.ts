@@ -1,0 +1,34 @@
+import { inject } from 'vitest';
+import { Context } from 'fanout';
+import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
+import { provisionResources } from '../../lib/backends/aws/emulator.js';
+import { startFleet, type TestFleet } from '../integration/awsHarness.js';
+import type { ConformanceTarget } from './ConformanceTarget.js';
+
+/**
+ * The emulated aws backend as a conformance target: fresh resources on fauxqs and dynalite, an
+ * in-process worker fleet (the real worker handler) for pool tasks and Process targets, and a
+ * context over them. Shared objects live in DynamoDB, and reach the fleet's threads as handles.
+ *
+ * @example
+ * ```ts
+ * defineSyncConformance('aws, emulated', awsTarget('sync'));
+ * ```
+ */
+export function awsTarget(name: string): ConformanceTarget {
+  let fleet: TestFleet | undefined;
+  let context: Context | undefined;
+  return {
+    async setup() {
+      const config = await provisionResources(inject('awsEmulators'), { name: `${name}-${process.pid}` });
+      fleet = startFleet(config);
+      // As a deployed stack's Lambdas are warm.
+      await fleet.ready;
+      context = new Context(new AwsBackend({ config }));
+    },
+    context: () => context!,
+    async teardown() {
+      await fleet?.stop();
+    },
+  };
+}

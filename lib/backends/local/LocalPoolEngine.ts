@@ -306,6 +306,9 @@ export class LocalPoolEngine implements PoolEngine {
       if (reason instanceof Error) failChunk(rest, reason);
       else this.requeue(rest);
     });
+    // Its exit is awaited (`join`, `terminate`): until then the thread keeps the program alive, or
+    // a program awaiting that would end with code 13 (unsettled top-level await) instead.
+    worker.setReferenced(true);
     void worker.thread.terminate();
   }
 

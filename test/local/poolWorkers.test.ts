@@ -160,6 +160,8 @@ describe('worker lifecycle', () => {
 
   it('a cancelled running task stops its worker (the thread is really freed)', async () => {
     const p = pool(1);
+    // A started worker (a chunk waits in the pool, not on a worker, while its worker starts).
+    expect(await p.apply(square, [2])).toBe(4);
     await expect(p.apply(sleep, [10_000], { timeout: 20 })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
     // The single worker is free again at once: the next call is not stuck behind the sleep.
     expect(await p.apply(square, [6], { timeout: 5000 })).toBe(36);

@@ -143,19 +143,35 @@ export class LocalPoolEngine implements PoolEngine {
     if (budget !== undefined && worker.tasksAssigned >= budget) worker.retiring = true;
   }
 
-  /** The worker with the fewest chunks in flight, starting a new one while below `processes`. */
+  /**
+   * The ready worker with the fewest chunks in flight. A chunk is never sent to a worker still
+   * starting: below `processes`, workers are started for the queued chunks, and while some start,
+   * queued chunks wait for the first worker free (one ready at last, or a busy one done with its
+   * chunk). So a cold pool's first chunk runs on the first thread up, not on the slowest, and
+   * does not queue behind a busy worker. (Starting workers keep the program alive meanwhile: see
+   * {@link LocalWorker}.)
+   */
   private pickWorker(): LocalWorker | undefined {
     let best: LocalWorker | undefined;
     let active = 0;
+    let starting = 0;
     for (const worker of this.workers) {
       if (worker.stopping) continue;
       if (!worker.retiring) active++;
+      if (!worker.ready) {
+        starting++;
+        continue;
+      }
       if (worker.retiring || worker.inFlight.length >= CHUNKS_IN_FLIGHT_PER_WORKER) continue;
       if (!best || worker.inFlight.length < best.inFlight.length) best = worker;
     }
     if (best && best.inFlight.length === 0) return best;
-    if (active < this.processes) return this.startWorker() ?? best;
-    return best;
+    while (active < this.processes && starting < this.queue.length) {
+      if (!this.startWorker()) break;
+      active++;
+      starting++;
+    }
+    return starting > 0 ? undefined : best;
   }
 
   /** A new worker, or undefined if no thread can be made (then, with no worker left, the pool breaks). */
@@ -217,6 +233,10 @@ export class LocalPoolEngine implements PoolEngine {
           worker.ready = true;
           this.failedStarts = 0;
           this.firstFailedStart = undefined;
+          this.dispatch();
+          // Ready with nothing to run (the queued work it was started for went to another
+          // worker): an idle worker never keeps the program alive.
+          if (worker.inFlight.length === 0) worker.setReferenced(false);
         }
         return;
       case 'results': {
@@ -288,6 +308,9 @@ export class LocalPoolEngine implements PoolEngine {
       if (reason instanceof Error) failChunk(rest, reason);
       else this.requeue(rest);
     });
+    // Its exit is awaited (`join`, `terminate`): until then the thread keeps the program alive, or
+    // a program awaiting that would end with code 13 (unsettled top-level await) instead.
+    worker.setReferenced(true);
     void worker.thread.terminate();
   }
 

@@ -40,6 +40,7 @@ export class LocalWorker {
   ready = false;
   /** The last uncaught error the thread reported, to explain its exit. */
   lastError: Error | undefined;
+  /** Whether the thread keeps the process alive: while it starts, and while it has work. */
   private referenced = true;
 
   constructor(
@@ -58,7 +59,11 @@ export class LocalWorker {
       stdout: false,
       stderr: false,
     });
-    this.setReferenced(false);
+    // Referenced from the start: a worker is started for queued work, which waits for it to be
+    // ready (chunks go only to ready workers), so until then it must keep the program alive; or
+    // a program awaiting its first map would end (exit code 13, unsettled top-level await) while
+    // its threads start, or die starting, before the pool could fail the map. The pool unrefs it
+    // once it is ready with nothing to run.
   }
 
   /** Posts a chunk to the thread. */

@@ -88,11 +88,11 @@ const SHARED_OBJECT_TABLE_ACTIONS = [
   'dynamodb:PutItem',
   // ConditionStore.withdraw and notify (a waiter's entry, taken by the waiter or the notifier).
   'dynamodb:DeleteItem',
-  // One object's partition: ConditionStore (the waiters), QueueStore (the head), CounterStore.elements (an Array).
+  // One object's partition: ConditionStore (the waiters), QueueStore (the head), CounterStore.elements (Array.loadAll).
   'dynamodb:Query',
-  // CounterStore.getMany (an Array's elements).
+  // CounterStore.getMany (the shards of a sharded Value, read to load it).
   'dynamodb:BatchGetItem',
-  // ConditionStore.notifyAll (deletes), QueueStore (deletes of claimed items), CounterStore.setMany (an Array's puts).
+  // ConditionStore.notifyAll (deletes), QueueStore (deletes of claimed items), CounterStore.setMany (a sharded Value's store).
   'dynamodb:BatchWriteItem',
 ];
 const WORKER_TABLE_ACTIONS = union(WORKER_POOL_TABLE_ACTIONS, SHARED_OBJECT_TABLE_ACTIONS);

@@ -3,18 +3,26 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { Fanout } from '../../infra/Fanout.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { taskRef } from '../../lib/api/task.js';
 import { Deadline } from '../../lib/backend/Deadline.js';
+import type { ProcessSpec } from '../../lib/backend/ProcessEngine.js';
 import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
 import { AwsBarrier } from '../../lib/backends/aws/AwsBarrier.js';
 import { AwsChannelEngine } from '../../lib/backends/aws/AwsChannelEngine.js';
 import { AwsCondition } from '../../lib/backends/aws/AwsCondition.js';
 import { AwsEvent } from '../../lib/backends/aws/AwsEvent.js';
 import { AwsLock } from '../../lib/backends/aws/AwsLock.js';
+import { AwsProcess } from '../../lib/backends/aws/AwsProcess.js';
 import { AwsQueueEngine } from '../../lib/backends/aws/AwsQueueEngine.js';
 import { AwsSemaphore } from '../../lib/backends/aws/AwsSemaphore.js';
 import { AwsSharedMemory } from '../../lib/backends/aws/AwsSharedMemory.js';
 import { RequestCounter } from '../../lib/backends/aws/RequestCounter.js';
-import { bucketKeys, provisionForTest } from '../integration/awsHarness.js';
+import { ValueEncoder } from '../../lib/codec/ValueEncoder.js';
+import { awsProcBigArgs } from '../fixtures/awsProcessTasks.js';
+import { bucketKeys, provisionForTest, startFleet } from '../integration/awsHarness.js';
 import { FIXTURE_HANDLER, FIXTURE_TASKS, SYNTH_TIMEOUT_MS, grantedActions, newApp } from './fixtures/synth.js';
 
 /** The IAM action that authorizes an SDK command (`Service.Command`, as RequestCounter names it). */
@@ -36,22 +44,42 @@ function matches(pattern: string, key: string): boolean {
   return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
 }
 
-describe('the grants cover the requests of every aws primitive (emulators)', { timeout: SYNTH_TIMEOUT_MS }, () => {
-  it('each primitive used once: the table actions sent are exactly those granted to both roles; the S3 keys and actions are granted', async () => {
-    // The grants, from the synthesized template.
-    const stack = new Stack(newApp({ bundle: false }), 'Grants');
-    const fanout = new Fanout(stack, 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER });
-    const client = new iam.Role(stack, 'Client', { assumedBy: new iam.AccountRootPrincipal() });
-    fanout.grantClient(client);
-    const template = Template.fromStack(stack);
-    const id = (construct: { node: { defaultChild?: unknown } }) =>
-      stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
-    const tableId = id(fanout.table);
-    const bucketId = id(fanout.bucket);
-    const roles = {
+/** The client's and the worker role's grants by resource, from a synthesized stack. */
+function synthesizedGrants(): {
+  queueId: string;
+  tableId: string;
+  bucketId: string;
+  roles: { client: Record<string, string[]>; worker: Record<string, string[]> };
+} {
+  const stack = new Stack(newApp({ bundle: false }), 'Grants');
+  const fanout = new Fanout(stack, 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER });
+  const client = new iam.Role(stack, 'Client', { assumedBy: new iam.AccountRootPrincipal() });
+  fanout.grantClient(client);
+  const template = Template.fromStack(stack);
+  const id = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
+  return {
+    queueId: id(fanout.queue),
+    tableId: id(fanout.table),
+    bucketId: id(fanout.bucket),
+    roles: {
       client: grantedActions(template, id(client)),
       worker: grantedActions(template, id(fanout.workerFunction.role as iam.Role)),
-    };
+    },
+  };
+}
+
+/** The S3 actions `granted` allows on `key` (under the bucket whose logical ID is `bucketId`). */
+function objectActions(granted: Record<string, string[]>, bucketId: string, key: string): string[] {
+  return Object.entries(granted)
+    .filter(([resource]) => resource.startsWith(`${bucketId}/`) && matches(resource.slice(bucketId.length + 1), key))
+    .flatMap(([, actions]) => actions)
+    .sort();
+}
+
+describe('the grants cover the requests of every aws primitive (emulators)', { timeout: SYNTH_TIMEOUT_MS }, () => {
+  it('each primitive used once: the table actions sent are exactly those granted to both roles; the S3 keys and actions are granted', async () => {
+    const { tableId, bucketId, roles } = synthesizedGrants();
 
     // Every primitive, through its engine, as a program (or a task: the same code) uses it.
     const config = await provisionForTest('grants');
@@ -127,11 +155,62 @@ describe('the grants cover the requests of every aws primitive (emulators)', { t
     expect(keys).toHaveLength(1);
     for (const key of keys) {
       for (const granted of Object.values(roles)) {
-        const actions = Object.entries(granted)
-          .filter(([resource]) => resource.startsWith(`${bucketId}/`) && matches(resource.slice(bucketId.length + 1), key))
-          .flatMap(([, actions]) => actions);
-        expect(actions, key).toEqual(expect.arrayContaining(sentOn('S3')));
+        expect(objectActions(granted, bucketId, key), key).toEqual(expect.arrayContaining(sentOn('S3')));
       }
+    }
+  }, 120_000);
+
+  it('a Process with big arguments, started by a program and run by a worker: the program sends what it is granted, and its arguments key is granted to both sides', async () => {
+    const { queueId, tableId, bucketId, roles } = synthesizedGrants();
+    const config = await provisionForTest('grants-proc');
+    const fleet = startFleet(config);
+    try {
+      await fleet.ready;
+      const counter = new RequestCounter();
+      const log = join(mkdtempSync(join(tmpdir(), 'fanout-grants-')), 'runs.log');
+      const args = [log, 'x'.repeat(300_000)] as [string, string]; // over a message: through S3
+      const encoder = new ValueEncoder();
+      encoder.write(args, 'the arguments');
+      const { attachments, transfer } = encoder.takeAttachments();
+      const spec: ProcessSpec = {
+        target: taskRef(awsProcBigArgs, 'test'),
+        args: encoder.finish(),
+        attachments,
+        transfer,
+        name: 'Process-1',
+        daemon: false,
+        identity: [1],
+        parent: { name: 'MainProcess', pid: 0, daemon: false, identity: [] },
+      };
+      const started = new AwsProcess(new AwsBackend({ config, counter }), spec, { leaseMs: 1_000 });
+      expect(await started.exited).toBe(0);
+      expect(readFileSync(log, 'utf8')).toBe('300000\n');
+
+      const sent = Object.keys(counter.snapshot().requests);
+      const sentOn = (service: string) =>
+        [...new Set(sent.filter((request) => request.startsWith(`${service}.`)).map(iamAction))].sort();
+      expect(
+        sentOn('DynamoDB').every((action) => roles.client[tableId]!.includes(action)),
+        sentOn('DynamoDB').join(),
+      ).toBe(true);
+      expect(
+        sentOn('SQS').every((action) => roles.client[queueId]!.includes(action)),
+        sentOn('SQS').join(),
+      ).toBe(true);
+      expect(sentOn('SQS')).toContain('sqs:SendMessage');
+      expect(sentOn('S3')).toEqual(['s3:PutObject']);
+      // The one object, the arguments: the program writes it, the worker reads it (and a task
+      // starting a Process writes one: the worker may write it too).
+      const keys = await bucketKeys(config);
+      expect(keys).toHaveLength(1);
+      expect(objectActions(roles.client, bucketId, keys[0]!)).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+      expect(objectActions(roles.worker, bucketId, keys[0]!)).toEqual([
+        's3:AbortMultipartUpload',
+        's3:GetObject',
+        's3:PutObject',
+      ]);
+    } finally {
+      await fleet.stop();
     }
   }, 120_000);
 });

@@ -35,9 +35,7 @@ const DAY_SECONDS = 24 * 60 * 60;
 
 /*
  * The permissions, action by action, as the code in lib/backends/aws/ sends them. Nothing is
- * granted for a call the code does not make. Issue 9 (locks, counters) will add GetItem,
- * UpdateItem and DeleteItem on the table: add them to CLIENT_TABLE_ACTIONS and
- * WORKER_TABLE_ACTIONS when that code sends them, with a template assertion.
+ * granted for a call the code does not make.
  */
 
 /**
@@ -46,8 +44,11 @@ const DAY_SECONDS = 24 * 60 * 60;
  * fleet (WorkerFleet.ts) sends the same, plus ChangeMessageVisibilityBatch to hand messages back
  * when it stops; in the Lambda, ChangeMessageVisibility releases a chunk it cannot finish before
  * its deadline and extends the visibility of a long one (issue 8, the deadline-aware handler).
+ * A Process target (ProcessRunner) needs no other: its message stays hidden by
+ * ChangeMessageVisibility(Batch) while it runs and is deleted like a chunk's when it ends.
  */
-// SendMessage: a healthy chunk handed back near its last allowed receive goes back as a fresh copy.
+// SendMessage: a healthy chunk handed back near its last allowed receive goes back as a fresh
+// copy; and a task on a worker may start a Process (ProcessStore.send, SendMessageBatch).
 const WORKER_QUEUE_ACTIONS = [
   'sqs:ReceiveMessage',
   'sqs:DeleteMessage',
@@ -57,16 +58,45 @@ const WORKER_QUEUE_ACTIONS = [
 ];
 /** ChunkProcessor → ResultTable: findSettled (BatchGetItem), putResult (a conditional PutItem). */
 // UpdateItem: the crash count of a chunk whose thread died (ADD), so a poison chunk fails fast.
-const WORKER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+const WORKER_POOL_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 /**
  * AwsPoolEngine → TaskQueue: sendBatch (SendMessageBatch is authorized as SendMessage), and
  * discoverDeadLetterQueue (GetQueueAttributes for the redrive policy) when `FANOUT_DLQ_URL` is unset.
+ * Starting a Process (AwsProcess → ProcessStore.send) is a SendMessageBatch too.
  */
 const CLIENT_QUEUE_ACTIONS = ['sqs:SendMessage', 'sqs:GetQueueAttributes'];
 /** TaskQueue: receiveDeadLetters, deleteDeadLetter, and the dead-letter queue's GetQueueUrl in discovery. */
 const CLIENT_DEAD_LETTER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueUrl'];
 /** AwsPoolEngine → ResultTable: putResult of a dead chunk and cancelRun (PutItem), cancelChunks (BatchWriteItem), queryResults (Query). */
-const CLIENT_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'];
+const CLIENT_POOL_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'];
+/**
+ * The shared objects of `multiprocessing` on the table (the stores in lib/backends/aws/, items
+ * keyed `obj#<kind>#<id>`). A program and a Pool task or Process target on a worker use them
+ * alike (a handle passed as an argument revives there), so the client and the worker both get
+ * every one of these.
+ */
+const SHARED_OBJECT_TABLE_ACTIONS = [
+  // Reads, consistent: LeaseStore.read (Lock, RLock), SemaphoreStore.read, EventStore.read,
+  // BarrierStore.read, CounterStore.get (Value), ConditionStore.present, QueueStore (the meta
+  // item: size, unfinished tasks, closed ends), ProcessStore.read (exitCode, isAlive, join).
+  'dynamodb:GetItem',
+  // Conditional updates: lease acquire, renew and release (LeaseStore, SemaphoreStore holders),
+  // EventStore set/clear, BarrierStore arrive/release/abort/reset, CounterStore add (ADD) and set,
+  // QueueStore claims and meta counters, ProcessStore claim, renew, stop request and exit.
+  'dynamodb:UpdateItem',
+  // ConditionStore.register (a waiter's entry), QueueStore.putItem (one queued item).
+  'dynamodb:PutItem',
+  // ConditionStore.withdraw and notify (a waiter's entry, taken by the waiter or the notifier).
+  'dynamodb:DeleteItem',
+  // One object's partition: ConditionStore (the waiters), QueueStore (the head), CounterStore.elements (Array.loadAll).
+  'dynamodb:Query',
+  // CounterStore.getMany (the shards of a sharded Value, read to load it).
+  'dynamodb:BatchGetItem',
+  // ConditionStore.notifyAll (deletes), QueueStore (deletes of claimed items), CounterStore.setMany (a sharded Value's store).
+  'dynamodb:BatchWriteItem',
+];
+const WORKER_TABLE_ACTIONS = union(WORKER_POOL_TABLE_ACTIONS, SHARED_OBJECT_TABLE_ACTIONS);
+const CLIENT_TABLE_ACTIONS = union(CLIENT_POOL_TABLE_ACTIONS, SHARED_OBJECT_TABLE_ACTIONS);
 /** PayloadStore.put: PutObject (also Create/UploadPart/CompleteMultipartUpload), AbortMultipartUpload on failure. */
 const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'];
 /** PayloadStore.get. */
@@ -77,6 +107,38 @@ const OBJECT_READ_ACTIONS = ['s3:GetObject'];
  */
 const ARGUMENT_OBJECTS = 'runs/*/args/*';
 const RESULT_OBJECTS = 'runs/*/results/*';
+/**
+ * Queue and Pipe items too big for a table item (QueueStore.putItem, `objects/<kind>/<id>/<part>`):
+ * written by a put and read by a get, in a program or on a worker alike (both sides read and write).
+ */
+const SHARED_OBJECTS = 'objects/*';
+/**
+ * A Process's arguments too big for its message (AwsProcess, chunkMessages.processArgumentsKey:
+ * `processes/<id>/args`): written by whoever starts it (a program, or a task on a worker), read
+ * by the worker that runs it (ProcessRunner). A program never reads them.
+ */
+const PROCESS_ARGUMENT_OBJECTS = 'processes/*/args';
+/** Why each object key pattern (a resource with a wildcard, AwsSolutions-IAM5) is as it is. */
+const OBJECT_PATTERN_REASONS: Record<string, string> = {
+  [ARGUMENT_OBJECTS]:
+    `The worker reads a chunk's arguments under keys made per run and chunk (${ARGUMENT_OBJECTS}), so the resource ` +
+    'names the key pattern, not one key; the action is exact (s3:GetObject).',
+  [RESULT_OBJECTS]:
+    `The worker writes a chunk's results under keys made per run, chunk and attempt (${RESULT_OBJECTS}), so the resource ` +
+    'names the key pattern, not one key; the actions are exact (s3:PutObject, s3:AbortMultipartUpload).',
+  [SHARED_OBJECTS]:
+    `A task's Queue or Pipe puts and gets big items under keys made per queue and item (${SHARED_OBJECTS}), so the ` +
+    'resource names the key pattern, not one key; the actions are exact (s3:GetObject, s3:PutObject, s3:AbortMultipartUpload).',
+  [PROCESS_ARGUMENT_OBJECTS]:
+    `The worker reads a Process's big arguments, and a task writes those of a Process it starts, under keys made per ` +
+    `process (${PROCESS_ARGUMENT_OBJECTS}), so the resource names the key pattern, not one key; the actions are exact ` +
+    '(s3:GetObject, s3:PutObject, s3:AbortMultipartUpload).',
+};
+
+/** The actions of both lists, each once, in order. */
+function union(...lists: string[][]): string[] {
+  return [...new Set(lists.flat())];
+}
 
 /**
  * Lets an ESM bundle load CommonJS dependencies that call `require` (esbuild's ESM output has
@@ -451,14 +513,8 @@ export class Fanout extends Construct {
     });
 
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-    for (const objects of [ARGUMENT_OBJECTS, RESULT_OBJECTS]) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${objects}]`,
-        reason:
-          `The worker reads a chunk's arguments (${ARGUMENT_OBJECTS}) and writes its results (${RESULT_OBJECTS}) under keys ` +
-          'made per run, chunk and attempt, so the resource names the key pattern, not one key; the actions are exact ' +
-          '(s3:GetObject on arguments, s3:PutObject and s3:AbortMultipartUpload on results).',
-      });
+    for (const [objects, reason] of Object.entries(OBJECT_PATTERN_REASONS)) {
+      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${objects}]`, reason });
     }
     Validations.of(this.workerFunction).acknowledge({
       id: 'AwsSolutions-L1',
@@ -497,14 +553,19 @@ export class Fanout extends Construct {
   }
 
   /**
-   * Grants what a fanout client (the program that calls `pool.map`) sends, and nothing else:
-   * on the task queue SendMessage and GetQueueAttributes; on the dead-letter queue
-   * ReceiveMessage, DeleteMessage and GetQueueUrl (it fails the chunks of its runs found
-   * there); on the table PutItem, BatchWriteItem and Query; s3:PutObject and
-   * s3:AbortMultipartUpload on the payload bucket's `runs/<run>/args/…` objects and s3:GetObject
-   * on its `runs/<run>/results/…` objects; and cloudformation:DescribeStacks on this stack (to
-   * read its outputs with `FANOUT_STACK`). Under cdk-nag, acknowledge AwsSolutions-IAM5 on the
-   * grantee for the two object key patterns, as this construct does for its worker role.
+   * Grants what a fanout client (the program that calls `pool.map`, starts a `Process` or uses a
+   * lock, counter or queue) sends, and nothing else: on the task queue SendMessage and
+   * GetQueueAttributes; on the dead-letter queue ReceiveMessage, DeleteMessage and GetQueueUrl
+   * (it fails the chunks of its runs found there); on the table GetItem, UpdateItem, PutItem,
+   * DeleteItem, Query, BatchGetItem and BatchWriteItem (results, and the shared objects: locks,
+   * semaphores, events, conditions, barriers, values, arrays, queues, pipes, processes);
+   * s3:PutObject and s3:AbortMultipartUpload on the payload bucket's `runs/<run>/args/…` and
+   * `processes/<id>/args` objects, s3:GetObject on its `runs/<run>/results/…` objects, and all
+   * three on its `objects/…` objects (big queue and pipe items); and
+   * cloudformation:DescribeStacks on this stack (to read its outputs with `FANOUT_STACK`). Under
+   * cdk-nag, acknowledge AwsSolutions-IAM5 on the grantee for the four object key patterns (the
+   * wildcards of `runs/<run>/args/…`, `runs/<run>/results/…`, `objects/…` and `processes/<id>/args`),
+   * as this construct does for its worker role.
    *
    * @example
    * ```ts
@@ -518,17 +579,21 @@ export class Fanout extends Construct {
       .combine(this.table.grant(grantee, ...CLIENT_TABLE_ACTIONS))
       .combine(this.grantObjects(grantee, ARGUMENT_OBJECTS, OBJECT_WRITE_ACTIONS))
       .combine(this.grantObjects(grantee, RESULT_OBJECTS, OBJECT_READ_ACTIONS))
+      .combine(this.grantObjects(grantee, SHARED_OBJECTS, [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS]))
+      .combine(this.grantObjects(grantee, PROCESS_ARGUMENT_OBJECTS, OBJECT_WRITE_ACTIONS))
       .combine(this.grantDescribeStack(grantee));
   }
 
   /**
    * Grants what a self-hosted worker fleet (`fanout worker` on your own machines or
    * containers) sends: what the worker Lambda's role has (see {@link Fanout.workerFunction}) —
-   * ReceiveMessage, DeleteMessage, ChangeMessageVisibility and GetQueueAttributes on the task
-   * queue; BatchGetItem and PutItem on the table; s3:GetObject on `runs/<run>/args/…` objects,
-   * s3:PutObject and s3:AbortMultipartUpload on `runs/<run>/results/…` objects — and
-   * cloudformation:DescribeStacks on this stack. Under cdk-nag, acknowledge AwsSolutions-IAM5 on
-   * the grantee for the two object key patterns.
+   * ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes and SendMessage on
+   * the task queue; GetItem, UpdateItem, PutItem, DeleteItem, Query, BatchGetItem and
+   * BatchWriteItem on the table (results, and the shared objects a task or a Process target
+   * uses); s3:GetObject on `runs/<run>/args/…` objects, s3:PutObject and s3:AbortMultipartUpload
+   * on `runs/<run>/results/…` objects, and all three on `objects/…` and `processes/<id>/args`
+   * objects — and cloudformation:DescribeStacks on this stack. Under cdk-nag, acknowledge
+   * AwsSolutions-IAM5 on the grantee for the four object key patterns.
    *
    * @example
    * ```ts
@@ -541,11 +606,14 @@ export class Fanout extends Construct {
 
   /** The worker's queue, table and object actions, shared by the Lambda's role and {@link grantWorker}. */
   private grantWorkerData(grantee: iam.IGrantable): iam.Grant {
+    const readWrite = [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS];
     return this.queue
       .grant(grantee, ...WORKER_QUEUE_ACTIONS)
       .combine(this.table.grant(grantee, ...WORKER_TABLE_ACTIONS))
       .combine(this.grantObjects(grantee, ARGUMENT_OBJECTS, OBJECT_READ_ACTIONS))
-      .combine(this.grantObjects(grantee, RESULT_OBJECTS, OBJECT_WRITE_ACTIONS));
+      .combine(this.grantObjects(grantee, RESULT_OBJECTS, OBJECT_WRITE_ACTIONS))
+      .combine(this.grantObjects(grantee, SHARED_OBJECTS, readWrite))
+      .combine(this.grantObjects(grantee, PROCESS_ARGUMENT_OBJECTS, readWrite));
   }
 
   /** `actions` on the payload bucket's objects whose keys match `pattern`. */

@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Fanout } from '../../infra/Fanout.js';
 import { FanoutStack } from '../../infra/FanoutStack.js';
-import { argumentsKey, resultsKey } from '../../lib/backends/aws/chunkMessages.js';
+import { argumentsKey, processArgumentsKey, resultsKey } from '../../lib/backends/aws/chunkMessages.js';
 import type { RecordError } from './fixtures/handler.js';
 import {
   FIXTURE_HANDLER,
@@ -29,6 +29,21 @@ import {
   type Statement,
 } from './fixtures/synth.js';
 
+/**
+ * The table actions of both roles: the pool's (results) and every shared object's (locks,
+ * semaphores, events, conditions, barriers, values, arrays, queues, pipes, processes), which a
+ * program and a task on a worker use alike.
+ */
+const SHARED_TABLE_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+
 /** The worker's actions, exactly, by resource (the Lambda's role and grantWorker's grantee). */
 function workerActions(ids: { queue: string; table: string; bucket: string }): Record<string, string[]> {
   return {
@@ -39,9 +54,13 @@ function workerActions(ids: { queue: string; table: string; bucket: string }): R
       'sqs:ReceiveMessage',
       'sqs:SendMessage',
     ],
-    [ids.table]: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    [ids.table]: SHARED_TABLE_ACTIONS,
     [`${ids.bucket}/runs/*/args/*`]: ['s3:GetObject'],
     [`${ids.bucket}/runs/*/results/*`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
+    // A task's big queue and pipe items, both ways; a Process's big arguments, read by the worker
+    // that runs it and written by a task that starts one.
+    [`${ids.bucket}/objects/*`]: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+    [`${ids.bucket}/processes/*/args`]: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
   };
 }
 
@@ -251,6 +270,18 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
         LoggingConfiguration: { DestinationBucketName: { Ref: ids.logBucket }, LogFilePrefix: 'payloads/' },
       },
     });
+  });
+
+  it('payload bucket: one expiry rule with no prefix or filter, so every key prefix (runs/, objects/, processes/) expires', () => {
+    const bucket = template.toJSON().Resources[ids.bucket].Properties;
+    expect(bucket.LifecycleConfiguration.Rules).toEqual([
+      {
+        Id: 'ExpirePayloads',
+        Status: 'Enabled',
+        ExpirationInDays: 1,
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      },
+    ]);
   });
 
   it('access log bucket: public access blocked, encrypted, logs expire, deleted with the stack', () => {
@@ -611,13 +642,16 @@ describe('Fanout grants', { timeout: SYNTH_TIMEOUT_MS }, () => {
     });
   });
 
-  it('grantClient: exactly what the client sends — send, dead letters, records, arguments out and results in, the stack outputs', () => {
+  it('grantClient: exactly what the client sends — send, dead letters, records and shared objects, arguments out and results in, big queue items, Process arguments out, the stack outputs', () => {
     expect(grantedActions(template, ids.client)).toEqual({
       [ids.queue]: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
       [ids.dlq]: ['sqs:DeleteMessage', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
-      [ids.table]: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      [ids.table]: SHARED_TABLE_ACTIONS,
       [`${ids.bucket}/runs/*/args/*`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
       [`${ids.bucket}/runs/*/results/*`]: ['s3:GetObject'],
+      [`${ids.bucket}/objects/*`]: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      // A program starts Processes (writes their big arguments) but never runs one.
+      [`${ids.bucket}/processes/*/args`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
       'AWS::StackId': ['cloudformation:DescribeStacks'],
     });
   });
@@ -629,28 +663,37 @@ describe('Fanout grants', { timeout: SYNTH_TIMEOUT_MS }, () => {
     });
   });
 
-  it('the granted object patterns are the keys the aws backend uses: arguments and results apart', () => {
+  it('the granted object patterns are the keys the aws backend uses: arguments, results, shared objects and Process arguments apart', () => {
     const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
     const objects = (roleId: string) =>
       Object.keys(grantedActions(template, roleId))
         .filter((key) => key.startsWith(`${ids.bucket}/`))
-        .map((key) => glob(key.slice(ids.bucket.length + 1)));
-    const [args, results] = objects(ids.fleet);
-    expect(objects(ids.client).map(String)).toEqual([args, results].map(String));
-    const argumentKey = argumentsKey('6f1c2e4a-run', 12);
-    const resultKey = resultsKey('6f1c2e4a-run', 12, 'message-1-attempt-2');
-    expect([args!.test(argumentKey), results!.test(argumentKey)]).toEqual([true, false]);
-    expect([args!.test(resultKey), results!.test(resultKey)]).toEqual([false, true]);
+        .map((key) => key.slice(ids.bucket.length + 1))
+        .sort();
+    const patterns = objects(ids.fleet);
+    expect(objects(ids.client)).toEqual(patterns);
+    const keys: Record<string, string> = {
+      'runs/*/args/*': argumentsKey('6f1c2e4a-run', 12),
+      'runs/*/results/*': resultsKey('6f1c2e4a-run', 12, 'message-1-attempt-2'),
+      // QueueStore.putItem's key of a big item, `objects/<kind>/<id>/<part>` (aws.queue.test.ts checks the prefix).
+      'objects/*': 'objects/queue/1b2c3d4e/0001733100000000-ab12-0000000001',
+      'processes/*/args': processArgumentsKey('9f2c1e0b'),
+    };
+    expect(Object.keys(keys).sort()).toEqual(patterns);
+    // Each key matches exactly one pattern, its own.
+    for (const [own, key] of Object.entries(keys)) {
+      expect(patterns.filter((pattern) => glob(pattern).test(key))).toEqual([own]);
+    }
   });
 
-  it('under cdk-nag, each grantee has exactly the two object-pattern findings its doc comment names', () => {
+  it('under cdk-nag, each grantee has exactly the four object-pattern findings its doc comment names', () => {
     const findings = new AwsSolutionsChecks().validateScope(stack).violations.map((violation) => ({
       rule: violation.ruleName,
       paths: violation.violatingResources.map((resource) => resource.constructPath).sort(),
     }));
-    expect(findings).toEqual(
-      ['args', 'results'].map((objects) => ({
-        rule: `AwsSolutions-IAM5[Resource::<${ids.bucket}.Arn>/runs/*/${objects}/*]`,
+    expect(findings.sort((a, b) => a.rule.localeCompare(b.rule))).toEqual(
+      ['objects/*', 'processes/*/args', 'runs/*/args/*', 'runs/*/results/*'].map((objects) => ({
+        rule: `AwsSolutions-IAM5[Resource::<${ids.bucket}.Arn>/${objects}]`,
         paths: ['Grants/Client/DefaultPolicy/Resource', 'Grants/Fleet/DefaultPolicy/Resource'],
       })),
     );
@@ -666,17 +709,11 @@ describe('Fanout grants', { timeout: SYNTH_TIMEOUT_MS }, () => {
     const statements = Object.values(policy)
       .filter((resource) => resource.Type === 'AWS::IAM::Policy')
       .flatMap((resource) => (resource.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement);
-    expect(
-      statements
-        .map((statement) => statement.Action)
-        .flat()
-        .sort(),
-    ).toEqual(
+    // The actions, each once (statements with the same actions are merged, so counts say nothing).
+    expect([...new Set(statements.map((statement) => statement.Action).flat())].sort()).toEqual(
       [
         'cloudformation:DescribeStacks',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
+        ...SHARED_TABLE_ACTIONS,
         's3:AbortMultipartUpload',
         's3:GetObject',
         's3:PutObject',

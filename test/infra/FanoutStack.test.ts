@@ -89,6 +89,9 @@ describe('FanoutStack', { timeout: SYNTH_TIMEOUT_MS }, () => {
         // No action wildcard any more; only the object key patterns of the exact S3 actions.
         `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/runs/*/args/*]`,
         `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/runs/*/results/*]`,
+        // The shared objects: big queue and pipe items, a Process's big arguments.
+        `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/objects/*]`,
+        `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/processes/*/args]`,
       ].sort(),
     );
     for (const reason of acks.values()) expect(reason.length).toBeGreaterThan(40);

@@ -5,6 +5,7 @@ import { isBenchRow } from '../../bench/report.js';
 const OPERATIONS = [
   'bare UpdateItem (floor)',
   'bare PutItem',
+  "bare UpdateItem, Value.add's expression",
   'Lock acquire+release',
   'Lock acquire (alone)',
   'Value.add (lock: false)',

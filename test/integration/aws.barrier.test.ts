@@ -158,7 +158,8 @@ describe('aws Barrier on the emulators', () => {
     open();
     expect([await first, await last]).toEqual([0, 1]);
     const next = copies[3]!.wait(until(), action);
-    expect([await early, await next]).toEqual([0, 1]);
+    // Both are in the second round; which arrives first is a race (the early one retries after a back-off).
+    expect([await early, await next].sort()).toEqual([0, 1]);
     expect(actions).toBe(2);
   });
 

@@ -93,10 +93,13 @@ describe('the worker handler against its deadline (emulators, real SDK, in proce
     expect(records.every((record) => record.count === 1 && record.status === 'ok')).toBe(true);
     expect(await queueDepth(config, config.deadLetterQueueUrl!)).toBe(0);
     expect(await queueDepth(config, config.queueUrl)).toBe(0);
-    // Each item ran once, and once more for every time its chunk was stopped at a deadline.
+    // Each item ran, and again only after its chunk was stopped at a deadline: at most once more per
+    // stop (a stop can come before the stopped chunk's task began, on a loaded machine).
     const runs = runsOf(log);
     expect([...runs.keys()].sort()).toEqual(items.map(([, x]) => String(x)).sort());
-    expect([...runs.values()].reduce((a, b) => a + b, 0)).toBe(10 + stats.chunksStopped);
+    const total = [...runs.values()].reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(10);
+    expect(total).toBeLessThanOrEqual(10 + stats.chunksStopped);
   }, 180_000);
 
   it('a chunk longer than the function timeout fails its call with ChunkTooLongError after one attempt', async () => {

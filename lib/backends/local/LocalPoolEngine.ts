@@ -227,6 +227,9 @@ export class LocalPoolEngine implements PoolEngine {
   private onMessage(worker: LocalWorker, message: ParentBoundMessage, payload: Uint8Array, attachments: unknown[]): void {
     switch (message.type) {
       case 'ready':
+        // A worker stopped before its 'ready' was read (close() or terminate() while it started)
+        // will run nothing: it only has to exit, referenced until then.
+        if (worker.stopping) return;
         if (message.error) {
           this.breakPool(fromFailureInfo(message.error, message.error.taskName ?? 'initializer'));
         } else {
@@ -235,7 +238,8 @@ export class LocalPoolEngine implements PoolEngine {
           this.firstFailedStart = undefined;
           this.dispatch();
           // Ready with nothing to run (the queued work it was started for went to another
-          // worker): an idle worker never keeps the program alive.
+          // worker): an idle worker never keeps the program alive. (One that dispatch() retired,
+          // in a closed pool, stays referenced until it exits: see LocalWorker.setReferenced.)
           if (worker.inFlight.length === 0) worker.setReferenced(false);
         }
         return;

@@ -116,8 +116,14 @@ export class LocalWorker {
     if (!this.knownTasks.has(name)) this.knownTasks.set(name, { name });
   }
 
-  /** Keeps the process alive while this worker has work, and lets it exit when idle. */
+  /**
+   * Keeps the process alive while this worker has work, and lets it exit when idle. A stopping
+   * worker stays referenced whatever is asked: its exit is awaited (`join`, `terminate`), and
+   * news of it that comes after the stop (a 'ready' it posted before it was told to stop) must
+   * not let the program end (exit code 13, unsettled top-level await) before that exit is seen.
+   */
   setReferenced(referenced: boolean): void {
+    if (!referenced && this.stopping) return;
     if (referenced === this.referenced) return;
     this.referenced = referenced;
     if (referenced) this.thread.ref();

@@ -165,6 +165,22 @@ export class Context {
     return activeChildren();
   }
 
+  /**
+   * Resolves once the backend can make shared objects without waiting: on the aws backend with
+   * only `FANOUT_STACK` set, it reads the stack's outputs (locks, values and queues need their
+   * table at once); on the local backend, at once.
+   *
+   * @example
+   * ```ts
+   * const mp = getContext('aws');
+   * await mp.ready();
+   * const lock = new mp.Lock();
+   * ```
+   */
+  async ready(): Promise<void> {
+    await this.backend.ready?.();
+  }
+
   /** The backend's name: `'local'` or `'aws'`. */
   get name(): BackendName {
     return this.backend.name;

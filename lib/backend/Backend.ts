@@ -32,6 +32,8 @@ export interface Backend {
   /** How many workers a pool gets when `processes` is not given. */
   defaultProcesses(): number;
   createPoolEngine(options: PoolEngineOptions): PoolEngine;
+  /** Loads what the backend needs to make objects without waiting (see `Context.ready`). */
+  ready?(): Promise<void>;
   /** `Lock` (not recursive) and `RLock` (recursive). */
   createLock?(recursive: boolean): LockEngine;
   /** `Semaphore`, and `BoundedSemaphore` when `maxValue` is set. */

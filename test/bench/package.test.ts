@@ -34,7 +34,16 @@ describe('npm run bench -- --quick --only package', () => {
     { timeout: 600_000 },
     async () => {
       const jsonFile = join(scratch, 'package.json');
-      const { stdout } = await bench(['--quick', '--only', 'package', '--json', jsonFile]);
+      const { stdout } = await bench(['--quick', '--only', 'package', '--json', jsonFile]).catch((error: Error) => {
+        // The section's own error is in the report: show it, not only "Command failed".
+        let report = '(no report written)';
+        try {
+          report = readFileSync(jsonFile, 'utf8');
+        } catch {
+          // keep the placeholder
+        }
+        throw new Error(`${error.message}\nreport: ${report.slice(0, 4000)}`);
+      });
 
       const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as JsonReport;
       expect(report.sections.map((section) => [section.name, section.status, section.error])).toEqual([

@@ -9,4 +9,10 @@ export interface ConformanceTarget {
   context: () => Context;
   setup?: () => Promise<void>;
   teardown?: () => Promise<void>;
+  /**
+   * The size a stress test runs at on this target, from its size on the local backend: a lock in
+   * a network store takes milliseconds, not nanoseconds, so the same assertions run on fewer
+   * operations there. @default the local size
+   */
+  scale?: (localCount: number) => number;
 }

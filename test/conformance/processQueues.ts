@@ -32,6 +32,7 @@ const LONG = 120_000;
 
 export function defineProcessConformance(label: string, target: ConformanceTarget): void {
   let mp: Context;
+  const n = (localCount: number) => target.scale?.(localCount) ?? localCount;
   beforeAll(async () => {
     await target.setup?.();
     mp = target.context();
@@ -342,9 +343,9 @@ export function defineProcessConformance(label: string, target: ConformanceTarge
     });
 
     it(
-      'stress: 4 producers and 4 consumers move 100,000 items exactly once; join returns after the last taskDone',
+      'stress: 4 producers and 4 consumers move every item exactly once (100,000 locally); join returns after the last taskDone',
       async () => {
-        const total = 100_000;
+        const total = n(100_000);
         const perProducer = total / 4;
         const jobs = new mp.JoinableQueue<[number, number] | null>();
         const seen = new mp.Queue<[number, number]>();

@@ -77,6 +77,7 @@ async function eventually<T>(read: () => Promise<T>, expected: T): Promise<void>
 
 export function defineSyncConformance(label: string, target: ConformanceTarget): void {
   let mp: Context;
+  const n = (localCount: number) => target.scale?.(localCount) ?? localCount;
   beforeAll(async () => {
     await target.setup?.();
     mp = target.context();
@@ -462,22 +463,22 @@ export function defineSyncConformance(label: string, target: ConformanceTarget):
       });
 
       it(
-        '8 workers × 10,000 locked increments end at exactly 80,000',
+        '8 workers × n locked increments end at exactly 8n (n = 10,000 locally)',
         async () => {
           const lock = new mp.Lock();
           const counter = new mp.Value('i', 0);
-          await Promise.all(Array.from({ length: 8 }, () => pool.apply(lockedIncrements, [lock, counter, 10_000])));
-          expect(await counter.get()).toBe(80_000);
+          await Promise.all(Array.from({ length: 8 }, () => pool.apply(lockedIncrements, [lock, counter, n(10_000)])));
+          expect(await counter.get()).toBe(8 * n(10_000));
         },
         LONG,
       );
 
       it(
-        "8 workers × 10,000 increments under the Value's own lock end at exactly 80,000",
+        "8 workers × n increments under the Value's own lock end at exactly 8n (n = 10,000 locally)",
         async () => {
           const counter = new mp.Value('i', 0);
-          await Promise.all(Array.from({ length: 8 }, () => pool.apply(ownLockIncrements, [counter, 10_000])));
-          expect(await counter.get()).toBe(80_000);
+          await Promise.all(Array.from({ length: 8 }, () => pool.apply(ownLockIncrements, [counter, n(10_000)])));
+          expect(await counter.get()).toBe(8 * n(10_000));
         },
         LONG,
       );
@@ -491,16 +492,16 @@ export function defineSyncConformance(label: string, target: ConformanceTarget):
           const singles = new mp.Value('f', 0, { lock: false });
           await Promise.all(
             Array.from({ length: 8 }, () => [
-              pool.apply(atomicAdds, [ints, 10_000, 1]),
-              pool.apply(atomicAdds, [bigs, 10_000, 3n]),
-              pool.apply(atomicAdds, [floats, 10_000, 0.5]),
-              pool.apply(atomicAdds, [singles, 1_000, 0.25]),
+              pool.apply(atomicAdds, [ints, n(10_000), 1]),
+              pool.apply(atomicAdds, [bigs, n(10_000), 3n]),
+              pool.apply(atomicAdds, [floats, n(10_000), 0.5]),
+              pool.apply(atomicAdds, [singles, n(1_000), 0.25]),
             ]).flat(),
           );
-          expect(await ints.get()).toBe(80_000);
-          expect(await bigs.get()).toBe(240_000n);
-          expect(await floats.get()).toBe(40_000);
-          expect(await singles.get()).toBe(2_000);
+          expect(await ints.get()).toBe(8 * n(10_000));
+          expect(await bigs.get()).toBe(BigInt(24 * n(10_000)));
+          expect(await floats.get()).toBe(4 * n(10_000));
+          expect(await singles.get()).toBe(2 * n(1_000));
           expect(() => ints.getLock()).toThrow(RuntimeError);
         },
         LONG,
@@ -536,8 +537,8 @@ export function defineSyncConformance(label: string, target: ConformanceTarget):
         'atomic adds from many workers to every element are never lost',
         async () => {
           const array = new mp.SharedArray('I', 4, { lock: false });
-          await Promise.all(Array.from({ length: 8 }, () => pool.apply(arrayAdds, [array, 1_000])));
-          expect(await array.toArray()).toEqual([8000, 8000, 8000, 8000]);
+          await Promise.all(Array.from({ length: 8 }, () => pool.apply(arrayAdds, [array, n(1_000)])));
+          expect(await array.toArray()).toEqual(Array(4).fill(8 * n(1_000)));
         },
         LONG,
       );

@@ -6,7 +6,8 @@ import { Deadline } from '../../lib/backend/Deadline.js';
 import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
 import { AwsCondition } from '../../lib/backends/aws/AwsCondition.js';
 import type { AwsConfig } from '../../lib/backends/aws/AwsConfig.js';
-import { AwsLock, resolveLeaseMs } from '../../lib/backends/aws/AwsLock.js';
+import { AwsLock } from '../../lib/backends/aws/AwsLock.js';
+import { leaseMs } from '../../lib/backends/aws/leaseSettings.js';
 import { LockOwner } from '../../lib/backends/aws/awsOwner.js';
 import { isConditionalCheckFailed } from '../../lib/backends/aws/tableKeys.js';
 import { InvalidArgumentError, LockLostError, RuntimeError, ValueError } from '../../lib/errors.js';
@@ -247,12 +248,12 @@ describe('aws Lock and RLock on the emulators (DynamoDB leases)', () => {
   });
 
   it('refuses a bad lease, from the option or FANOUT_LEASE_MS, and a bad handle', () => {
-    expect(resolveLeaseMs(undefined, {})).toBe(10_000);
-    expect(resolveLeaseMs(undefined, { FANOUT_LEASE_MS: '2500' })).toBe(2_500);
-    expect(() => resolveLeaseMs(undefined, { FANOUT_LEASE_MS: 'soon' })).toThrow(
+    expect(leaseMs(undefined, {})).toBe(10_000);
+    expect(leaseMs(undefined, { FANOUT_LEASE_MS: '2500' })).toBe(2_500);
+    expect(() => leaseMs(undefined, { FANOUT_LEASE_MS: 'soon' })).toThrow(
       /the FANOUT_LEASE_MS environment variable must be a whole number of milliseconds ≥ 100; got 'soon'/,
     );
-    expect(() => resolveLeaseMs(50)).toThrow(InvalidArgumentError);
+    expect(() => leaseMs(50)).toThrow(InvalidArgumentError);
     expect(() => AwsLock.fromHandle({ id: 1 })).toThrow(/an aws.lock handle must be/);
     expect(() => AwsCondition.fromHandle(null)).toThrow(/an aws.condition handle must be/);
   });

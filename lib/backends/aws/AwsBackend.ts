@@ -124,7 +124,7 @@ export class AwsBackend implements Backend {
     }
     throw new AwsConfigError(
       `${what} on the aws backend needs the stack's resources, which are read from the stack '${process.env.FANOUT_STACK}' ` +
-        '(FANOUT_STACK) asynchronously: `await getContext(\'aws\').ready()` once before creating it, or set FANOUT_QUEUE_URL, ' +
+        "(FANOUT_STACK) asynchronously: `await getContext('aws').ready()` once before creating it, or set FANOUT_QUEUE_URL, " +
         'FANOUT_TABLE and FANOUT_BUCKET.',
       ['FANOUT_QUEUE_URL', 'FANOUT_TABLE', 'FANOUT_BUCKET'],
     );

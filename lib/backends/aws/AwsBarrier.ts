@@ -6,7 +6,7 @@ import type { AwsBackend } from './AwsBackend.js';
 import type { AwsConfig } from './AwsConfig.js';
 import { AwsObjectRef, type AwsObjectState } from './AwsObjectRef.js';
 import type { BarrierState, BarrierStore } from './BarrierStore.js';
-import { WaitBackoff } from './WaitBackoff.js';
+import { PollBackoff } from './PollBackoff.js';
 
 const KIND = 'aws.barrier';
 
@@ -67,7 +67,7 @@ export class AwsBarrier implements BarrierEngine {
 
   async wait(deadline: Deadline, action: (() => unknown) | undefined): Promise<number> {
     const store = await this.store();
-    const backoff = new WaitBackoff(deadline);
+    const backoff = new PollBackoff(deadline);
     const arrival = await this.arrive(store, backoff);
     const index = arrival.count - 1;
     if (arrival.count === this.parties) {
@@ -114,7 +114,7 @@ export class AwsBarrier implements BarrierEngine {
    * Counts this party in; while the round is full (its last party is releasing it) waits for the
    * next one. A broken barrier refuses at once; a deadline that passes breaks the barrier.
    */
-  private async arrive(store: BarrierStore, backoff: WaitBackoff): Promise<{ generation: number; count: number }> {
+  private async arrive(store: BarrierStore, backoff: PollBackoff): Promise<{ generation: number; count: number }> {
     for (;;) {
       const arrival = await store.arrive(this.id, this.parties);
       if (arrival) return arrival;

@@ -8,11 +8,7 @@ import type { AwsLockState } from './AwsLock.js';
 import { AwsLock } from './AwsLock.js';
 import type { LockOwner } from './awsOwner.js';
 import type { ConditionStore } from './ConditionStore.js';
-import { JitteredBackoff, sleep } from './JitteredBackoff.js';
-
-/** A waiter polls its item after 20 ms, doubling up to 1 s (jittered). */
-const FIRST_POLL_MS = 20;
-const MAX_POLL_MS = 1_000;
+import { PollBackoff } from './PollBackoff.js';
 
 /** The state of an `aws.condition` handle: its id and its lock's handle state. */
 export interface AwsConditionState {
@@ -89,12 +85,12 @@ export class AwsCondition implements ConditionEngine {
       throw error;
     }
     try {
-      const backoff = new JitteredBackoff(FIRST_POLL_MS, MAX_POLL_MS);
+      const backoff = new PollBackoff();
       let roundTrip = 0;
       for (;;) {
         // At the deadline the waiter withdraws; if its item was gone already, a notify took it.
         if (deadline.expired()) return !(await store.withdraw(waiter));
-        await sleep(Math.min(backoff.next(roundTrip), deadline.remaining()));
+        await backoff.sleep(Math.min(backoff.next(roundTrip), deadline.remaining()));
         const pollAt = performance.now();
         if (!(await store.present(waiter))) return true;
         roundTrip = performance.now() - pollAt;

@@ -5,7 +5,7 @@ import type { AwsBackend } from './AwsBackend.js';
 import type { AwsConfig } from './AwsConfig.js';
 import { AwsObjectRef } from './AwsObjectRef.js';
 import type { EventStore } from './EventStore.js';
-import { WaitBackoff } from './WaitBackoff.js';
+import { PollBackoff } from './PollBackoff.js';
 
 const KIND = 'aws.event';
 
@@ -66,7 +66,7 @@ export class AwsEvent implements EventEngine {
     const store = await this.store();
     const first = await store.read(this.id);
     if (first.set) return true;
-    const backoff = new WaitBackoff(deadline);
+    const backoff = new PollBackoff(deadline);
     while (await backoff.pause()) {
       const now = await store.read(this.id);
       if (now.set || now.sets !== first.sets) return true;

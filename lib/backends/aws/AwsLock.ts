@@ -8,19 +8,13 @@ import { AwsBackend } from './AwsBackend.js';
 import type { AwsConfig } from './AwsConfig.js';
 import type { AwsSession } from './AwsSession.js';
 import { threadLockOwner, type LockOwner } from './awsOwner.js';
-import { JitteredBackoff, sleep } from './JitteredBackoff.js';
+import { DEFAULT_LEASE_MS, leaseMs } from './leaseSettings.js';
+import { PollBackoff } from './PollBackoff.js';
 import type { LeaseState, LeaseStore } from './LeaseStore.js';
 
-/** The lease when neither the option nor `FANOUT_LEASE_MS` sets one. */
-export const DEFAULT_LEASE_MS = 10_000;
-/** The shortest lease accepted (its heartbeat beats every third of it). */
-export const MIN_LEASE_MS = 100;
-/**
- * A blocked acquire polls the item after 20 ms, doubling up to 1 s (jittered). A 500 ms bound made
- * 100 waiters saturate the emulator (60 s for 100 hand-offs, against 20 s with 1 s).
- */
-const FIRST_POLL_MS = 20;
-const MAX_POLL_MS = 1_000;
+// A blocked acquire polls as every aws wait does (PollBackoff: 20 ms doubling to 1 s, paced by
+// the round trip). A 500 ms bound made 100 waiters saturate the emulator (60 s for 100 hand-offs,
+// against 20 s with 1 s).
 
 /** Options of {@link AwsLock.create}. */
 export interface AwsLockOptions {
@@ -105,7 +99,7 @@ export class AwsLock implements LockEngine {
     options: AwsLockOptions & { id?: string | undefined },
   ) {
     this.recursive = options.recursive;
-    this.leaseMs = resolveLeaseMs(options.leaseMs);
+    this.leaseMs = leaseMs(options.leaseMs);
     this.id = options.id ?? randomBytes(12).toString('hex');
     this.owner = options.owner ?? threadLockOwner();
     this.holdKey = `${config.table}|${this.id}`;
@@ -162,13 +156,13 @@ export class AwsLock implements LockEngine {
     const first = await this.attempt(undefined);
     if (first.acquired) return true;
     const store = await this.store();
-    const backoff = new JitteredBackoff(FIRST_POLL_MS, MAX_POLL_MS);
+    const backoff = new PollBackoff();
     // The version seen, and since when (on this clock): unchanged for its lease, it is stale.
     let watched = first.state ? watch(first.state) : undefined;
     let roundTrip = 0;
     while (!deadline.expired()) {
       const staleAt = watched?.version !== undefined ? watched.since + watched.leaseMs : Infinity;
-      await sleep(Math.min(backoff.next(roundTrip), deadline.remaining(), Math.max(0, staleAt - performance.now())));
+      await backoff.sleep(Math.min(backoff.next(roundTrip), deadline.remaining(), Math.max(0, staleAt - performance.now())));
       const readAt = performance.now();
       const state = await store.read(this.id);
       roundTrip = performance.now() - readAt;
@@ -400,27 +394,4 @@ function watch(state: LeaseState): { version: string | undefined; since: number;
 
 function newVersion(): string {
   return randomBytes(8).toString('hex');
-}
-
-/**
- * The lease of a lock: the option, else `FANOUT_LEASE_MS`, else {@link DEFAULT_LEASE_MS}; a whole
- * number of milliseconds ≥ {@link MIN_LEASE_MS}.
- *
- * @example
- * ```ts
- * resolveLeaseMs(undefined); // 10000 unless FANOUT_LEASE_MS says otherwise
- * ```
- */
-export function resolveLeaseMs(option: number | undefined, env: Record<string, string | undefined> = process.env): number {
-  if (option !== undefined) return checkLease('leaseMs', option, option);
-  const fromEnvironment = env.FANOUT_LEASE_MS;
-  if (fromEnvironment === undefined || fromEnvironment === '') return DEFAULT_LEASE_MS;
-  return checkLease('the FANOUT_LEASE_MS environment variable', Number(fromEnvironment), fromEnvironment);
-}
-
-function checkLease(name: string, value: number, given: unknown): number {
-  if (!Number.isInteger(value) || value < MIN_LEASE_MS) {
-    throw new InvalidArgumentError(name, given, `a whole number of milliseconds ≥ ${MIN_LEASE_MS}`);
-  }
-  return value;
 }

@@ -1,12 +1,7 @@
+import { leaseMs } from './leaseSettings.js';
 import { randomBytes } from 'node:crypto';
 import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
-import {
-  InvalidArgumentError,
-  ProcessTooLongError,
-  ProcessWorkerDiedError,
-  RemoteError,
-  SerializationError,
-} from '../../errors.js';
+import { ProcessTooLongError, ProcessWorkerDiedError, RemoteError, SerializationError } from '../../errors.js';
 import type { AwsBackend } from './AwsBackend.js';
 import type { AwsSession } from './AwsSession.js';
 import { INLINE_CHUNK_BYTES, processArgumentsKey, type ProcessMessage } from './chunkMessages.js';
@@ -22,7 +17,6 @@ export interface AwsProcessOptions {
 }
 
 /** The default lease of a worker running a target. */
-const DEFAULT_LEASE_MS = 10_000;
 /** The client's reads of the record back off from this... */
 const FIRST_POLL_MS = 50;
 /** ...doubling to this. */
@@ -91,7 +85,7 @@ export class AwsProcess implements ProcessEngine {
         'they hold objects bound to one machine (shared memory, ports), which cannot cross the network',
       );
     }
-    this.leaseMs = leaseFrom(options.leaseMs);
+    this.leaseMs = leaseMs(options.leaseMs);
     this.id = randomBytes(12).toString('hex');
     this.pid = Number.parseInt(this.id.slice(0, 7), 16);
     this.sent = this.send(backend);
@@ -235,21 +229,6 @@ export class AwsProcess implements ProcessEngine {
       };
     });
   }
-}
-
-function leaseFrom(option: number | undefined): number {
-  if (option !== undefined) {
-    if (!Number.isInteger(option) || option < 100)
-      throw new InvalidArgumentError('AwsProcess options: leaseMs', option, 'a whole number of ms ≥ 100');
-    return option;
-  }
-  const fromEnvironment = process.env.FANOUT_LEASE_MS;
-  if (fromEnvironment === undefined || fromEnvironment === '') return DEFAULT_LEASE_MS;
-  const leaseMs = Number(fromEnvironment);
-  if (!Number.isInteger(leaseMs) || leaseMs < 100) {
-    throw new InvalidArgumentError('the FANOUT_LEASE_MS environment variable', fromEnvironment, 'a whole number of ms ≥ 100');
-  }
-  return leaseMs;
 }
 
 /**

@@ -12,5 +12,7 @@ export interface ProcessThreadData {
   name: string;
   daemon: boolean;
   identity: number[];
+  /** The pid the process's starter sees (a remote process's, on the aws backend); the thread's id when absent. */
+  pid?: number;
   parent: ProcessSpec['parent'];
 }

@@ -30,7 +30,7 @@ export function startProcessThread(): void {
   if (started) return;
   started = true;
   const data = workerData as ProcessThreadData;
-  setProcessIdentity({ name: data.name, pid: threadId, daemon: data.daemon, identity: data.identity }, data.parent);
+  setProcessIdentity({ name: data.name, pid: data.pid ?? threadId, daemon: data.daemon, identity: data.identity }, data.parent);
 
   function report(error: unknown): void {
     const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : `Uncaught ${String(error)}`;

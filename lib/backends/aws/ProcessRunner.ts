@@ -161,6 +161,8 @@ export class ProcessRunner {
       daemon: message.daemon,
       identity: message.identity,
       parent: message.parent,
+      // As the client numbers it (AwsProcess.pid), so that currentProcess().pid agrees.
+      pid: Number.parseInt(message.id.slice(0, 7), 16),
     };
     const startedAt = performance.now();
     const thread = new Worker(script, { execArgv: threadExecArgv(), workerData: data, stdout: false, stderr: true });

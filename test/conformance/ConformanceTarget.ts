@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import type { Context } from 'fanout';
 
 /**
@@ -15,4 +16,25 @@ export interface ConformanceTarget {
    * operations there. @default the local size
    */
   scale?: (localCount: number) => number;
+}
+
+/**
+ * Sets the target up before a suite's tests and tears it down after, handing its context to
+ * `receive`; returns the target's size for a stress test of `localCount` operations locally.
+ *
+ * @example
+ * ```ts
+ * let mp: Context;
+ * const n = useTarget(target, (context) => (mp = context));
+ * ```
+ */
+export function useTarget(target: ConformanceTarget, receive: (context: Context) => void): (localCount: number) => number {
+  beforeAll(async () => {
+    await target.setup?.();
+    receive(target.context());
+  });
+  afterAll(async () => {
+    await target.teardown?.();
+  });
+  return (localCount) => target.scale?.(localCount) ?? localCount;
 }

@@ -2,8 +2,8 @@
  * The conformance suite of Process, the queues and Pipe: written once against the public API,
  * run on every backend (`processQueues.<backend>.test.ts`).
  */
-import type { ConformanceTarget } from './ConformanceTarget.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTarget, type ConformanceTarget } from './ConformanceTarget.js';
+import { describe, expect, it } from 'vitest';
 import { BrokenPipeError, EOFError, Empty, Full, ProcessError, SerializationError, ValueError, type Context } from 'fanout';
 import {
   consumeJoinable,
@@ -32,14 +32,7 @@ const LONG = 120_000;
 
 export function defineProcessConformance(label: string, target: ConformanceTarget): void {
   let mp: Context;
-  const n = (localCount: number) => target.scale?.(localCount) ?? localCount;
-  beforeAll(async () => {
-    await target.setup?.();
-    mp = target.context();
-  });
-  afterAll(async () => {
-    await target.teardown?.();
-  });
+  const n = useTarget(target, (context) => (mp = context));
 
   describe(`Process (${label})`, () => {
     it('runs its target and ends with exit code 0', async () => {

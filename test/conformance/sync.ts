@@ -3,7 +3,7 @@
  * against the public API, run on every backend (`sync.<backend>.test.ts`). Primitives are made
  * from the context under test and used both here and from that context's pool workers.
  */
-import type { ConformanceTarget } from './ConformanceTarget.js';
+import { useTarget, type ConformanceTarget } from './ConformanceTarget.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Barrier,
@@ -77,14 +77,7 @@ async function eventually<T>(read: () => Promise<T>, expected: T): Promise<void>
 
 export function defineSyncConformance(label: string, target: ConformanceTarget): void {
   let mp: Context;
-  const n = (localCount: number) => target.scale?.(localCount) ?? localCount;
-  beforeAll(async () => {
-    await target.setup?.();
-    mp = target.context();
-  });
-  afterAll(async () => {
-    await target.teardown?.();
-  });
+  const n = useTarget(target, (context) => (mp = context));
 
   describe(`synchronisation and shared memory (${label})`, () => {
     let pool: Pool;

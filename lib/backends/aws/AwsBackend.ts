@@ -1,4 +1,5 @@
 import type { Backend } from '../../backend/Backend.js';
+import { backendNamed } from '../../backend/backends.js';
 import type { ChannelEngine } from '../../backend/ChannelEngine.js';
 import type { PoolEngine, PoolEngineOptions } from '../../backend/PoolEngine.js';
 import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
@@ -89,6 +90,20 @@ export class AwsBackend implements Backend {
       byConfig.set(key, backend);
     }
     return backend;
+  }
+
+  /**
+   * The backend an aws handle is re-bound to in this thread: the one for the resources it names,
+   * or, for a handle made before its resources were known, this thread's aws backend (from the
+   * environment, as a deployed worker's).
+   *
+   * @example
+   * ```ts
+   * const backend = AwsBackend.forHandle(state.config);
+   * ```
+   */
+  static forHandle(config: AwsConfig | null | undefined): AwsBackend {
+    return config ? AwsBackend.forConfig(config) : (backendNamed('aws', 'an aws handle') as AwsBackend);
   }
 
   /** The resources of this backend (from its options or the environment, loaded once). */

@@ -62,7 +62,7 @@ export class AwsChannelEngine implements ChannelEngine {
 
   /** Re-binds a channel from its handle, on this machine (through `backend` when given: tests simulating machines). */
   static fromHandle(state: AwsChannelState, backend?: AwsBackend): AwsChannelEngine {
-    return new AwsChannelEngine(backend ?? (state.config ? AwsBackend.forConfig(state.config) : new AwsBackend()), state.id);
+    return new AwsChannelEngine(backend ?? AwsBackend.forHandle(state.config), state.id);
   }
 
   handle(): { kind: string; state: Record<string, unknown> } {

@@ -83,7 +83,7 @@ export class AwsQueueEngine implements QueueEngine {
    * resources (`AwsBackend.forConfig`), or `backend` when given (tests simulating machines).
    */
   static fromHandle(state: AwsQueueState, backend?: AwsBackend): AwsQueueEngine {
-    backend ??= state.config ? AwsBackend.forConfig(state.config) : new AwsBackend();
+    backend ??= AwsBackend.forHandle(state.config);
     return new AwsQueueEngine(backend, state.id, state.maxsize, state.joinable);
   }
 

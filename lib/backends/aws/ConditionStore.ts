@@ -2,8 +2,8 @@
  * The DynamoDB calls of the aws condition variables (see {@link AwsCondition}), loaded on first
  * use so that creating a condition never loads the AWS SDK.
  */
+import { batchWriteAll } from './batchWrite.js';
 import {
-  BatchWriteItemCommand,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -16,8 +16,6 @@ import type { AwsSession } from './AwsSession.js';
 import { isConditionalCheckFailed, objectKey, objectPartition, type ItemKey } from './tableKeys.js';
 
 const WAITER_PREFIX = 'w#';
-/** BatchWriteItem takes at most 25 writes. */
-const BATCH_WRITE_ITEMS = 25;
 
 /**
  * A condition's waiters, one item each in the condition's partition (`sk` = `w#<the waiter's
@@ -116,18 +114,9 @@ export class ConditionStore {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.query(conditionId, undefined, start);
-      for (let first = 0; first < page.items.length; first += BATCH_WRITE_ITEMS) {
-        let requests: WriteRequest[] = page.items
-          .slice(first, first + BATCH_WRITE_ITEMS)
-          .map((item) => ({ DeleteRequest: { Key: { pk: item.pk!, sk: item.sk! } } }));
-        woken += requests.length;
-        while (requests.length > 0) {
-          const output = await this.dynamodb.send(
-            new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests }, ReturnConsumedCapacity: 'TOTAL' }),
-          );
-          requests = output.UnprocessedItems?.[this.tableName] ?? [];
-        }
-      }
+      const deletes: WriteRequest[] = page.items.map((item) => ({ DeleteRequest: { Key: { pk: item.pk!, sk: item.sk! } } }));
+      await batchWriteAll(this.dynamodb, this.tableName, deletes);
+      woken += deletes.length;
       start = page.next;
     } while (start);
     return woken;

@@ -3,15 +3,14 @@
  * element (or per shard of a sharded counter), its number in attribute `v`. Loaded on first use
  * by {@link AwsSharedMemory}, so that a program that never uses aws never loads the SDK.
  */
+import { batchWriteAll } from './batchWrite.js';
 import {
   BatchGetItemCommand,
-  BatchWriteItemCommand,
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type BatchGetItemCommandOutput,
-  type BatchWriteItemCommandOutput,
   type KeysAndAttributes,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
@@ -23,7 +22,6 @@ const VALUE = 'v';
 /** An element's sort key: `e<index>`. */
 const ELEMENT_PREFIX = 'e';
 const BATCH_GET_KEYS = 100;
-const BATCH_WRITE_ITEMS = 25;
 
 /** The bounds an `add` must keep, as DynamoDB numbers: the old value must be ≤ `atMost` / ≥ `atLeast`. */
 export interface AddGuard {
@@ -200,17 +198,10 @@ export class CounterStore {
   /** Sets several elements (not atomically): BatchWriteItem puts, 25 a request. */
   async setMany(entries: Array<{ key: ItemKey; value: string }>): Promise<void> {
     const expiresAt = String(this.session.expiresAt());
-    for (let i = 0; i < entries.length; i += BATCH_WRITE_ITEMS) {
-      let writes: WriteRequest[] | undefined = entries.slice(i, i + BATCH_WRITE_ITEMS).map(({ key, value }) => ({
-        PutRequest: { Item: { ...key, [VALUE]: { N: value }, expiresAt: { N: expiresAt } } },
-      }));
-      while (writes && writes.length > 0) {
-        const written: BatchWriteItemCommandOutput = await this.session.clients.dynamodb.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.session.tableName]: writes } }),
-        );
-        writes = written.UnprocessedItems?.[this.session.tableName];
-      }
-    }
+    const puts: WriteRequest[] = entries.map(({ key, value }) => ({
+      PutRequest: { Item: { ...key, [VALUE]: { N: value }, expiresAt: { N: expiresAt } } },
+    }));
+    await batchWriteAll(this.session.clients.dynamodb, this.session.tableName, puts);
   }
 }
 

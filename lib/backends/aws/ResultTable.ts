@@ -1,12 +1,10 @@
 import {
   BatchGetItemCommand,
-  BatchWriteItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type BatchGetItemCommandOutput,
-  type BatchWriteItemCommandOutput,
   type DynamoDBClient,
   type KeysAndAttributes,
   type WriteRequest,
@@ -22,6 +20,7 @@ import {
   parseChunk,
   runKey,
 } from './tableKeys.js';
+import { batchWriteAll } from './batchWrite.js';
 
 /**
  * How a chunk ended, as recorded in the table: `dead` when it crashed its worker on every
@@ -42,9 +41,8 @@ export interface ChunkRecord {
   timeoutMs?: number | undefined;
 }
 
-/** BatchGetItem takes at most 100 keys, BatchWriteItem 25 writes. */
+/** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_KEYS = 100;
-const BATCH_WRITE_ITEMS = 25;
 
 /**
  * The run records in the DynamoDB table: one item per finished chunk (`pk` = the run,
@@ -161,7 +159,7 @@ export class ResultTable {
     const writes: WriteRequest[] = chunks.map((chunk) => ({
       PutRequest: { Item: { ...chunkKey(run, chunk), st: { S: 'cancelled' }, expiresAt: { N: String(expiresAt) } } },
     }));
-    await this.batchWrite(writes);
+    await batchWriteAll(this.dynamodb, this.tableName, writes);
   }
 
   /** Marks a whole run as cancelled (a terminated pool): workers skip all of its chunks. */
@@ -209,18 +207,5 @@ export class ResultTable {
       timeoutMs: item.lim?.N === undefined ? undefined : Number(item.lim.N),
     }));
     return { records, next: response.LastEvaluatedKey };
-  }
-
-  private async batchWrite(writes: WriteRequest[]): Promise<void> {
-    for (let start = 0; start < writes.length; start += BATCH_WRITE_ITEMS) {
-      let pending: WriteRequest[] | undefined = writes.slice(start, start + BATCH_WRITE_ITEMS);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
-        const response: BatchWriteItemCommandOutput = await this.dynamodb.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
-        );
-        pending = response.UnprocessedItems?.[this.tableName];
-      }
-    }
   }
 }

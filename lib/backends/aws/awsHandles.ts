@@ -10,13 +10,11 @@ import { BoundedSemaphore } from '../../api/BoundedSemaphore.js';
 import { Condition } from '../../api/Condition.js';
 import { Connection } from '../../api/Connection.js';
 import { Event } from '../../api/Event.js';
-import { JoinableQueue } from '../../api/JoinableQueue.js';
 import { Lock } from '../../api/Lock.js';
-import { Queue } from '../../api/Queue.js';
 import { RLock } from '../../api/RLock.js';
 import { Semaphore } from '../../api/Semaphore.js';
 import { SharedArray } from '../../api/SharedArray.js';
-import { SimpleQueue } from '../../api/SimpleQueue.js';
+import { queueOfFlavor } from '../../api/queueOfFlavor.js';
 import { Value } from '../../api/Value.js';
 import type { TaskRef } from '../../codec/protocol.js';
 import { ProtocolError } from '../../errors.js';
@@ -80,16 +78,7 @@ for (const [kind, wrap] of [
 registerHandleKind(AWS_QUEUE_KIND, (state) => {
   const fields = fieldsOf(AWS_QUEUE_KIND, state);
   const engine = AwsQueueEngine.fromHandle(fields as unknown as Parameters<typeof AwsQueueEngine.fromHandle>[0]);
-  switch (fields.flavor) {
-    case 'queue':
-      return Queue.fromEngine(engine);
-    case 'joinable':
-      return JoinableQueue.fromEngine(engine);
-    case 'simple':
-      return SimpleQueue.fromEngine(engine);
-    default:
-      throw new ProtocolError(`An aws queue of unknown flavor '${String(fields.flavor)}' arrived.`);
-  }
+  return queueOfFlavor(AWS_QUEUE_KIND, fields.flavor, engine);
 });
 registerHandleKind('aws.connection', (state) => {
   const { receiver, sender } = fieldsOf('aws.connection', state) as {

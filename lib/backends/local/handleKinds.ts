@@ -4,10 +4,7 @@
  * the package entry, pool workers and process threads.
  */
 import { Connection } from '../../api/Connection.js';
-import { JoinableQueue } from '../../api/JoinableQueue.js';
-import { Queue } from '../../api/Queue.js';
-import { SimpleQueue } from '../../api/SimpleQueue.js';
-import { ProtocolError } from '../../errors.js';
+import { queueOfFlavor } from '../../api/queueOfFlavor.js';
 import { registerHandleKind } from '../../runtime/handles.js';
 import { LocalChannelEngine } from './LocalChannelEngine.js';
 import { LOCAL_QUEUE_KIND, LocalQueueEngine } from './LocalQueueEngine.js';
@@ -21,16 +18,7 @@ interface QueueState {
 registerHandleKind(LOCAL_QUEUE_KIND, (state, attachments) => {
   const queueState = state as QueueState;
   const engine = LocalQueueEngine.fromHandle(queueState, attachments);
-  switch (queueState.flavor) {
-    case 'queue':
-      return Queue.fromEngine(engine);
-    case 'joinable':
-      return JoinableQueue.fromEngine(engine);
-    case 'simple':
-      return SimpleQueue.fromEngine(engine);
-    default:
-      throw new ProtocolError(`A local queue of unknown flavor '${String(queueState.flavor)}' arrived.`);
-  }
+  return queueOfFlavor(LOCAL_QUEUE_KIND, queueState.flavor, engine);
 });
 
 interface ConnectionState {

@@ -7,6 +7,7 @@
  * the target passed to `process.exit`.
  */
 import { threadId, workerData } from 'node:worker_threads';
+import { adoptThreadBackend } from '../backend/backends.js';
 import type { ProcessThreadData } from './ProcessThreadData.js';
 import { ValueDecoder } from '../codec/ValueDecoder.js';
 import { TaskRegistry } from './TaskRegistry.js';
@@ -30,6 +31,7 @@ export function startProcessThread(): void {
   if (started) return;
   started = true;
   const data = workerData as ProcessThreadData;
+  adoptThreadBackend(data.threadBackend);
   setProcessIdentity({ name: data.name, pid: data.pid ?? threadId, daemon: data.daemon, identity: data.identity }, data.parent);
 
   function report(error: unknown): void {

@@ -128,7 +128,7 @@ export class Connection<T = unknown> implements Handle {
   async send(obj: T): Promise<void> {
     this.checkOpen();
     const sender = this.writableChannel();
-    await sender.send(encodeItem(obj, 'the object', sender.backendName));
+    await sender.send(encodeItem(obj, 'the object'));
   }
 
   /**
@@ -293,23 +293,25 @@ export class Connection<T = unknown> implements Handle {
     const sender = this.sender?.handle();
     const receiverAttachments = [...(receiver?.attachments ?? [])];
     const senderAttachments = [...(sender?.attachments ?? [])];
-    // A copy sent to a process counts as one more copy of each of its ends, until released.
+    // A copy sent to a process counts as one more copy of each of its ends, until released. A
+    // token that is text (the aws backend's) travels in the state, across the network; others
+    // (the local backend's shared memory) as attachments.
     const copies = endCopies;
-    if (copies) {
-      const copy = (channel: ChannelEngine | undefined, end: 0 | 1, attachments: unknown[]): void => {
-        if (!countsCopies(channel)) return;
-        const token = channel.copyEnd(end);
-        attachments.push(token);
-        copies.push(() => channel.releaseEnd(end, token));
-      };
-      copy(this.receiver, READER, receiverAttachments);
-      copy(this.sender, WRITER, senderAttachments);
-    }
+    const copy = (channel: ChannelEngine | undefined, end: 0 | 1, attachments: unknown[]): { token?: string } => {
+      if (!copies || !countsCopies(channel)) return {};
+      const token = channel.copyEnd(end);
+      copies.push(() => channel.releaseEnd(end, token));
+      if (typeof token === 'string') return { token };
+      attachments.push(token);
+      return {};
+    };
+    const receiverCopy = copy(this.receiver, READER, receiverAttachments);
+    const senderCopy = copy(this.sender, WRITER, senderAttachments);
     return {
       kind: `${backendName}.connection`,
       state: {
-        receiver: receiver ? { state: receiver.state, attachments: receiverAttachments.length } : null,
-        sender: sender ? { state: sender.state } : null,
+        receiver: receiver ? { state: receiver.state, attachments: receiverAttachments.length, ...receiverCopy } : null,
+        sender: sender ? { state: sender.state, ...senderCopy } : null,
       },
       attachments: [...receiverAttachments, ...senderAttachments],
       transfer: [...(receiver?.transfer ?? []), ...(sender?.transfer ?? [])],

@@ -93,7 +93,7 @@ export class Queue<T = unknown> implements Handle {
     let done: boolean | Promise<boolean>;
     try {
       deadline = this.checkWait('queue.put(item, options)', options);
-      done = this.engine.put(encodeItem(item, 'the item', this.engine.backendName), deadline);
+      done = this.engine.put(encodeItem(item, 'the item'), deadline);
     } catch (error) {
       return Promise.reject(error as Error);
     }

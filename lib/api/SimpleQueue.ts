@@ -55,7 +55,7 @@ export class SimpleQueue<T = unknown> implements Handle {
   async put(item: T): Promise<void> {
     this.checkOpen();
     // An unbounded queue always takes the item (true), at once or after a wait.
-    await this.engine.put(encodeItem(item, 'the item', this.engine.backendName), Deadline.never);
+    await this.engine.put(encodeItem(item, 'the item'), Deadline.never);
   }
 
   /**

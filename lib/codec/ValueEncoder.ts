@@ -68,6 +68,12 @@ const KEEP_CAPACITY = 1024 * 1024;
  * ```
  */
 export class ValueEncoder {
+  /**
+   * @param refuseHandles why shared objects may not be written by this encoder (a queue's items:
+   *   Python shares a Queue or a Lock only through inheritance); unset writes them as handles.
+   */
+  constructor(private readonly refuseHandles?: string) {}
+
   private buffer = new Uint8Array(INITIAL_CAPACITY);
   private position = 0;
   /**
@@ -471,6 +477,7 @@ export class ValueEncoder {
   }
 
   private writeHandle(value: Handle): void {
+    if (this.refuseHandles !== undefined) throw new Unencodable(this.refuseHandles);
     const descriptor = value[toHandle]();
     this.byte(Tag.Handle);
     this.text(descriptor.kind);

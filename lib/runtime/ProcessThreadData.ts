@@ -1,3 +1,4 @@
+import type { ThreadBackend } from '../backend/backends.js';
 import type { ProcessSpec } from '../backend/ProcessEngine.js';
 
 /** What a process thread receives as its `workerData`. */
@@ -12,5 +13,9 @@ export interface ProcessThreadData {
   name: string;
   daemon: boolean;
   identity: number[];
+  /** The pid the process's starter sees (a remote process's, on the aws backend); the thread's id when absent. */
+  pid?: number;
   parent: ProcessSpec['parent'];
+  /** The thread's default backend, when its starter names one (a target on an aws worker: that aws backend). */
+  threadBackend?: ThreadBackend | undefined;
 }

@@ -7,6 +7,7 @@
  * the target passed to `process.exit`.
  */
 import { threadId, workerData } from 'node:worker_threads';
+import { adoptThreadBackend } from '../backend/backends.js';
 import type { ProcessThreadData } from './ProcessThreadData.js';
 import { ValueDecoder } from '../codec/ValueDecoder.js';
 import { TaskRegistry } from './TaskRegistry.js';
@@ -30,7 +31,8 @@ export function startProcessThread(): void {
   if (started) return;
   started = true;
   const data = workerData as ProcessThreadData;
-  setProcessIdentity({ name: data.name, pid: threadId, daemon: data.daemon, identity: data.identity }, data.parent);
+  adoptThreadBackend(data.threadBackend);
+  setProcessIdentity({ name: data.name, pid: data.pid ?? threadId, daemon: data.daemon, identity: data.identity }, data.parent);
 
   function report(error: unknown): void {
     const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : `Uncaught ${String(error)}`;

@@ -2,6 +2,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { decodeFrame, encodeFrame, encodeFrameForThread, type InitMessage, type RunMessage } from '../codec/protocol.js';
 import { ValueDecoder } from '../codec/ValueDecoder.js';
+import { adoptThreadBackend, type ThreadBackend } from '../backend/backends.js';
 import { InitializerError } from '../errors.js';
 import { ChunkRunner } from './ChunkRunner.js';
 import { postFrame, receiveFrame, type PostedFrame } from '../codec/threadTransport.js';
@@ -34,7 +35,8 @@ export function startWorkerThread(): void {
     postFrame(port, frame, attachments, transfer);
   }
 
-  const data = workerData as { init: Uint8Array; attachments?: unknown[]; signals?: Int32Array };
+  const data = workerData as { init: Uint8Array; attachments?: unknown[]; signals?: Int32Array; threadBackend?: ThreadBackend };
+  adoptThreadBackend(data.threadBackend);
   const runner = new ChunkRunner<Uint8Array | string>(post, reviveHandle, undefined, data.signals, encodeFrameForThread);
 
   async function initialize(data: { init: Uint8Array; attachments?: unknown[] }): Promise<void> {

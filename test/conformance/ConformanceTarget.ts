@@ -16,6 +16,12 @@ export interface ConformanceTarget {
    * operations there. @default the local size
    */
   scale?: (localCount: number) => number;
+  /**
+   * How long `terminate()` may take to reach a running process on this target: a remote worker
+   * reads stop requests by polling. Tests that race a stop against a process's own progress give
+   * the process this much more to do. @default 0
+   */
+  stopLatencyMs?: number;
 }
 
 /**

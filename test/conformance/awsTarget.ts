@@ -34,5 +34,7 @@ export function awsTarget(name: string): ConformanceTarget {
     },
     // A lock or counter in DynamoDB takes milliseconds: the stress tests run a thousandth as long.
     scale: (localCount) => Math.max(4, Math.ceil(localCount / 1000)),
+    // The worker polls stop requests every 500 ms; a loaded machine adds seconds to the requests.
+    stopLatencyMs: 5_000,
   };
 }

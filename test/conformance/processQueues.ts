@@ -134,20 +134,26 @@ export function defineProcessConformance(label: string, target: ConformanceTarge
       expect(namedChild.current.name).toBe(`${named.name}:1`);
     });
 
-    it('a process ends only after its non-daemon children, and stops its daemon children', async () => {
-      const out = new mp.Queue<string>();
-      const keeps = new mp.Process({ target: leavesGrandchild, args: [out, false] });
-      keeps.start();
-      await keeps.join();
-      // Its grandchild finished before it could exit.
-      expect(await out.getNowait()).toBe('finished');
-      const stops = new mp.Process({ target: leavesGrandchild, args: [out, true] });
-      stops.start();
-      await stops.join();
-      expect(stops.exitCode).toBe(0);
-      // The daemon grandchild was running when its parent ended; stopped, it never finishes.
-      await expect(out.get({ timeout: 1500 })).rejects.toThrow(Empty);
-    });
+    it(
+      'a process ends only after its non-daemon children, and stops its daemon children',
+      async () => {
+        const out = new mp.Queue<string>();
+        const keeps = new mp.Process({ target: leavesGrandchild, args: [out, false, 300] });
+        keeps.start();
+        await keeps.join();
+        // Its grandchild finished before it could exit.
+        expect(await out.getNowait()).toBe('finished');
+        // The daemon grandchild is still sleeping when its parent ends, however long the stop takes to reach it.
+        const sleepMs = 300 + (target.stopLatencyMs ?? 0);
+        const stops = new mp.Process({ target: leavesGrandchild, args: [out, true, sleepMs] });
+        stops.start();
+        await stops.join();
+        expect(stops.exitCode).toBe(0);
+        // Stopped, it never finishes.
+        await expect(out.get({ timeout: sleepMs + 1200 })).rejects.toThrow(Empty);
+      },
+      LONG,
+    );
 
     it('a daemon process may not start children', async () => {
       const out = new mp.Queue<Record<string, unknown>>();
@@ -178,7 +184,8 @@ export function defineProcessConformance(label: string, target: ConformanceTarge
 
     it('keeps each producer’s items in order, with nothing lost or repeated', async () => {
       const q = new mp.Queue<[number, number]>();
-      const count = 2000;
+      // Enough items a producer for their puts to interleave, on every target.
+      const count = Math.max(50, n(2000));
       const producers = [0, 1, 2].map((producer) => new mp.Process({ target: produce, args: [q, producer, count] }));
       for (const p of producers) p.start();
       const next = [0, 0, 0];
@@ -263,7 +270,8 @@ export function defineProcessConformance(label: string, target: ConformanceTarge
     it(
       'stress: a bounded queue with put and get timeouts retried loses and repeats nothing',
       async () => {
-        const perProducer = 5000;
+        // Enough items for many Full and Empty timeouts on every target.
+        const perProducer = Math.max(100, n(5000));
         const q = new mp.Queue<[number, number] | null>(8);
         const out = new mp.Queue<[number, number]>();
         const producers = [0, 1].map(
@@ -397,7 +405,7 @@ export function defineProcessConformance(label: string, target: ConformanceTarge
       const [parentConn, childConn] = mp.Pipe<number>();
       const p = new mp.Process({ target: echoDouble, args: [childConn] });
       p.start();
-      for (let i = 1; i <= 100; i++) {
+      for (let i = 1; i <= Math.max(10, n(100)); i++) {
         await parentConn.send(i);
         expect(await parentConn.recv()).toBe(i * 2);
       }

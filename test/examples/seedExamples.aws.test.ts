@@ -6,9 +6,9 @@
  * - a Process target's console output goes to its worker's stdout (a Lambda's logs), not to the
  *   program's: process-hello, lock and daemon assert it on the fleet's stdout (captured here) and
  *   an empty program stdout;
- * - a daemon's remote thread is not stopped when the program exits (AwsProcess: a daemon only
- *   never keeps the program alive): daemon and jobs assert the daemons still run after the
- *   program ended, then the test stops them as `terminate()` would, so that the fleet can stop.
+ * - a daemon is stopped when the program ends by a stop request the program writes as its event
+ *   loop empties (the worker then ends the target's thread): daemon and jobs assert that every
+ *   process the program left running had been asked to stop when it exited.
  * Each test also checks that the program really used aws (object kinds in the table, messages the
  * fleet received): the outputs alone would be the same on the local backend.
  */
@@ -32,8 +32,10 @@ interface AwsRun extends ProgramRun {
    * program's. Captured by spying on `process.stdout.write`, which Node's worker threads pipe into.
    */
   workerStdout: string;
-  /** Process records still `started` when the program had ended (daemons: nothing stops them at exit). */
+  /** Processes still running when the program had ended that nobody had asked to stop. */
   stillRunning: number;
+  /** Processes that had been asked to stop (`terminate()`, or a daemon at its starter's exit) when the program ended. */
+  askedToStop: number;
   /** The kinds of shared objects with items in the table (`obj#<kind>#<id>`): proof that the program ran on aws. */
   kinds: string[];
   /** Messages the fleet received (pool chunks and processes). */
@@ -42,7 +44,7 @@ interface AwsRun extends ProgramRun {
 
 /**
  * Runs an example with FANOUT_BACKEND=aws on fresh emulated resources, served by a worker fleet
- * in this process. Targets still running once the program has ended (daemons) are then asked to
+ * in this process. Targets still running, unasked, once the program has ended are then asked to
  * stop, as `terminate()` would, so that the fleet can stop.
  */
 async function runOnAws(path: string, env: Record<string, string> = {}): Promise<AwsRun> {
@@ -57,23 +59,34 @@ async function runOnAws(path: string, env: Record<string, string> = {}): Promise
   try {
     await fleet.ready;
     const run = await runProgram(path, 150_000, { ...configEnvironment(config), ...env });
-    const { running, kinds } = await readObjects(config);
+    const { running, askedToStop, kinds } = await readObjects(config);
     await stopProcesses(config, running);
     const summary = await fleet.stop();
     stopped = true;
-    return { ...run, workerStdout, stillRunning: running.length, kinds, messagesReceived: summary.messagesReceived };
+    return {
+      ...run,
+      workerStdout,
+      stillRunning: running.length,
+      askedToStop,
+      kinds,
+      messagesReceived: summary.messagesReceived,
+    };
   } finally {
     if (!stopped) await fleet.stop();
     spy.mockRestore();
   }
 }
 
-/** The ids of the processes whose record says `started`, and the kinds of objects in the table. */
-async function readObjects(config: AwsConfig): Promise<{ running: string[]; kinds: string[] }> {
+/**
+ * The ids of the processes whose record says `started` with no stop request, how many records
+ * have a stop request, and the kinds of objects in the table.
+ */
+async function readObjects(config: AwsConfig): Promise<{ running: string[]; askedToStop: number; kinds: string[] }> {
   const clients = new AwsClients(config);
   try {
     const processes = objectPartition('process', '');
     const running: string[] = [];
+    let askedToStop = 0;
     const kinds = new Set<string>();
     let next: Record<string, AttributeValue> | undefined;
     do {
@@ -81,11 +94,13 @@ async function readObjects(config: AwsConfig): Promise<{ running: string[]; kind
       for (const item of page.Items ?? []) {
         const pk = item.pk?.S ?? '';
         if (pk.startsWith(OBJECT_PREFIX)) kinds.add(pk.slice(OBJECT_PREFIX.length).split('#', 1)[0]!);
-        if (pk.startsWith(processes) && item.st?.S === 'started') running.push(pk.slice(processes.length));
+        if (!pk.startsWith(processes)) continue;
+        if (item.stop?.N !== undefined) askedToStop++;
+        else if (item.st?.S === 'started') running.push(pk.slice(processes.length));
       }
       next = page.LastEvaluatedKey;
     } while (next);
-    return { running, kinds: [...kinds].sort() };
+    return { running, askedToStop, kinds: [...kinds].sort() };
   } finally {
     clients.destroy();
   }
@@ -242,10 +257,10 @@ describe('seed examples with FANOUT_BACKEND=aws (emulators; a worker fleet in th
   );
 
   it(
-    'jobs: a bounded JoinableQueue(5) feeds three workers; join waits for every taskDone; the three daemon workers still run on the fleet after the program ends (stopped by the test)',
+    "jobs: a bounded JoinableQueue(5) feeds three workers; join waits for every taskDone; the program's end asks its three daemon workers on the fleet to stop",
     async () => {
       const run = await runOnAws('examples/jobs.ts');
-      expect(run).toMatchObject({ code: 0, stderr: '', stillRunning: 3 });
+      expect(run).toMatchObject({ code: 0, stderr: '', stillRunning: 0, askedToStop: 3 });
       const lines = run.stdout.trimEnd().split('\n');
       expect(lines.at(-1)).toBe('all 20 jobs done');
       const done = lines.slice(0, -1).map((line) => {
@@ -262,10 +277,10 @@ describe('seed examples with FANOUT_BACKEND=aws (emulators; a worker fleet in th
   );
 
   it(
-    "daemon: the program ends while its daemon process still runs (on the fleet: the test stops it); the non-daemon's hello is on its worker's stdout (captured from the fleet)",
+    "daemon: the program ends while its daemon process still runs, and its end asks the daemon on the fleet to stop; the non-daemon's hello is on its worker's stdout (captured from the fleet)",
     async () => {
       const run = await runOnAws('examples/daemon.ts');
-      expect(run).toMatchObject({ code: 0, stderr: '', stillRunning: 1 });
+      expect(run).toMatchObject({ code: 0, stderr: '', stillRunning: 0, askedToStop: 1 });
       expect(run.stdout).toBe(
         [
           'first tick: Process-1 (daemon: true) tick 1',

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import type { ThreadBackend } from '../../backend/backends.js';
 import type { Chunk, PoolEngineOptions } from '../../backend/PoolEngine.js';
 import { encodeFrame, type ItemError, type JobChunkMessage, type JobSetup, type TaskRef } from '../../codec/protocol.js';
 import { ValueEncoder } from '../../codec/ValueEncoder.js';
@@ -132,6 +133,7 @@ export class ChunkProcessor {
   private readonly releaser: MessageReleaser;
   /** Runs the batch's `Process` messages (see `AwsProcess`). */
   private readonly processes: ProcessRunner;
+  private readonly threadBackend: ThreadBackend;
   private readonly timings = new TaskTimings();
   private readonly scheduler: ChunkScheduler<Delivery>;
   private readonly engines = new Map<string, LocalPoolEngine>();
@@ -154,6 +156,8 @@ export class ChunkProcessor {
 
   constructor(private readonly options: ChunkProcessorOptions) {
     const { clients } = options;
+    // What a task or target makes with `new Queue()` or `new Process()` lives with the work's resources.
+    this.threadBackend = { name: 'aws', state: clients.config };
     const telemetry = options.telemetry;
     this.log = options.log ?? (telemetry ? (line) => telemetry.note(line) : (line) => console.error(line));
     this.table = new ResultTable(clients.dynamodb, clients.config.table);
@@ -169,6 +173,7 @@ export class ChunkProcessor {
       tasksByName: options.tasksByName ?? false,
       visibilityTimeoutSeconds: async () => (await this.queueSettings())?.visibilityTimeoutSeconds,
       log: this.log,
+      threadBackend: this.threadBackend,
     });
     this.scheduler = new ChunkScheduler<Delivery>(
       options.threads,
@@ -578,7 +583,7 @@ export class ChunkProcessor {
       };
     }
     if (setup?.maxTasksPerChild !== undefined) options.maxTasksPerChild = setup.maxTasksPerChild;
-    engine = new LocalPoolEngine(options, this.options.workerScript ?? defaultWorkerScript);
+    engine = new LocalPoolEngine(options, this.options.workerScript ?? defaultWorkerScript, this.threadBackend);
     this.engines.set(key, engine);
     if (this.engines.size > MAX_ENGINES) {
       const [oldestKey, oldest] = this.engines.entries().next().value as [string, LocalPoolEngine];

@@ -1,6 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import type { ThreadBackend } from '../../backend/backends.js';
 import { ProcessTooLongError } from '../../errors.js';
 import { threadExecArgv } from '../../runtime/threadScripts.js';
 import { errorText } from '../../util/errorText.js';
@@ -25,10 +26,18 @@ export interface ProcessRunnerOptions {
   /** The task queue's visibility timeout in seconds (undefined when it could not be read). */
   visibilityTimeoutSeconds: () => Promise<number | undefined>;
   log: (line: string) => void;
+  /** The targets' default backend: the aws backend of the worker's resources. */
+  threadBackend: ThreadBackend;
 }
 
 /** The lease is renewed (and a stop request read) this many times per lease. */
 const RENEWALS_PER_LEASE = 5;
+/**
+ * How often a running target's stop request is looked for between renewals: `terminate()` takes
+ * effect within about this long. One GetItem (half a read unit, $0.0625 per million): 7,200 an
+ * hour, under 0.1 cent, against about 8 cents an hour for a 1,769 MB arm64 Lambda.
+ */
+const STOP_POLL_MS = 500;
 /** Tries of the exit record's write before the message is left for redelivery. */
 const FINISH_TRIES = 4;
 /** Characters of the target's stderr kept to find its error in. */
@@ -41,8 +50,8 @@ const STDERR_DRAIN_MS = 1_000;
  * for each process message it claims the process's record (a conditional write, so the target
  * runs at most once however often the message is delivered), runs the target on a thread of its
  * own (the local backend's process thread), keeps the message hidden while it runs
- * ({@link Heartbeat}), renews its lease every fifth of it, which also reads a stop request
- * (terminate: the thread is ended, -15; kill: -9), and writes the exit: 0, 1 with what the target
+ * ({@link Heartbeat}), renews its lease every fifth of it, looks for a stop request every half
+ * second (terminate: the thread is ended, -15; kill: -9), and writes the exit: 0, 1 with what the target
  * printed under `Process <name>:` (its error), the `process.exit` code. The message is then done.
  *
  * A delivery that finds the process already claimed watches the record: an unchanged version
@@ -161,6 +170,9 @@ export class ProcessRunner {
       daemon: message.daemon,
       identity: message.identity,
       parent: message.parent,
+      // As the client numbers it (AwsProcess.pid), so that currentProcess().pid agrees.
+      pid: Number.parseInt(message.id.slice(0, 7), 16),
+      threadBackend: this.options.threadBackend,
     };
     const startedAt = performance.now();
     const thread = new Worker(script, { execArgv: threadExecArgv(), workerData: data, stdout: false, stderr: true });
@@ -198,6 +210,22 @@ export class ProcessRunner {
         (error: unknown) => log(`fanout worker: could not renew the lease of process '${message.name}': ${errorText(error)}`),
       );
     }, message.leaseMs / RENEWALS_PER_LEASE);
+    let polling = false;
+    const stopPoll = setInterval(() => {
+      if (polling || stoppedBy !== undefined) return;
+      polling = true;
+      store.stopRequest(message.id).then(
+        (signal) => {
+          polling = false;
+          if (signal !== undefined && stoppedBy === undefined) {
+            stoppedBy = signal;
+            void thread.terminate();
+          }
+        },
+        // The renewals read the stop request too: a failed poll only delays a stop.
+        () => (polling = false),
+      );
+    }, STOP_POLL_MS);
     const deadline = Number.isFinite(invocation.window.stopAt)
       ? setTimeout(
           () => {
@@ -211,6 +239,7 @@ export class ProcessRunner {
       thread.once('exit', (exitCode) => {
         this.threads.delete(thread);
         clearInterval(renewal);
+        clearInterval(stopPoll);
         clearTimeout(deadline);
         void Promise.race([drained, new Promise((wait) => setTimeout(wait, STDERR_DRAIN_MS))]).then(() => {
           if (lost) return resolve({ lost: true });

@@ -83,6 +83,19 @@ export class ProcessStore {
     return toRecord(response.Item);
   }
 
+  /** The signal of the stop request written for the process, if any (an eventually consistent GetItem of that one attribute: half a read unit). */
+  async stopRequest(id: string): Promise<number | undefined> {
+    const response = await this.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: key(id),
+        ProjectionExpression: '#stop',
+        ExpressionAttributeNames: pick('#stop'),
+      }),
+    );
+    return toRecord(response.Item).stop;
+  }
+
   /**
    * Claims the process for the delivery `holder` (an UpdateItem creating the `started` record,
    * unless it has one; a stop request before any claim ends the record, so a claim never finds one):

@@ -25,10 +25,26 @@ const HEAD_LIMIT = 32;
 const CACHE_MS = 1_000;
 /** A consumer deletes its claimed items at most this long after the first claim of a batch. */
 const FLUSH_MS = 2_000;
+/** A consumer that lost no race for this long takes the oldest item again. */
+const CONTENDED_MS = 1_000;
 /** After this many lost races in a row the cached keys are likely all taken: query afresh. */
 const LOST_RACES = 2;
 /** Deletes of claimed items go in batches of at most this (BatchWriteItem's limit). */
 const DELETE_BATCH = 25;
+
+/** The token standing for an end's first copy (the `Pipe()` one), which is never registered. */
+export const FIRST_COPY = 'first';
+
+/**
+ * Whether a channel end is closed by its copies (see `AwsChannelEngine.copyEnd`): its first copy
+ * was released, and every copy registered (`o<end>`) was released too (`x<end>`). Both are sets
+ * that only grow, so the order the updates land in does not matter.
+ */
+function endReleased(meta: Record<string, AttributeValue>, end: 0 | 1): boolean {
+  const released = new Set(meta[`x${end}`]?.SS ?? []);
+  if (!released.has(FIRST_COPY)) return false;
+  return (meta[`o${end}`]?.SS ?? []).every((token) => released.has(token));
+}
 
 /** The producer named in an item's sort key (`i#<ms>#<producer>#<seq>`). */
 function producerOf(sk: string): string {
@@ -36,10 +52,12 @@ function producerOf(sk: string): string {
 }
 
 /**
- * The index in `keys` (sorted item keys) of `favorite`'s first key if it has one, else of a random
+ * The index in `keys` (sorted item keys, oldest first) of the item to claim: the oldest while there
+ * is no favorite (no race lost lately), else `favorite`'s first key if it has one, else a random
  * producer's first key.
  */
 function pickHead(keys: string[], favorite: string | undefined): number {
+  if (favorite === undefined) return 0;
   const firsts: number[] = [];
   const producers = new Set<string>();
   for (let index = 0; index < keys.length; index++) {
@@ -97,7 +115,9 @@ export class QueueStore {
   private cached: string[] = [];
   private cachedAt = 0;
   private claims = 0;
+  /** Set while this consumer races others (see {@link take}): '' for a random producer next. */
   private favorite: string | undefined;
+  private lostAt = 0;
 
   constructor(
     private readonly session: AwsSession,
@@ -144,7 +164,7 @@ export class QueueStore {
           TableName: this.session.tableName,
           KeyConditionExpression: 'pk = :pk',
           FilterExpression: 'attribute_not_exists(c)',
-          ProjectionExpression: 'sk, sc, rc',
+          ProjectionExpression: 'sk, sc, rc, o0, x0, o1, x1',
           ExpressionAttributeValues: { ':pk': { S: this.partition } },
           ConsistentRead: true,
           Limit: HEAD_LIMIT,
@@ -155,8 +175,8 @@ export class QueueStore {
         const sk = item.sk?.S ?? '';
         if (sk.startsWith(ITEM_PREFIX)) found.keys.push(sk);
         else if (sk === META_PART) {
-          found.senderClosed = item.sc?.BOOL === true;
-          found.readerClosed = item.rc?.BOOL === true;
+          found.senderClosed = item.sc?.BOOL === true || endReleased(item, 1);
+          found.readerClosed = item.rc?.BOOL === true || endReleased(item, 0);
         }
       }
       start = page.LastEvaluatedKey;
@@ -171,9 +191,11 @@ export class QueueStore {
    * the next calls, so a get from a backlog costs one claim and a share of a query.
    * Per-producer order holds for each consumer: only a producer's first key in the list is ever
    * tried (its earlier items were claimed when the query ran, and a claimed item never comes back).
-   * A consumer keeps to the producer whose item it last won and picks another at random when it
-   * loses a race, so that racing consumers spread over the producers instead of all trying the
-   * same oldest item.
+   * A consumer that has not lost a race for a while takes the oldest item, so that one consumer
+   * gets items in the order they were put, across producers too (a child's item before the one
+   * its parent put after joining it). Once it loses a race it spreads out: it keeps to the
+   * producer whose item it last won and picks another at random when it loses again, so that
+   * racing consumers do not all try the same oldest item.
    */
   async take(consumer: string): Promise<{ item: Uint8Array | undefined; senderClosed: boolean }> {
     for (;;) {
@@ -188,10 +210,16 @@ export class QueueStore {
       while (this.cached.length > 0 && lost < LOST_RACES) {
         const sk = this.cached.splice(pickHead(this.cached, this.favorite), 1)[0]!;
         const item = await this.claim(sk, `${consumer}#${++this.claims}`);
-        // Stay with a producer while this consumer wins its items, move on when it loses one:
-        // racing consumers settle on different producers.
-        this.favorite = item ? producerOf(sk) : undefined;
-        if (item) return { item, senderClosed: false };
+        if (item) {
+          // Under contention, stay with a producer while this consumer wins its items.
+          if (this.favorite !== undefined) {
+            this.favorite = performance.now() - this.lostAt > CONTENDED_MS ? undefined : producerOf(sk);
+          }
+          return { item, senderClosed: false };
+        }
+        // Lost a race: spread out (a random producer next), and keep spreading for a while.
+        this.lostAt = performance.now();
+        this.favorite = '';
         lost++;
       }
       this.cached = [];
@@ -342,6 +370,18 @@ export class QueueStore {
     );
   }
 
+  /** Adds `token` to the meta item's string set `attribute` (a channel end's copies: `o0`, `x1`...). */
+  async addToSet(attribute: `${'o' | 'x'}${0 | 1}`, token: string): Promise<void> {
+    await this.session.clients.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.session.tableName,
+        Key: this.key(META_PART),
+        UpdateExpression: `ADD ${attribute} :token SET expiresAt = :exp`,
+        ExpressionAttributeValues: { ':token': { SS: [token] }, ':exp': { N: String(this.session.expiresAt()) } },
+      }),
+    );
+  }
+
   /** The meta item, read consistently. */
   async meta(): Promise<Meta> {
     const result = await this.session.clients.dynamodb.send(
@@ -351,8 +391,8 @@ export class QueueStore {
     return {
       size: Number(item.n?.N ?? 0),
       unfinished: Number(item.u?.N ?? 0),
-      senderClosed: item.sc?.BOOL === true,
-      readerClosed: item.rc?.BOOL === true,
+      senderClosed: item.sc?.BOOL === true || endReleased(item, 1),
+      readerClosed: item.rc?.BOOL === true || endReleased(item, 0),
       seen: (attribute) => Number(item[attribute]?.N ?? -1),
     };
   }

@@ -82,10 +82,12 @@ registerHandleKind(AWS_QUEUE_KIND, (state) => {
 });
 registerHandleKind('aws.connection', (state) => {
   const { receiver, sender } = fieldsOf('aws.connection', state) as {
-    receiver: { state: unknown } | null;
-    sender: { state: unknown } | null;
+    receiver: { state: unknown; token?: string } | null;
+    sender: { state: unknown; token?: string } | null;
   };
-  const channel = (end: { state: unknown } | null) =>
-    end ? AwsChannelEngine.fromHandle(end.state as Parameters<typeof AwsChannelEngine.fromHandle>[0]) : undefined;
+  const channel = (end: { state: unknown; token?: string } | null) =>
+    end
+      ? AwsChannelEngine.fromHandle(end.state as Parameters<typeof AwsChannelEngine.fromHandle>[0], undefined, end.token)
+      : undefined;
   return new Connection(channel(receiver), channel(sender));
 });

@@ -5,6 +5,11 @@
  */
 import { registerBackend } from '../../backend/backends.js';
 import { AwsBackend } from './AwsBackend.js';
+import type { AwsConfig } from './AwsConfig.js';
 import './awsHandles.js';
 
-registerBackend('aws', () => new AwsBackend());
+registerBackend(
+  'aws',
+  () => new AwsBackend(),
+  (config) => AwsBackend.forConfig(config as AwsConfig),
+);

@@ -1,4 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import { inheritedThreadBackend, type ThreadBackend } from '../../backend/backends.js';
 import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
 import { decodeFrame, encodeFrame, type ParentBoundMessage, type ResultsMessage } from '../../codec/protocol.js';
 import { ValueDecoder } from '../../codec/ValueDecoder.js';
@@ -50,6 +51,8 @@ export class LocalPoolEngine implements PoolEngine {
   constructor(
     private readonly options: PoolEngineOptions,
     private readonly workerScript: URL = defaultWorkerScript,
+    /** The workers' default backend (an aws worker's threads: the aws backend that sent the work). */
+    private readonly threadBackend: ThreadBackend | undefined = inheritedThreadBackend(),
   ) {
     this.processes = options.processes;
     const initializer = options.initializer;
@@ -186,6 +189,7 @@ export class LocalPoolEngine implements PoolEngine {
         init,
         initializer?.attachments ?? [],
         this.options.resourceLimits,
+        this.threadBackend,
       );
     } catch (error) {
       // `new Worker` throws when the system refuses a thread (EAGAIN: too many threads, or a

@@ -2,6 +2,7 @@ import type { ProcessThreadData } from '../../runtime/ProcessThreadData.js';
 import { Worker } from 'node:worker_threads';
 import { threadExecArgv, threadScript } from '../../runtime/threadScripts.js';
 import type { ProcessEngine, ProcessSpec } from '../../backend/ProcessEngine.js';
+import { inheritedThreadBackend } from '../../backend/backends.js';
 
 /** The script a local process runs (see {@link threadScript}). */
 export const defaultProcessScript = threadScript('process');
@@ -38,6 +39,7 @@ export class LocalProcess implements ProcessEngine {
       daemon: spec.daemon,
       identity: spec.identity,
       parent: spec.parent,
+      threadBackend: inheritedThreadBackend(),
     };
     this.thread = new Worker(script, {
       execArgv: threadExecArgv(),

@@ -1,4 +1,5 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { ThreadBackend } from '../../backend/backends.js';
 import type { Chunk } from '../../backend/PoolEngine.js';
 import { encodeFrameForThread, type RunMessage, type TaskRef } from '../../codec/protocol.js';
 import { postFrame } from '../../codec/threadTransport.js';
@@ -49,11 +50,19 @@ export class LocalWorker {
     init: Uint8Array,
     initAttachments: unknown[],
     resourceLimits: ResourceLimits | undefined,
+    threadBackend: ThreadBackend | undefined,
   ) {
     this.thread = new Worker(script, {
       execArgv: threadExecArgv(),
       // `fanoutWorker` lets a script that is also something else (a Lambda bundle) know its role.
-      workerData: { fanoutWorker: true, fanoutScript: script.href, init, attachments: initAttachments, signals: this.signals },
+      workerData: {
+        fanoutWorker: true,
+        fanoutScript: script.href,
+        init,
+        attachments: initAttachments,
+        signals: this.signals,
+        threadBackend,
+      },
       resourceLimits,
       // Workers print to the parent's streams, as Python's pool workers share the terminal.
       stdout: false,

@@ -68,7 +68,7 @@ const inside = (inner: Box, outer: Box): boolean =>
   inner.x + inner.width <= outer.x + outer.width + EPSILON &&
   inner.y + inner.height <= outer.y + outer.height + EPSILON;
 
-describe('the job timeline in headless Chromium', () => {
+describe('the job timeline in headless Chromium', { timeout: 180_000 }, () => {
   let browser: Browser | undefined;
   let dir: string;
 
@@ -105,6 +105,8 @@ describe('the job timeline in headless Chromium', () => {
     writeFileSync(file, markup);
     const url = pathToFileURL(file).href;
     const page = await launched().newPage({ viewport: { width: 1200, height: 900 } });
+    // Generous: the full suite shares two cores with Chromium's software renderer.
+    page.setDefaultTimeout(120_000);
     const problems: string[] = [];
     const requests: string[] = [];
     page.on('console', (message) => {
@@ -249,7 +251,7 @@ describe('the job timeline in headless Chromium', () => {
     await page.close();
   });
 
-  it('draws 10,000 chunks, each visible with a positive width', { timeout: 180_000 }, async () => {
+  it('draws 10,000 chunks, each visible with a positive width', async () => {
     const records = jobRecords(10_000);
     const { page, problems } = await open(
       'big.html',
@@ -261,7 +263,7 @@ describe('the job timeline in headless Chromium', () => {
     expect(widths).toHaveLength(10_000);
     expect(widths.filter((width) => !(width > 0))).toEqual([]);
     expect(problems).toEqual([]);
-    await page.screenshot({ path: join(dir, 'big.png'), timeout: 120_000 });
+    await page.screenshot({ path: join(dir, 'big.png') });
     await page.close();
   });
 });

@@ -772,3 +772,36 @@ export class MessageLengthError extends FanoutError {
     this.maxlength = maxlength;
   }
 }
+
+/**
+ * A job timeline was given a chunk record (or a job id, task name or record list) it cannot draw:
+ * a field missing or of the wrong type, or a chunk that ends before it starts. `field` names the
+ * field (`chunks[3].endMs`), `index` the record's position, `chunk` its chunk number when known.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   new ChunkTimeline({ jobId: 'j1', task: 'square', chunks: [{ ...record, endMs: record.startMs - 1 }] });
+ * } catch (e) {
+ *   (e as TimelineInputError).field; // 'chunks[0].endMs'
+ * }
+ * ```
+ */
+export class TimelineInputError extends FanoutError {
+  /** The field that was wrong, with its path: `jobId`, `chunks`, `chunks[3].endMs`. */
+  readonly field: string;
+  /** The record's position in the list, or undefined when the fault is not in one record. */
+  readonly index: number | undefined;
+  /** The record's chunk number, when it has a valid one. */
+  readonly chunk: number | undefined;
+  /** The value found (undefined when the field is missing). */
+  readonly value: unknown;
+
+  constructor(message: string, context: { field: string; index?: number; chunk?: number; value: unknown }) {
+    super('ERR_TIMELINE_INPUT', message);
+    this.field = context.field;
+    this.index = context.index;
+    this.chunk = context.chunk;
+    this.value = context.value;
+  }
+}

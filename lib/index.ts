@@ -56,7 +56,7 @@ export { Condition } from './api/Condition.js';
 export { Barrier, type BarrierOptions } from './api/Barrier.js';
 export { Value } from './api/Value.js';
 export { SharedArray, SharedArray as Array } from './api/SharedArray.js';
-export type { SharedOptions } from './api/synchronized.js';
+export type { SharedOptions, ValueOptions } from './api/synchronized.js';
 export type { AcquireOptions, Acquirable } from './api/acquire.js';
 export { withLock } from './api/withLock.js';
 export { typecodes, type Typecode, type ElementOf } from './api/typecodes.js';

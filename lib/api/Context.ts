@@ -10,7 +10,7 @@ import { Lock } from './Lock.js';
 import { RLock } from './RLock.js';
 import { Semaphore } from './Semaphore.js';
 import { SharedArray } from './SharedArray.js';
-import type { SharedOptions } from './synchronized.js';
+import type { SharedOptions, ValueOptions } from './synchronized.js';
 import type { ElementOf, Typecode } from './typecodes.js';
 import { Value } from './Value.js';
 import { Process, activeChildren, currentProcess, parentProcess, type ProcessInfo, type ProcessOptions } from './Process.js';
@@ -48,7 +48,7 @@ export class Context {
   /** `Barrier` bound to this context's backend. */
   readonly Barrier: new (parties: number, options?: BarrierOptions) => Barrier;
   /** `Value` bound to this context's backend. */
-  readonly Value: new <T extends Typecode>(typecode: T, init?: ElementOf<T>, options?: SharedOptions) => Value<T>;
+  readonly Value: new <T extends Typecode>(typecode: T, init?: ElementOf<T>, options?: ValueOptions) => Value<T>;
   /** `SharedArray` bound to this context's backend (also as `Array`, Python's name). */
   readonly SharedArray: new <T extends Typecode>(
     typecode: T,
@@ -133,7 +133,7 @@ export class Context {
       }
     };
     this.Value = class<T extends Typecode> extends Value<T> {
-      constructor(typecode: T, init?: ElementOf<T>, options?: SharedOptions) {
+      constructor(typecode: T, init?: ElementOf<T>, options?: ValueOptions) {
         super(typecode, init, options, backend);
       }
     };

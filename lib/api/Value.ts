@@ -8,7 +8,9 @@ import { RuntimeError } from '../errors.js';
 import type { Lock } from './Lock.js';
 import type { RLock } from './RLock.js';
 import { checkHandleTarget } from './handleTarget.js';
-import { lockFromOptions, synchronized, type SharedOptions } from './synchronized.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkOptions } from './checks.js';
+import { MAX_SHARDS, lockFromOptions, synchronized, type ValueOptions } from './synchronized.js';
 import { checkDelta, checkElement, checkTypecode, zeroOf, type ElementOf, type Typecode } from './typecodes.js';
 
 /**
@@ -34,14 +36,24 @@ export class Value<T extends Typecode = Typecode> {
   readonly engine: SharedMemoryEngine<T>;
   private readonly lock: Lock | RLock | undefined;
 
-  constructor(typecode: T, init?: ElementOf<T>, options?: SharedOptions, backend: Backend = defaultBackend()) {
+  constructor(typecode: T, init?: ElementOf<T>, options?: ValueOptions, backend: Backend = defaultBackend()) {
     checkTypecode('new Value(typecode)', typecode);
     const initial = init === undefined ? zeroOf(typecode) : init;
     checkElement(typecode, 'new Value(typecode, init): init', initial);
     // The memory first: a backend without shared values refuses in their name, not its lock's.
     const createSharedMemory = backendPart(backend, 'createSharedMemory', 'Value');
-    this.lock = lockFromOptions('new Value(typecode, init, options)', options, backend);
-    this.engine = createSharedMemory(typecode, [initial]);
+    const where = 'new Value(typecode, init, options)';
+    checkOptions(where, options, ['lock', 'shards']);
+    const shards = shardsOf(where, options);
+    if (shards > 1 && options?.lock !== undefined && options.lock !== false) {
+      throw new InvalidArgumentError(
+        `${where}: lock`,
+        options.lock,
+        'false or unset with shards: a sharded Value has no lock, since one lock would be the hot spot the shards avoid',
+      );
+    }
+    this.lock = shards > 1 ? undefined : lockFromOptions(where, options, backend, ['lock', 'shards']);
+    this.engine = createSharedMemory(typecode, [initial], { shards });
   }
 
   /** @internal Wraps backend memory that crossed from another thread, with its lock. */
@@ -93,4 +105,12 @@ export class Value<T extends Typecode = Typecode> {
       state: { memory: described.state, typecode: this.engine.typecode, lock: this.lock ?? null },
     };
   }
+}
+
+function shardsOf(where: string, options: ValueOptions | undefined): number {
+  const shards = options?.shards === undefined ? 1 : options.shards;
+  if (typeof shards !== 'number' || !Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+    throw new InvalidArgumentError(`${where}: shards`, shards, `a whole number from 1 to ${MAX_SHARDS}`);
+  }
+  return shards;
 }

@@ -18,9 +18,29 @@ export interface SharedOptions {
   lock?: boolean | Lock | RLock;
 }
 
+/** Options of `Value`: the {@link SharedOptions}, and a sharded counter's spread. */
+export interface ValueOptions extends SharedOptions {
+  /**
+   * Spread the value over this many cells (1 to 100) that `add` picks from at random and reads
+   * sum: a hot counter on the aws backend then takes this many times the ~1,000 writes a second
+   * one DynamoDB item takes. A sharded Value has no lock (leave `lock` unset or `false`): one lock
+   * would be the hot spot again; its `add` stays atomic, and `set` is not atomic with concurrent
+   * adds. The local backend has no such limit and keeps one cell. @default 1
+   */
+  shards?: number;
+}
+
+/** The largest `shards` of a Value (what one BatchGetItem reads). */
+export const MAX_SHARDS = 100;
+
 /** The lock a `Value` or `SharedArray` gets from its options. */
-export function lockFromOptions(where: string, options: SharedOptions | undefined, backend: Backend): Lock | RLock | undefined {
-  checkOptions(where, options, ['lock']);
+export function lockFromOptions(
+  where: string,
+  options: SharedOptions | undefined,
+  backend: Backend,
+  known: readonly string[] = ['lock'],
+): Lock | RLock | undefined {
+  checkOptions(where, options, known);
   const lock = options?.lock ?? true;
   if (lock === true) return new RLock(backend);
   if (lock === false) return undefined;

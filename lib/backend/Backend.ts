@@ -43,7 +43,12 @@ export interface Backend {
   createCondition?(lock: LockEngine): ConditionEngine;
   createBarrier?(parties: number): BarrierEngine;
   /** `Value` and `Array`: `items` are initial values (already checked), or a length for zeros. */
-  createSharedMemory?<T extends Typecode>(typecode: T, items: ReadonlyArray<ElementOf<T>> | number): SharedMemoryEngine<T>;
+  /** `shards` (a Value's, checked): cells for a hot counter, where the backend has a per-cell limit. */
+  createSharedMemory?<T extends Typecode>(
+    typecode: T,
+    items: ReadonlyArray<ElementOf<T>> | number,
+    options?: { shards?: number },
+  ): SharedMemoryEngine<T>;
   /** Starts a process running a task (`Process`). */
   startProcess?(spec: ProcessSpec): ProcessEngine;
   /** Makes a queue (`Queue`, `JoinableQueue`, `SimpleQueue`). */

@@ -4,6 +4,7 @@ import type { AwsConfig } from '../../lib/backends/aws/AwsConfig.js';
 import { AwsSharedMemory, type AwsSharedMemoryState } from '../../lib/backends/aws/AwsSharedMemory.js';
 import { RequestCounter } from '../../lib/backends/aws/RequestCounter.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { Context } from 'fanout';
 import { provisionForTest } from './awsHarness.js';
 
 /** A backend of its own: one "worker" with its own session and sockets. */
@@ -163,5 +164,24 @@ describe('aws shared memory (Value, Array) on the emulators', () => {
     expect(await counter.load(0)).toBe(2147483640);
     expect(() => AwsSharedMemory.create(owner, config, 'i', [1, 2], { shards: 2 })).toThrow(/Only a Value/);
     await Promise.all([owner, ...workers].map((backend) => backend.close()));
+  }, 120_000);
+
+  it("new Value('i', 0, { shards: 8 }) on an aws context is a sharded counter: concurrent adds exact, one read sums the shards", async () => {
+    const config = await provisionForTest('sharded-public');
+    const backend = worker(config);
+    const mp = new Context(backend);
+    const counter = new mp.Value('i', 0, { shards: 8 });
+    expect(counter.engine.handle().state).toMatchObject({ shards: 8 });
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 25; i++) await counter.add(1);
+      }),
+    );
+    await backend.session();
+    const before = backend.counter.snapshot();
+    expect(await counter.get()).toBe(200);
+    // No lock to take: the read is one BatchGetItem of the shards.
+    expect(backend.counter.snapshot().total - before.total).toBe(1);
+    await backend.close();
   }, 120_000);
 });

@@ -171,8 +171,12 @@ export class AwsBackend implements Backend {
     return AwsBarrier.create(this, parties, this.resourcesNow('A Barrier'));
   }
 
-  createSharedMemory<T extends Typecode>(typecode: T, items: ReadonlyArray<ElementOf<T>> | number): AwsSharedMemory<T> {
-    return AwsSharedMemory.create(this, this.resourcesNow('A Value or Array'), typecode, items);
+  createSharedMemory<T extends Typecode>(
+    typecode: T,
+    items: ReadonlyArray<ElementOf<T>> | number,
+    options: { shards?: number } = {},
+  ): AwsSharedMemory<T> {
+    return AwsSharedMemory.create(this, this.resourcesNow('A Value or Array'), typecode, items, options);
   }
 
   createQueue(options: QueueEngineOptions): QueueEngine {

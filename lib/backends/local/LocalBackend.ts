@@ -68,6 +68,7 @@ export class LocalBackend implements Backend {
     return LocalBarrier.create(parties);
   }
 
+  /** `shards` is ignored: an atomic add in shared memory has no per-cell limit to spread over. */
   createSharedMemory<T extends Typecode>(typecode: T, items: ReadonlyArray<ElementOf<T>> | number): LocalSharedMemory<T> {
     return LocalSharedMemory.create(typecode, items);
   }

@@ -18,6 +18,21 @@ describe('Value (public API)', () => {
     expect(() => new Value('i', 0, { locked: true } as never)).toThrow(InvalidArgumentError);
   });
 
+  it('shards: a whole number from 1 to 100, with no lock; locally one cell, adds exact', async () => {
+    for (const shards of [0, 101, 1.5, '2', null]) {
+      expect(() => new Value('i', 0, { shards: shards as never })).toThrow(/shards.*a whole number from 1 to 100/);
+    }
+    expect(() => new Value('i', 0, { shards: 4, lock: true })).toThrow(/a sharded Value has no lock/);
+    expect(() => new Value('i', 0, { shards: 4, lock: new Lock() })).toThrow(InvalidArgumentError);
+    expect(() => new Value('i', 0, { shards: 4, locked: false } as never)).toThrow(/one of the known options \(lock, shards\)/);
+    const counter = new Value('i', 5, { shards: 8 });
+    expect(() => counter.getLock()).toThrow(RuntimeError);
+    for (let i = 0; i < 10; i++) await counter.add(2);
+    expect(await counter.get()).toBe(25);
+    // One shard is an ordinary Value, with its lock.
+    expect(new Value('i', 0, { shards: 1 }).getLock()).toBeInstanceOf(RLock);
+  });
+
   it('accesses go straight in while this thread holds the lock, even a non-recursive Lock', async () => {
     const value = new Value('i', 1, { lock: new Lock() });
     await withLock(value.getLock(), async () => {

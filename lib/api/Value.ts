@@ -6,7 +6,7 @@ import { toHandle } from '../codec/tags.js';
 import type { HandleDescriptor } from '../codec/ValueEncoder.js';
 import { RuntimeError } from '../errors.js';
 import type { Lock } from './Lock.js';
-import type { RLock } from './RLock.js';
+import { RLock } from './RLock.js';
 import { checkHandleTarget } from './handleTarget.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkOptions } from './checks.js';
@@ -35,6 +35,8 @@ export class Value<T extends Typecode = Typecode> {
   /** @internal The backend's memory (one element). */
   readonly engine: SharedMemoryEngine<T>;
   private readonly lock: Lock | RLock | undefined;
+  /** The lock is the memory's own (see `SharedMemoryEngine.ownLock`): an access checks it in its own request. */
+  private readonly ownLock: boolean;
 
   constructor(typecode: T, init?: ElementOf<T>, options?: ValueOptions, backend: Backend = defaultBackend()) {
     checkTypecode('new Value(typecode)', typecode);
@@ -52,15 +54,24 @@ export class Value<T extends Typecode = Typecode> {
         'false or unset with shards: a sharded Value has no lock, since one lock would be the hot spot the shards avoid',
       );
     }
-    this.lock = shards > 1 ? undefined : lockFromOptions(where, options, backend, ['lock', 'shards']);
     this.engine = createSharedMemory(typecode, [initial], { shards });
+    // The default RLock is the memory's own where it has one (the aws backend's Value).
+    const own = (options?.lock ?? true) === true ? this.engine.ownLock?.(true) : undefined;
+    this.lock =
+      shards > 1 ? undefined : own ? RLock.fromEngine(own) : lockFromOptions(where, options, backend, ['lock', 'shards']);
+    this.ownLock = isOwnLock(this.engine, this.lock);
   }
 
   /** @internal Wraps backend memory that crossed from another thread, with its lock. */
   static fromEngine<T extends Typecode>(engine: SharedMemoryEngine<T>, lock: Lock | RLock | undefined): Value<T> {
-    const value = Object.create(Value.prototype) as { engine: SharedMemoryEngine<T>; lock: Lock | RLock | undefined };
+    const value = Object.create(Value.prototype) as {
+      engine: SharedMemoryEngine<T>;
+      lock: Lock | RLock | undefined;
+      ownLock: boolean;
+    };
     value.engine = engine;
     value.lock = lock;
+    value.ownLock = isOwnLock(engine, lock);
     return value as unknown as Value<T>;
   }
 
@@ -70,14 +81,28 @@ export class Value<T extends Typecode = Typecode> {
   }
 
   /** The current value. */
-  get(): Promise<ElementOf<T>> {
+  async get(): Promise<ElementOf<T>> {
+    if (await this.lockIsFreeToCheck()) {
+      const loaded = await this.engine.tryLoad!(0);
+      if (loaded) return loaded.value;
+    }
     return synchronized(this.lock, () => this.engine.load(0));
   }
 
   /** Replaces the value; rejects, changing nothing, if `value` does not fit the typecode. */
   async set(value: ElementOf<T>): Promise<void> {
     checkElement(this.engine.typecode, `Value('${this.engine.typecode}').set(value): value`, value);
+    if ((await this.lockIsFreeToCheck()) && (await this.engine.tryStore!(0, value))) return;
     await synchronized(this.lock, () => this.engine.store(0, value));
+  }
+
+  /**
+   * Whether an access may try the one-request path: the lock is the memory's own and this thread
+   * does not hold it (a holder goes straight in, as every synchronized access does). The try
+   * fails while anyone holds the lock, and the access then waits for it.
+   */
+  private async lockIsFreeToCheck(): Promise<boolean> {
+    return this.ownLock && !(await this.lock!.engine.isMine());
   }
 
   /**
@@ -87,6 +112,10 @@ export class Value<T extends Typecode = Typecode> {
   async add(delta: ElementOf<T>): Promise<ElementOf<T>> {
     const typecode = this.engine.typecode;
     checkDelta(typecode, `Value('${typecode}').add(delta): delta`, delta);
+    if (await this.lockIsFreeToCheck()) {
+      const added = await this.engine.tryAdd!(0, delta);
+      if (added) return added.value;
+    }
     return synchronized(this.lock, () => this.engine.add(0, delta));
   }
 
@@ -113,4 +142,8 @@ function shardsOf(where: string, options: ValueOptions | undefined): number {
     throw new InvalidArgumentError(`${where}: shards`, shards, `a whole number from 1 to ${MAX_SHARDS}`);
   }
   return shards;
+}
+
+function isOwnLock(engine: SharedMemoryEngine, lock: Lock | RLock | undefined): boolean {
+  return lock !== undefined && engine.ownsLock?.(lock.engine) === true;
 }

@@ -92,4 +92,18 @@ export interface SharedMemoryEngine<T extends Typecode = Typecode> extends Primi
   add(index: number, delta: ElementOf<T>): ElementOf<T> | Promise<ElementOf<T>>;
   /** Every element, in one consistent read where the backend can. */
   loadAll(): Array<ElementOf<T>> | Promise<Array<ElementOf<T>>>;
+  /**
+   * A lock kept with the memory itself, so that `tryLoad`/`tryStore`/`tryAdd` check it in the
+   * access's own request (the aws backend's Value: one request where lock, access and release
+   * take three); undefined when this memory has none. Optional.
+   */
+  ownLock?(recursive: boolean): LockEngine | undefined;
+  /** Whether `lock` is this memory's own lock (also after both crossed to another thread). */
+  ownsLock?(lock: LockEngine): boolean;
+  /** The element in one request, or undefined (nothing done) while anyone holds the own lock. */
+  tryLoad?(index: number): Promise<{ value: ElementOf<T> } | undefined>;
+  /** Stores in one request, or false (nothing done) while anyone holds the own lock. */
+  tryStore?(index: number, value: ElementOf<T>): Promise<boolean>;
+  /** Adds in one request, or undefined (nothing done) while anyone holds the own lock. */
+  tryAdd?(index: number, delta: ElementOf<T>): Promise<{ value: ElementOf<T> } | undefined>;
 }

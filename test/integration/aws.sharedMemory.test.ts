@@ -3,6 +3,9 @@ import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
 import type { AwsConfig } from '../../lib/backends/aws/AwsConfig.js';
 import { AwsSharedMemory, type AwsSharedMemoryState } from '../../lib/backends/aws/AwsSharedMemory.js';
 import { RequestCounter } from '../../lib/backends/aws/RequestCounter.js';
+import { AwsLock } from '../../lib/backends/aws/AwsLock.js';
+import { LockOwner } from '../../lib/backends/aws/awsOwner.js';
+import { Deadline } from '../../lib/backend/Deadline.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { Context } from 'fanout';
 import { provisionForTest } from './awsHarness.js';
@@ -164,6 +167,44 @@ describe('aws shared memory (Value, Array) on the emulators', () => {
     expect(await counter.load(0)).toBe(2147483640);
     expect(() => AwsSharedMemory.create(owner, config, 'i', [1, 2], { shards: 2 })).toThrow(/Only a Value/);
     await Promise.all([owner, ...workers].map((backend) => backend.close()));
+  }, 120_000);
+
+  it('a Value with its default lock: get, set and add are one request each; while another machine holds getLock() they wait for its release, and nothing is lost', async () => {
+    const config = await provisionForTest('value-own-lock');
+    const backend = worker(config);
+    const mp = new Context(backend);
+    const value = new mp.Value('i', 1);
+    await backend.session();
+    const requests = async <R>(access: () => Promise<R>): Promise<[R, number]> => {
+      const before = backend.counter.snapshot().total;
+      const result = await access();
+      return [result, backend.counter.snapshot().total - before];
+    };
+    expect(await requests(() => value.add(2))).toEqual([3, 1]);
+    expect(await requests(() => value.get())).toEqual([3, 1]);
+    expect(await requests(() => value.set(10))).toEqual([undefined, 1]);
+    // The lock's lease lives on the Value's own item, and survives a trip through a handle.
+    const lock = value.getLock().engine as AwsLock;
+    const other = AwsLock.fromHandle(lock.handle().state, new LockOwner());
+    expect(other.key).toEqual(lock.key);
+    expect(await other.acquire(Deadline.never)).toBe(true);
+    let settled = 0;
+    const waiting = [value.add(5), value.set(100), value.get()].map((access) => access.finally(() => settled++));
+    // The other machine's read-modify-write, under the lock: no access of this machine lands meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(settled).toBe(0);
+    const copy = copyOn(value.engine as AwsSharedMemory, backend);
+    await copy.store(0, ((await copy.load(0)) as number) * 2);
+    await other.release();
+    const [added] = await Promise.all(waiting);
+    // Each waiting access ran once after the release, in some order: the doubled 20 plus 5 was not lost.
+    expect([25, 105]).toContain(added);
+    const final = await value.get();
+    expect(final === 100 || final === 105).toBe(true);
+    // A lock the user gives is not the Value's own: accesses take it (three requests for an add).
+    const guarded = new mp.Value('i', 0, { lock: new mp.Lock() });
+    expect((await requests(() => guarded.add(1)))[1]).toBe(3);
+    await backend.close();
   }, 120_000);
 
   it("new Value('i', 0, { shards: 8 }) on an aws context is a sharded counter: concurrent adds exact, one read sums the shards", async () => {

@@ -10,6 +10,7 @@ import type { AwsSession } from './AwsSession.js';
 import { threadLockOwner, type LockOwner } from './awsOwner.js';
 import { DEFAULT_LEASE_MS, leaseMs } from './leaseSettings.js';
 import { PollBackoff } from './PollBackoff.js';
+import { objectKey, type ItemKey } from './tableKeys.js';
 import type { LeaseState, LeaseStore } from './LeaseStore.js';
 
 // A blocked acquire polls as every aws wait does (PollBackoff: 20 ms doubling to 1 s, paced by
@@ -28,6 +29,19 @@ export interface AwsLockOptions {
   leaseMs?: number | undefined;
   /** Who holds: tests give each engine its own to play separate machines. @default this thread's */
   owner?: LockOwner | undefined;
+  /**
+   * The item the lease lives on: a Value's own lock keeps it on the Value's item, so that an
+   * access can check the lock in the request that does it (see `AwsSharedMemory.ownLock`).
+   * @default the lock's own item, `obj#lock#<id>` / `state`
+   */
+  item?: LockItem | undefined;
+}
+
+/** Where a lock's lease lives, as the parts of its {@link objectKey}. */
+export interface LockItem {
+  kind: string;
+  id: string;
+  part: string;
 }
 
 /** The state of an `aws.lock` / `aws.rlock` handle. */
@@ -36,6 +50,8 @@ export interface AwsLockState {
   config: AwsConfig;
   recursive: boolean;
   leaseMs: number;
+  /** Set when the lease lives on another object's item (a Value's own lock). */
+  item?: LockItem;
 }
 
 /** An acquisition held by an owner, kept in memory (shared by every copy of the lock in a thread). */
@@ -91,6 +107,9 @@ export class AwsLock implements LockEngine {
   fencingToken: number | undefined;
   private readonly holdKey: string;
   private readonly owner: LockOwner;
+  private readonly item: LockItem | undefined;
+  /** The key of the item the lease lives on. */
+  readonly key: ItemKey;
   private openStore: Promise<LeaseStore> | undefined;
 
   constructor(
@@ -103,6 +122,10 @@ export class AwsLock implements LockEngine {
     this.id = options.id ?? randomBytes(12).toString('hex');
     this.owner = options.owner ?? threadLockOwner();
     this.holdKey = `${config.table}|${this.id}`;
+    this.item = options.item;
+    this.key = options.item
+      ? objectKey(options.item.kind, options.item.id, options.item.part)
+      : objectKey('lock', this.id, 'state');
   }
 
   /**
@@ -136,11 +159,18 @@ export class AwsLock implements LockEngine {
     ) {
       throw new InvalidArgumentError('an aws.lock handle', state, 'an object with id, config, recursive and leaseMs');
     }
-    return new AwsLock(AwsBackend.forConfig(s.config), s.config, { id: s.id, recursive: s.recursive, leaseMs: s.leaseMs, owner });
+    return new AwsLock(AwsBackend.forConfig(s.config), s.config, {
+      id: s.id,
+      recursive: s.recursive,
+      leaseMs: s.leaseMs,
+      owner,
+      item: lockItemOf(s.item),
+    });
   }
 
   handle(): HandleDescriptor {
     const state: AwsLockState = { id: this.id, config: this.config, recursive: this.recursive, leaseMs: this.leaseMs };
+    if (this.item) state.item = { ...this.item };
     return { kind: this.recursive ? 'aws.rlock' : 'aws.lock', state };
   }
 
@@ -164,7 +194,7 @@ export class AwsLock implements LockEngine {
       const staleAt = watched?.version !== undefined ? watched.since + watched.leaseMs : Infinity;
       await backoff.sleep(Math.min(backoff.next(roundTrip), deadline.remaining(), Math.max(0, staleAt - performance.now())));
       const readAt = performance.now();
-      const state = await store.read(this.id);
+      const state = await store.read(this.key);
       roundTrip = performance.now() - readAt;
       if (!state || state.holder === undefined) {
         if ((await this.attempt(undefined)).acquired) return true;
@@ -191,14 +221,14 @@ export class AwsLock implements LockEngine {
     }
     if (hold) return this.releaseHold(hold);
     const store = await this.store();
-    if (!(await store.releaseAny(this.id, newVersion()))) {
+    if (!(await store.releaseAny(this.key, newVersion()))) {
       throw new ValueError('semaphore or lock released too many times: this Lock is not locked.');
     }
   }
 
   /** Whether anyone holds the lock (one consistent read). A crashed holder's lock reads as held until taken over. */
   async locked(): Promise<boolean> {
-    const state = await (await this.store()).read(this.id);
+    const state = await (await this.store()).read(this.key);
     return state?.holder !== undefined;
   }
 
@@ -210,7 +240,7 @@ export class AwsLock implements LockEngine {
     const hold = this.mine();
     if (!hold || hold.lost) return false;
     if (this.recursive && performance.now() - hold.confirmedAt < hold.leaseMs) return true;
-    const state = await (await this.store()).read(this.id);
+    const state = await (await this.store()).read(this.key);
     return state?.holder === hold.owner && state.token === hold.token;
   }
 
@@ -280,7 +310,7 @@ export class AwsLock implements LockEngine {
     const owner = this.owner.id();
     const version = newVersion();
     const sentAt = performance.now();
-    const outcome = await store.acquire(this.id, { owner, version, leaseMs: this.leaseMs, staleVersion });
+    const outcome = await store.acquire(this.key, { owner, version, leaseMs: this.leaseMs, staleVersion });
     if (!outcome.acquired) return { acquired: false, state: outcome.state };
     // A hold of this owner still in memory was ended by someone else (a Lock released by another party).
     const previous = this.owner.holds.get(this.holdKey) as Hold | undefined;
@@ -308,9 +338,9 @@ export class AwsLock implements LockEngine {
     endHold(hold);
     if (this.owner.holds.get(this.holdKey) === hold) this.owner.holds.delete(this.holdKey);
     const store = await this.store();
-    if (!hold.lost && (await store.release(this.id, hold.owner, hold.token, newVersion()))) return;
+    if (!hold.lost && (await store.release(this.key, hold.owner, hold.token, newVersion()))) return;
     // Refused (or known lost): say why, from the item as it is now.
-    const state = await store.read(this.id).catch(() => undefined);
+    const state = await store.read(this.key).catch(() => undefined);
     if (!this.recursive && state?.token === hold.token && state.holder === undefined) {
       throw new ValueError('semaphore or lock released too many times: this Lock is not locked (another party released it).');
     }
@@ -336,7 +366,7 @@ export class AwsLock implements LockEngine {
     const sentAt = performance.now();
     try {
       const store = await this.store();
-      const outcome = await store.renew(this.id, hold.owner, hold.token, version);
+      const outcome = await store.renew(this.key, hold.owner, hold.token, version);
       if (hold.ended) return;
       if (outcome.renewed) {
         hold.version = version;
@@ -353,7 +383,7 @@ export class AwsLock implements LockEngine {
 
   private async lostError(hold: Hold): Promise<LockLostError> {
     let current = hold.lost?.currentToken;
-    if (current === undefined) current = (await (await this.store()).read(this.id).catch(() => undefined))?.token;
+    if (current === undefined) current = (await (await this.store()).read(this.key).catch(() => undefined))?.token;
     const kind = this.recursive ? 'RLock' : 'Lock';
     const failed =
       hold.heartbeatError === undefined
@@ -394,4 +424,13 @@ function watch(state: LeaseState): { version: string | undefined; since: number;
 
 function newVersion(): string {
   return randomBytes(8).toString('hex');
+}
+
+function lockItemOf(value: unknown): LockItem | undefined {
+  if (value === undefined || value === null) return undefined;
+  const item = value as Partial<LockItem>;
+  if (typeof item.kind !== 'string' || typeof item.id !== 'string' || typeof item.part !== 'string') {
+    throw new InvalidArgumentError('an aws.lock handle: item', value, 'an object with kind, id and part');
+  }
+  return { kind: item.kind, id: item.id, part: item.part };
 }

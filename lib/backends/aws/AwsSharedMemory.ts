@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { SharedMemoryEngine } from '../../backend/SyncEngines.js';
+import type { LockEngine, SharedMemoryEngine } from '../../backend/SyncEngines.js';
 import type { HandleDescriptor } from '../../codec/ValueEncoder.js';
 import { checkElement, isElement, typecodeInfo, type ElementOf, type Typecode } from '../../api/typecodes.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { AwsBackend } from './AwsBackend.js';
 import type { AwsConfig } from './AwsConfig.js';
 import type { CounterStore } from './CounterStore.js';
+import { AwsLock, type LockItem } from './AwsLock.js';
+import { objectKey } from './tableKeys.js';
 
 /** Options of {@link AwsSharedMemory.create}. */
 export interface AwsSharedMemoryOptions {
@@ -37,6 +39,8 @@ export interface AwsSharedMemoryState {
 const FLOAT32_MAX = 3.4028234663852886e38;
 const DYNAMO_MAX_MAGNITUDE = 9.999999999999999e125;
 const DYNAMO_MIN_MAGNITUDE = 1e-130;
+/** The part of a Value's item (its element 0: `e0`, as CounterStore keys it), where its own lock lives. */
+const OWN_ITEM_PART = 'e0';
 /** BatchGetItem's limit, so that a sharded read is one request. */
 const MAX_SHARDS = 100;
 
@@ -155,12 +159,69 @@ export class AwsSharedMemory<T extends Typecode = Typecode> implements SharedMem
     for (;;) {
       const outcome = await this.guarded(() => store.add(store.key(index), init, encodedDelta, { ...guard, absentOk }), where);
       if (outcome.added) return this.fromDynamo(outcome.value);
+      if (outcome.locked) throw new Error('an add without the unlocked condition was refused as locked');
       // Refused: say why with the value that refused it (as the local backend does); if it has
       // changed since and now fits, add again.
       const current = outcome.current ?? (await store.get(store.key(index))) ?? init;
       const next = this.plus(current, delta);
       checkElement(typecode, where, next);
     }
+  }
+
+  /**
+   * This Value's own lock: a lease on the Value's own item, so that {@link tryLoad},
+   * {@link tryStore} and {@link tryAdd} check it in the request that does the access (one request
+   * where lock, access and release would take three). A Value only (one element, one shard).
+   */
+  ownLock(recursive: boolean): AwsLock | undefined {
+    if (this.state.shape !== 'value' || this.length !== 1 || this.state.shards > 1) return undefined;
+    return new AwsLock(this.awsBackend, this.state.config, { recursive, item: this.ownItem() });
+  }
+
+  /** Whether `lock` is this Value's own lock (see {@link ownLock}), here or revived from a handle. */
+  ownsLock(lock: LockEngine): boolean {
+    if (!(lock instanceof AwsLock) || this.state.shape !== 'value' || this.state.shards > 1) return false;
+    const own = objectKey(this.state.shape, this.state.id, OWN_ITEM_PART);
+    return lock.config.table === this.state.config.table && lock.key.pk?.S === own.pk?.S && lock.key.sk?.S === own.sk?.S;
+  }
+
+  /** The value in one read, or undefined (nothing read) while someone holds the own lock. */
+  async tryLoad(index: number): Promise<{ value: ElementOf<T> } | undefined> {
+    const store = await this.counters();
+    const read = await store.getWithLock(store.key(index));
+    return read.locked ? undefined : { value: this.fromDynamo(read.value ?? this.initial(index)) };
+  }
+
+  /** Stores in one write, or false (nothing stored) while someone holds the own lock. */
+  async tryStore(index: number, value: ElementOf<T>): Promise<boolean> {
+    const encoded = toDynamo(this.typecode, `${this.name()}.set(value)`, value);
+    const store = await this.counters();
+    return store.set(store.key(index), encoded, true);
+  }
+
+  /** Adds in one write and returns the new value, or undefined (nothing added) while someone holds the own lock. */
+  async tryAdd(index: number, delta: ElementOf<T>): Promise<{ value: ElementOf<T> } | undefined> {
+    const typecode = this.typecode;
+    const where = `the result of add(${String(delta)}) at index ${index}`;
+    const encodedDelta = toDynamo(typecode, `${this.name()}.add(delta)`, delta, true);
+    const store = await this.counters();
+    const init = this.initial(index);
+    const guard = rangeGuard(typecode, delta);
+    const absentOk = isElement(typecode, this.plus(init, delta));
+    for (;;) {
+      const outcome = await this.guarded(
+        () => store.add(store.key(index), init, encodedDelta, { ...guard, absentOk, unlocked: true }),
+        where,
+      );
+      if (outcome.added) return { value: this.fromDynamo(outcome.value) };
+      if (outcome.locked) return undefined;
+      const current = outcome.current ?? (await store.get(store.key(index))) ?? init;
+      checkElement(typecode, where, this.plus(current, delta));
+    }
+  }
+
+  private ownItem(): LockItem {
+    return { kind: this.state.shape, id: this.state.id, part: OWN_ITEM_PART };
   }
 
   async loadAll(): Promise<Array<ElementOf<T>>> {

@@ -19,6 +19,10 @@ import { isConditionalCheckFailed, objectKey, objectPartition, type ItemKey } fr
 
 /** The attribute of an element's number. */
 const VALUE = 'v';
+/** The holder attribute of a lock whose lease lives on the item (a Value's own lock, see LeaseStore). */
+const HOLDER = 'h';
+/** The condition that the item's own lock is free. */
+const UNLOCKED = `attribute_not_exists(${HOLDER})`;
 /** An element's sort key: `e<index>`. */
 const ELEMENT_PREFIX = 'e';
 const BATCH_GET_KEYS = 100;
@@ -29,10 +33,16 @@ export interface AddGuard {
   atLeast?: string | undefined;
   /** Whether an absent element (still at its initial value) may take the add. */
   absentOk: boolean;
+  /** Only while the lock whose lease lives on the item is free (a Value's own lock). */
+  unlocked?: boolean;
 }
 
-/** What an `add` did: the new value, or the refusal and the value that caused it (if known). */
-export type AddOutcome = { added: true; value: string } | { added: false; current: string | undefined };
+/**
+ * What an `add` did: the new value, or the refusal and the value that caused it (if known), or
+ * (with `unlocked`) that the item's lock is held.
+ */
+export type AddOutcome =
+  { added: true; value: string } | { added: false; current: string | undefined; locked?: false } | { added: false; locked: true };
 
 /**
  * Reads and writes of one shared-memory object's items: element `i` is the item
@@ -81,17 +91,41 @@ export class CounterStore {
     return read.Item?.[VALUE]?.N;
   }
 
-  /** Sets the element's number: one UpdateItem. */
-  async set(key: ItemKey, value: string): Promise<void> {
-    await this.session.clients.dynamodb.send(
-      new UpdateItemCommand({
+  /**
+   * The element's number and whether the lock whose lease lives on the item is held, in one
+   * strongly consistent GetItem.
+   */
+  async getWithLock(key: ItemKey): Promise<{ value: string | undefined; locked: boolean }> {
+    const read = await this.session.clients.dynamodb.send(
+      new GetItemCommand({
         TableName: this.session.tableName,
         Key: key,
-        UpdateExpression: 'SET #v = :v, #e = :e',
-        ExpressionAttributeNames: { '#v': VALUE, '#e': 'expiresAt' },
-        ExpressionAttributeValues: { ':v': { N: value }, ':e': { N: String(this.session.expiresAt()) } },
+        ConsistentRead: true,
+        ProjectionExpression: '#v, #h',
+        ExpressionAttributeNames: { '#v': VALUE, '#h': HOLDER },
       }),
     );
+    return { value: read.Item?.[VALUE]?.N, locked: read.Item?.[HOLDER] !== undefined };
+  }
+
+  /** Sets the element's number: one UpdateItem; with `unlocked`, false (nothing set) while the item's lock is held. */
+  async set(key: ItemKey, value: string, unlocked = false): Promise<boolean> {
+    try {
+      await this.session.clients.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.session.tableName,
+          Key: key,
+          UpdateExpression: 'SET #v = :v, #e = :e',
+          ...(unlocked ? { ConditionExpression: UNLOCKED } : {}),
+          ExpressionAttributeNames: { '#v': VALUE, '#e': 'expiresAt' },
+          ExpressionAttributeValues: { ':v': { N: value }, ':e': { N: String(this.session.expiresAt()) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (unlocked && isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   /**
@@ -121,6 +155,11 @@ export class CounterStore {
     } else if (!guard.absentOk) {
       condition = 'attribute_exists(#v)';
     }
+    if (guard.unlocked) {
+      // DynamoDB refuses redundant parentheses: only an OR needs them here.
+      condition =
+        condition === undefined ? UNLOCKED : `${UNLOCKED} AND ${condition.includes(' OR ') ? `(${condition})` : condition}`;
+    }
     try {
       const updated = await this.session.clients.dynamodb.send(
         new UpdateItemCommand({
@@ -139,6 +178,13 @@ export class CounterStore {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+      // The emulator returns no item: read it, to tell a held lock from a range refusal.
+      if (!item && guard.unlocked) {
+        const read = await this.getWithLock(key);
+        if (read.locked) return { added: false, locked: true };
+        return { added: false, current: read.value ?? init };
+      }
+      if (item && guard.unlocked && item[HOLDER] !== undefined) return { added: false, locked: true };
       return { added: false, current: item ? (item[VALUE]?.N ?? init) : undefined };
     }
   }

@@ -4,7 +4,7 @@
  */
 import { GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsSession } from './AwsSession.js';
-import { isConditionalCheckFailed, objectKey } from './tableKeys.js';
+import { isConditionalCheckFailed, type ItemKey } from './tableKeys.js';
 
 /**
  * A lock's item as read: `tok` the fencing token (bumped by every acquisition, never reset),
@@ -33,8 +33,9 @@ export type AcquireOutcome =
  * @example
  * ```ts
  * const store = LeaseStore.forSession(await backend.session());
- * const outcome = await store.acquire(lockId, { owner: 'me', version: 'v1', leaseMs: 10_000 });
- * if (outcome.acquired) await store.release(lockId, 'me', outcome.token, 'v2');
+ * const key = objectKey('lock', lockId, 'state');
+ * const outcome = await store.acquire(key, { owner: 'me', version: 'v1', leaseMs: 10_000 });
+ * if (outcome.acquired) await store.release(key, 'me', outcome.token, 'v2');
  * ```
  */
 export class LeaseStore {
@@ -53,7 +54,7 @@ export class LeaseStore {
    * heartbeats stopped for a whole lease, as the caller watched on its own clock).
    */
   async acquire(
-    lockId: string,
+    key: ItemKey,
     claim: { owner: string; version: string; leaseMs: number; staleVersion?: string | undefined },
   ): Promise<AcquireOutcome> {
     const values: Record<string, AttributeValue> = {
@@ -68,7 +69,7 @@ export class LeaseStore {
       const output = await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: objectKey('lock', lockId, 'state'),
+          Key: key,
           UpdateExpression: 'SET h = :h, rv = :rv, ls = :ls, expiresAt = :e ADD tok :one',
           ConditionExpression:
             claim.staleVersion === undefined ? 'attribute_not_exists(h)' : 'attribute_not_exists(h) OR rv = :seen',
@@ -86,11 +87,11 @@ export class LeaseStore {
   }
 
   /** The lock's item, read consistently; `undefined` if it was never acquired. */
-  async read(lockId: string): Promise<LeaseState | undefined> {
+  async read(key: ItemKey): Promise<LeaseState | undefined> {
     const output = await this.dynamodb.send(
       new GetItemCommand({
         TableName: this.tableName,
-        Key: objectKey('lock', lockId, 'state'),
+        Key: key,
         ConsistentRead: true,
         ProjectionExpression: 'tok, h, rv, ls',
         ReturnConsumedCapacity: 'TOTAL',
@@ -104,7 +105,7 @@ export class LeaseStore {
    * false when it does not (taken over, or released by another party).
    */
   async renew(
-    lockId: string,
+    key: ItemKey,
     owner: string,
     token: number,
     version: string,
@@ -113,7 +114,7 @@ export class LeaseStore {
       await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: objectKey('lock', lockId, 'state'),
+          Key: key,
           UpdateExpression: 'SET rv = :rv, expiresAt = :e',
           ConditionExpression: 'h = :h AND tok = :tok',
           ExpressionAttributeValues: {
@@ -137,26 +138,21 @@ export class LeaseStore {
    * Frees the lock if `owner` still holds the acquisition `token`; resolves false if not. Not
    * conditioned on the version, so that a heartbeat in flight cannot make it fail.
    */
-  async release(lockId: string, owner: string, token: number, version: string): Promise<boolean> {
-    return this.free(lockId, 'h = :h AND tok = :tok', { ':h': { S: owner }, ':tok': { N: String(token) } }, version);
+  async release(key: ItemKey, owner: string, token: number, version: string): Promise<boolean> {
+    return this.free(key, 'h = :h AND tok = :tok', { ':h': { S: owner }, ':tok': { N: String(token) } }, version);
   }
 
   /** Frees the lock whoever holds it (a `Lock` may be released by anyone); false if it was free. */
-  async releaseAny(lockId: string, version: string): Promise<boolean> {
-    return this.free(lockId, 'attribute_exists(h)', {}, version);
+  async releaseAny(key: ItemKey, version: string): Promise<boolean> {
+    return this.free(key, 'attribute_exists(h)', {}, version);
   }
 
-  private async free(
-    lockId: string,
-    condition: string,
-    values: Record<string, AttributeValue>,
-    version: string,
-  ): Promise<boolean> {
+  private async free(key: ItemKey, condition: string, values: Record<string, AttributeValue>, version: string): Promise<boolean> {
     try {
       await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: objectKey('lock', lockId, 'state'),
+          Key: key,
           // The item stays (with its token): the token must never restart.
           UpdateExpression: 'REMOVE h SET rv = :rv, expiresAt = :e',
           ConditionExpression: condition,

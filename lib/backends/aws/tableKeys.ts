@@ -4,7 +4,7 @@
  * collide and a TTL sweep finds them all. The table has a string partition key `pk`, a string
  * sort key `sk` and the TTL attribute `expiresAt` (epoch seconds), as the stack declares.
  */
-import { ConditionalCheckFailedException, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /** The table's attribute names. */
 export const TABLE_ATTRIBUTES = { partition: 'pk', sort: 'sk', expiresAt: 'expiresAt' } as const;
@@ -87,10 +87,9 @@ export function objectPartition(kind: string, id: string): string {
  * ```
  */
 export function isConditionalCheckFailed(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException'
-  );
+  // By name, not instanceof: this module stays free of the SDK at run time (engines import the
+  // key schema), and the SDK names every error it throws.
+  return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 }
 
 /** The TTL value of an item written now that must outlive `retentionSeconds`. */

@@ -1,5 +1,3 @@
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { InvalidArgumentError } from '../errors.js';
 import { groupQuery, parseQueryString } from './queryString.js';
@@ -81,6 +79,7 @@ export async function signRequest(url: string | URL, options: SignedFetchOptions
     if (name.toLowerCase() !== 'host') headers[name.toLowerCase()] = value;
   }
   headers['host'] = target.host;
+  const { SignatureV4, Sha256 } = await signerModules();
   const signer = new SignatureV4({
     credentials: options.credentials ?? (await defaultCredentials()),
     region: resolveRegion(options.region, target),
@@ -109,8 +108,13 @@ export async function signRequest(url: string | URL, options: SignedFetchOptions
  *
  * @example
  * ```ts
- * const response = await signedFetch(`${process.env.FANOUT_API_URL}/jobs/${jobId}`, { region: 'us-east-1' });
- * console.log(response.status, await response.json());
+ * const response = await signedFetch(`${process.env.FANOUT_API_URL}/jobs`, {
+ *   method: 'POST',
+ *   headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ task: 'square', items: [1, 2, 3] }),
+ *   region: 'us-east-1',
+ * });
+ * console.log(response.status, await response.json()); // 202 { jobId: '...', total: 3 }
  * ```
  */
 export async function signedFetch(url: string | URL, options: SignedFetchOptions = {}): Promise<Response> {
@@ -151,6 +155,23 @@ function resolveRegion(region: string | undefined, target: URL): string {
 }
 
 let chain: Promise<AwsCredentialIdentityProvider> | undefined;
+let signerLoaded:
+  | Promise<{
+      SignatureV4: typeof import('@smithy/signature-v4').SignatureV4;
+      Sha256: typeof import('@smithy/core/checksum').Sha256;
+    }>
+  | undefined;
+
+/** The SDK's signer, loaded on first use, so that importing this module loads no SDK code. */
+function signerModules(): NonNullable<typeof signerLoaded> {
+  signerLoaded ??= Promise.all([import('@smithy/signature-v4'), import('@smithy/core/checksum')]).then(
+    ([signature, checksum]) => ({
+      SignatureV4: signature.SignatureV4,
+      Sha256: checksum.Sha256,
+    }),
+  );
+  return signerLoaded;
+}
 
 /** The SDK's default chain, loaded once on first use: a caller with explicit credentials never loads it. */
 function defaultCredentials(): Promise<AwsCredentialIdentityProvider> {

@@ -95,6 +95,7 @@ export class FunctionUrlAdapter {
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
       if (declaredLength(request) > settings.maxBodyBytes) {
         // No 100 Continue: the client sends no body, so answer at once.
+        response.setHeader('x-amzn-requestid', randomUUID());
         refuseTooLarge(settings, request, response, 'now');
         return;
       }

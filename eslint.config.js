@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'scratch/', 'coverage/'] },
+  // .fanout/ holds what the tests and the CLI build (synthesized stacks, bundled assets), as in .gitignore.
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'scratch/', 'coverage/', '.fanout/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -13,6 +13,8 @@ export interface ChunkSink {
   onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void;
   /** Items `from .. to - 1` failed with `error`, without results. */
   onFailed(from: number, to: number, error: Error): void;
+  /** The chunk (or a slice of it) was sent to the engine's thread number `thread`: for per-chunk records. */
+  onStarted?(thread: number): void;
 }
 
 /**

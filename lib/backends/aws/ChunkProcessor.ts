@@ -19,7 +19,7 @@ import { MessageReleaser } from './MessageReleaser.js';
 import { PayloadStore } from './PayloadStore.js';
 import { ProcessRunner } from './ProcessRunner.js';
 import { ProcessStore } from './ProcessStore.js';
-import { ResultTable, type ChunkRecord } from './ResultTable.js';
+import { ResultTable, type ChunkRecord, type ChunkRun } from './ResultTable.js';
 import { TaskQueue, type QueueSettings } from './TaskQueue.js';
 import { TaskTimings } from './TaskTimings.js';
 import type { ChunkOutcome, ChunkReport, InvocationTelemetry, WorkerTelemetry } from './WorkerTelemetry.js';
@@ -134,6 +134,10 @@ export class ChunkProcessor {
   /** Runs the batch's `Process` messages (see `AwsProcess`). */
   private readonly processes: ProcessRunner;
   private readonly threadBackend: ThreadBackend;
+  /** Names this worker in its chunks' records: the Lambda environment's log stream, or a fresh id. */
+  private readonly workerId = process.env.AWS_LAMBDA_LOG_STREAM_NAME || `worker-${randomUUID().slice(0, 8)}`;
+  /** The threads (by number, per engine) that have run a chunk: the others start cold. */
+  private readonly warmThreads = new WeakMap<LocalPoolEngine, Set<number>>();
   private readonly timings = new TaskTimings();
   private readonly scheduler: ChunkScheduler<Delivery>;
   private readonly engines = new Map<string, LocalPoolEngine>();
@@ -377,6 +381,7 @@ export class ChunkProcessor {
         return this.handBack(delivery);
       }
       const startedAt = performance.now();
+      const startedAtEpoch = Date.now();
       delivery.startedAt = startedAt;
       const running = startChunk(engine, task, message, payload);
       delivery.abandon = running.abandon;
@@ -395,7 +400,17 @@ export class ChunkProcessor {
       if (delivery.state !== 'running') return;
       delivery.state = 'recording';
       const recordingFrom = performance.now();
-      await this.record(delivery, ran);
+      const thread = running.thread() ?? 0;
+      await this.record(delivery, ran, {
+        worker: this.workerId,
+        thread,
+        startMs: startedAtEpoch,
+        endMs: Date.now(),
+        attempts: delivery.receiveCount,
+        coldStart: this.firstOnThread(engine, thread),
+        taskMs: ran.busyMs,
+        items: message.count,
+      });
       this.timings.recorded(performance.now() - recordingFrom);
       this.report(delivery, ran.kind === 'results' ? 'ok' : 'failed', {
         durationMs: ranMs,
@@ -409,10 +424,22 @@ export class ChunkProcessor {
     }
   }
 
+  /**
+   * Whether this is the first chunk `engine`'s thread `thread` ran: its thread started (and
+   * loaded the task) in the wait before it, and its code ran cold.
+   */
+  private firstOnThread(engine: LocalPoolEngine, thread: number): boolean {
+    let warm = this.warmThreads.get(engine);
+    if (!warm) this.warmThreads.set(engine, (warm = new Set()));
+    if (warm.has(thread)) return false;
+    warm.add(thread);
+    return true;
+  }
+
   /** Writes a chunk's results (or its failure) once; a duplicate delivery's write is refused and skipped. */
-  private async record(delivery: Delivery, ran: Exclude<Ran, { kind: 'crashed' | 'stopped' }>): Promise<void> {
+  private async record(delivery: Delivery, ran: Exclude<Ran, { kind: 'crashed' | 'stopped' }>, run: ChunkRun): Promise<void> {
     const { message, record } = delivery;
-    let result: ChunkRecord = { chunk: message.chunk, status: ran.kind === 'results' ? 'ok' : 'failed' };
+    let result: ChunkRecord = { chunk: message.chunk, status: ran.kind === 'results' ? 'ok' : 'failed', run };
     if (ran.frame.length > INLINE_RESULT_BYTES) {
       // A key per attempt: a duplicate delivery's object never replaces the recorded one's.
       const key = resultsKey(message.job, message.chunk, `${record.messageId}-${randomUUID()}`);
@@ -621,8 +648,9 @@ function startChunk(
   payload: Uint8Array,
   /** What the chunk counts as for `maxTasksPerChild` (0 for a chunk of no items, which runs no task). */
   taskCount = 1,
-): { result: Promise<Ran>; abandon(): void } {
+): { result: Promise<Ran>; abandon(): void; thread(): number | undefined } {
   let settle!: (ran: Ran) => void;
+  let thread: number | undefined;
   let settled = false;
   const result = new Promise<Ran>((resolve) => {
     settle = (ran) => {
@@ -649,6 +677,9 @@ function startChunk(
     taskCount,
     control: { cancelled: false, interrupt: false },
     sink: {
+      onStarted(number) {
+        thread = number;
+      },
       onResults(from, partValues, partErrors, partBusyMs) {
         for (let i = 0; i < partValues.length; i++) values[from + i] = partValues[i];
         for (const [index, error] of partErrors) errors.set(index, error);
@@ -676,6 +707,7 @@ function startChunk(
       engine.cancel(chunk, true);
       settle({ kind: 'stopped' });
     },
+    thread: () => thread,
   };
 }
 

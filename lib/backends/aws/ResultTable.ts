@@ -12,6 +12,7 @@ import {
 import {
   CANCEL_SORT_KEY,
   RUN_PREFIX,
+  CHUNK_PREFIX,
   cancelKey,
   chunkKey,
   chunkSortKey,
@@ -39,6 +40,32 @@ export interface ChunkRecord {
   /** A `tooLong` chunk: how long it ran unfinished, and the time an invocation gives a chunk. */
   ranMs?: number | undefined;
   timeoutMs?: number | undefined;
+  /** How the chunk ran, for the job's timeline and cost (a chunk that ran on a worker). */
+  run?: ChunkRun | undefined;
+}
+
+/** Where and when a chunk ran: what a job's timeline draws (see `ChunkTimeline`). */
+export interface ChunkRun {
+  /** The worker: the Lambda environment (its log stream) or the fleet process. */
+  worker: string;
+  /** The worker's thread, numbered within the worker's pool for the job's setup. */
+  thread: number;
+  /** Epoch milliseconds on the worker's clock (machines' clocks may differ by a few ms). */
+  startMs: number;
+  endMs: number;
+  /** SQS's receive count of the message that ran it. */
+  attempts: number;
+  /** The first chunk its thread ran: the thread started (and loaded the task) just before it, and its code ran cold. */
+  coldStart: boolean;
+  /** Milliseconds its thread spent in the task. */
+  taskMs: number;
+  items: number;
+}
+
+/** A chunk's record as the timeline reads it: its number, its status, and how it ran. */
+export interface ChunkRunRecord extends ChunkRun {
+  chunk: number;
+  status: ChunkStatus;
 }
 
 /** BatchGetItem takes at most 100 keys. */
@@ -76,6 +103,7 @@ export class ResultTable {
     if (record.reason) item.why = { S: record.reason };
     if (record.ranMs !== undefined) item.ran = { N: String(Math.round(record.ranMs)) };
     if (record.timeoutMs !== undefined) item.lim = { N: String(Math.round(record.timeoutMs)) };
+    if (record.run) item.t = { M: encodeRun(record.run) };
     try {
       await this.dynamodb.send(
         new PutItemCommand({
@@ -205,7 +233,65 @@ export class ResultTable {
       reason: item.why?.S,
       ranMs: item.ran?.N === undefined ? undefined : Number(item.ran.N),
       timeoutMs: item.lim?.N === undefined ? undefined : Number(item.lim.N),
+      run: decodeRun(item.t?.M),
     }));
     return { records, next: response.LastEvaluatedKey };
   }
+
+  /**
+   * How each recorded chunk of a run ran (worker, thread, times, attempts), in chunk order: the
+   * records without their results (Query pages projecting the run map), for a job's timeline.
+   * Chunks that no worker ran (cancelled, failed by the client) are left out.
+   */
+  async chunkRuns(run: string): Promise<ChunkRunRecord[]> {
+    const runs: ChunkRunRecord[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunks)',
+          ProjectionExpression: 'sk, st, t',
+          ExpressionAttributeValues: { ':pk': { S: runKey(run) }, ':chunks': { S: CHUNK_PREFIX } },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const ran = decodeRun(item.t?.M);
+        if (ran) runs.push({ chunk: parseChunk(item.sk?.S), status: (item.st?.S ?? 'failed') as ChunkStatus, ...ran });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return runs;
+  }
+}
+
+function encodeRun(run: ChunkRun): Record<string, AttributeValue> {
+  return {
+    w: { S: run.worker },
+    th: { N: String(run.thread) },
+    s: { N: String(Math.round(run.startMs)) },
+    e: { N: String(Math.round(run.endMs)) },
+    a: { N: String(run.attempts) },
+    c: { BOOL: run.coldStart },
+    tm: { N: String(Math.round(run.taskMs * 1000) / 1000) },
+    n: { N: String(run.items) },
+  };
+}
+
+/** A chunk record's run map, or undefined when it has none (a chunk failed by the client, or cancelled). */
+function decodeRun(map: Record<string, AttributeValue> | undefined): ChunkRun | undefined {
+  if (!map) return undefined;
+  return {
+    worker: map.w?.S ?? '',
+    thread: Number(map.th?.N ?? 0),
+    startMs: Number(map.s?.N ?? 0),
+    endMs: Number(map.e?.N ?? 0),
+    attempts: Number(map.a?.N ?? 1),
+    coldStart: map.c?.BOOL === true,
+    taskMs: Number(map.tm?.N ?? 0),
+    items: Number(map.n?.N ?? 0),
+  };
 }

@@ -140,6 +140,7 @@ export class LocalPoolEngine implements PoolEngine {
   }
 
   private sendTo(worker: LocalWorker, chunk: Chunk): void {
+    chunk.sink.onStarted?.(worker.id);
     worker.send(chunk);
     worker.setReferenced(true);
     const budget = this.options.maxTasksPerChild;

@@ -7,6 +7,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
 import { InvalidArgumentError } from '../errors.js';
+import { listenOnPort, portOption } from '../util/listenOnPort.js';
 import { parseQueryString } from './queryString.js';
 import type { SigV4Verifier } from './SigV4Verifier.js';
 
@@ -102,22 +103,7 @@ export class FunctionUrlAdapter {
       response.writeContinue();
       void serve(settings, request, response);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === 'EADDRINUSE'
-            ? new InvalidArgumentError(
-                'FunctionUrlAdapter.start(options): port',
-                settings.port,
-                'a free port',
-                'It is in use; choose another, or 0.',
-              )
-            : error,
-        ),
-      );
-      server.listen(settings.port, '127.0.0.1', () => resolve());
-    });
-    const address = server.address() as AddressInfo;
+    const address = await listenOnPort(server, settings.port, '127.0.0.1', 'FunctionUrlAdapter.start(options): port');
     return new FunctionUrlAdapter(server, `http://127.0.0.1:${address.port}`);
   }
 
@@ -157,14 +143,7 @@ function validate(options: FunctionUrlAdapterOptions): Settings {
       'a SigV4Verifier, or null to serve unsigned requests',
     );
   }
-  const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new InvalidArgumentError(
-      'FunctionUrlAdapter.start(options): port',
-      port,
-      'a port number from 0 to 65535 (0 picks a free port)',
-    );
-  }
+  const port = portOption('FunctionUrlAdapter.start(options): port', options.port);
   const maxBodyBytes = options.maxBodyBytes ?? FUNCTION_URL_MAX_BODY_BYTES;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
     throw new InvalidArgumentError(

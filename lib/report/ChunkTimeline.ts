@@ -20,17 +20,17 @@ export const CHUNK_STATUSES: readonly ChunkStatus[] = ['ok', 'failed', 'cancelle
 export interface ChunkRunRecord {
   /** The chunk's number in the job (0-based). */
   chunk: number;
-  /** The Lambda environment or fleet worker that ran it. */
+  /** The Lambda environment (its log stream) or fleet worker that ran it. */
   worker: string;
-  /** The thread of that worker that ran it (0-based). */
+  /** The thread of that worker that ran it, as the worker numbers its threads. */
   thread: number;
-  /** When it started, epoch ms. */
+  /** When it started, epoch ms on the worker's clock (machines' clocks may differ by a few ms). */
   startMs: number;
   /** When it ended, epoch ms (at or after `startMs`). */
   endMs: number;
-  /** How many times it was delivered. */
+  /** How many times it was delivered (SQS's receive count). */
   attempts: number;
-  /** Whether it ran in a worker's first invocation. */
+  /** The first chunk its thread ran: the thread started (and loaded the task) just before it, and ran cold. */
   coldStart: boolean;
   /** The time spent inside the task function, ms. */
   taskMs: number;

@@ -148,23 +148,40 @@ export class AwsSharedMemory<T extends Typecode = Typecode> implements SharedMem
   }
 
   async add(index: number, delta: ElementOf<T>): Promise<ElementOf<T>> {
+    if (this.state.shards > 1) {
+      const encodedDelta = toDynamo(this.typecode, `${this.name()}.add(delta)`, delta, true);
+      return this.addSharded(await this.counters(), delta, encodedDelta, `the result of add(${String(delta)}) at index 0`);
+    }
+    return (await this.addToElement(index, delta, false))!.value;
+  }
+
+  /**
+   * Adds to one element in one conditional UpdateItem; with `unlocked`, only while the own lock
+   * is free (undefined, nothing added, while it is held).
+   */
+  private async addToElement(
+    index: number,
+    delta: ElementOf<T>,
+    unlocked: boolean,
+  ): Promise<{ value: ElementOf<T> } | undefined> {
     const typecode = this.typecode;
     const where = `the result of add(${String(delta)}) at index ${index}`;
     const encodedDelta = toDynamo(typecode, `${this.name()}.add(delta)`, delta, true);
     const store = await this.counters();
-    if (this.state.shards > 1) return this.addSharded(store, delta, encodedDelta, where);
     const init = this.initial(index);
     const guard = rangeGuard(typecode, delta);
     const absentOk = isElement(typecode, this.plus(init, delta));
     for (;;) {
-      const outcome = await this.guarded(() => store.add(store.key(index), init, encodedDelta, { ...guard, absentOk }), where);
-      if (outcome.added) return this.fromDynamo(outcome.value);
-      if (outcome.locked) throw new Error('an add without the unlocked condition was refused as locked');
+      const outcome = await this.guarded(
+        () => store.add(store.key(index), init, encodedDelta, { ...guard, absentOk, unlocked }),
+        where,
+      );
+      if (outcome.added) return { value: this.fromDynamo(outcome.value) };
+      if (outcome.locked) return undefined;
       // Refused: say why with the value that refused it (as the local backend does); if it has
       // changed since and now fits, add again.
       const current = outcome.current ?? (await store.get(store.key(index))) ?? init;
-      const next = this.plus(current, delta);
-      checkElement(typecode, where, next);
+      checkElement(typecode, where, this.plus(current, delta));
     }
   }
 
@@ -200,24 +217,8 @@ export class AwsSharedMemory<T extends Typecode = Typecode> implements SharedMem
   }
 
   /** Adds in one write and returns the new value, or undefined (nothing added) while someone holds the own lock. */
-  async tryAdd(index: number, delta: ElementOf<T>): Promise<{ value: ElementOf<T> } | undefined> {
-    const typecode = this.typecode;
-    const where = `the result of add(${String(delta)}) at index ${index}`;
-    const encodedDelta = toDynamo(typecode, `${this.name()}.add(delta)`, delta, true);
-    const store = await this.counters();
-    const init = this.initial(index);
-    const guard = rangeGuard(typecode, delta);
-    const absentOk = isElement(typecode, this.plus(init, delta));
-    for (;;) {
-      const outcome = await this.guarded(
-        () => store.add(store.key(index), init, encodedDelta, { ...guard, absentOk, unlocked: true }),
-        where,
-      );
-      if (outcome.added) return { value: this.fromDynamo(outcome.value) };
-      if (outcome.locked) return undefined;
-      const current = outcome.current ?? (await store.get(store.key(index))) ?? init;
-      checkElement(typecode, where, this.plus(current, delta));
-    }
+  tryAdd(index: number, delta: ElementOf<T>): Promise<{ value: ElementOf<T> } | undefined> {
+    return this.addToElement(index, delta, true);
   }
 
   private ownItem(): LockItem {

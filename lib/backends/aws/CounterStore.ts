@@ -79,16 +79,7 @@ export class CounterStore {
 
   /** The element's number, `undefined` if it was never written (strongly consistent). */
   async get(key: ItemKey): Promise<string | undefined> {
-    const read = await this.session.clients.dynamodb.send(
-      new GetItemCommand({
-        TableName: this.session.tableName,
-        Key: key,
-        ConsistentRead: true,
-        ProjectionExpression: '#v',
-        ExpressionAttributeNames: { '#v': VALUE },
-      }),
-    );
-    return read.Item?.[VALUE]?.N;
+    return (await this.getWithLock(key)).value;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidArgumentError } from '../../errors.js';
+import { listenOnPort, portOption } from '../../util/listenOnPort.js';
 import { isLoopbackHost } from './emulatorRules.js';
 
 /** Where the gateway forwards: the emulators' own base URLs. */
@@ -42,31 +43,9 @@ export class EmulatorGateway {
         'a loopback address (127.x.y.z, ::1 or localhost)',
       );
     }
-    const port = options.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      throw new InvalidArgumentError(
-        'EmulatorGateway.start(options): port',
-        port,
-        'a port number from 0 to 65535 (0 picks a free port)',
-      );
-    }
+    const port = portOption('EmulatorGateway.start(options): port', options.port);
     const server = createServer((incoming, outgoing) => forward(targets, incoming, outgoing));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === 'EADDRINUSE'
-            ? new InvalidArgumentError(
-                'EmulatorGateway.start(options): port',
-                port,
-                'a free port',
-                'It is in use; choose another, or 0.',
-              )
-            : error,
-        ),
-      );
-      server.listen(port, host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
+    const address = await listenOnPort(server, port, host, 'EmulatorGateway.start(options): port');
     const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return new EmulatorGateway(server, `http://${urlHost}:${address.port}`);
   }

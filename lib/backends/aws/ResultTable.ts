@@ -22,12 +22,11 @@ import {
   runKey,
 } from './tableKeys.js';
 import { batchWriteAll } from './batchWrite.js';
+import type { ChunkRunRecord, ChunkStatus } from '../../report/ChunkTimeline.js';
 
-/**
- * How a chunk ended, as recorded in the table: `dead` when it crashed its worker on every
- * delivery the queue allows, `tooLong` when it cannot finish within one invocation.
- */
-export type ChunkStatus = 'ok' | 'failed' | 'dead' | 'tooLong' | 'cancelled';
+// How a chunk ended (`dead`: it crashed its worker on every delivery the queue allows; `tooLong`:
+// it cannot finish within one invocation), and how it ran: the shapes the job timeline draws.
+export type { ChunkRunRecord, ChunkStatus };
 
 /** A chunk's record: its status and its result frame (inline, or the key of an S3 object). */
 export interface ChunkRecord {
@@ -44,29 +43,8 @@ export interface ChunkRecord {
   run?: ChunkRun | undefined;
 }
 
-/** Where and when a chunk ran: what a job's timeline draws (see `ChunkTimeline`). */
-export interface ChunkRun {
-  /** The worker: the Lambda environment (its log stream) or the fleet process. */
-  worker: string;
-  /** The worker's thread, numbered within the worker's pool for the job's setup. */
-  thread: number;
-  /** Epoch milliseconds on the worker's clock (machines' clocks may differ by a few ms). */
-  startMs: number;
-  endMs: number;
-  /** SQS's receive count of the message that ran it. */
-  attempts: number;
-  /** The first chunk its thread ran: the thread started (and loaded the task) just before it, and its code ran cold. */
-  coldStart: boolean;
-  /** Milliseconds its thread spent in the task. */
-  taskMs: number;
-  items: number;
-}
-
-/** A chunk's record as the timeline reads it: its number, its status, and how it ran. */
-export interface ChunkRunRecord extends ChunkRun {
-  chunk: number;
-  status: ChunkStatus;
-}
+/** Where and when a chunk ran (a {@link ChunkRunRecord} without its number and status). */
+export type ChunkRun = Omit<ChunkRunRecord, 'chunk' | 'status'>;
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_KEYS = 100;

@@ -17,6 +17,7 @@ import { InvalidArgumentError, MissingDependencyError } from '../../errors.js';
 import type { AwsConfig } from './AwsConfig.js';
 import { EmulatorGateway } from './EmulatorGateway.js';
 import { isLoopbackHost, RESOURCE_NAME_PATTERN } from './emulatorRules.js';
+import { portOption } from '../../util/listenOnPort.js';
 
 /** Endpoints of running emulators. */
 export interface EmulatorEndpoints {
@@ -157,8 +158,8 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       'The emulators accept any credentials, so they listen on this machine only.',
     );
   }
-  const sqsPort = checkPort('sqsPort', options.sqsPort);
-  const dynamodbPort = checkPort('dynamodbPort', options.dynamodbPort);
+  const sqsPort = portOption('startEmulators(options): sqsPort', options.sqsPort);
+  const dynamodbPort = portOption('startEmulators(options): dynamodbPort', options.dynamodbPort);
   const { buildApp, SqsStore, dynalite } = await loadEmulatorModules();
   const sqsStore = new SqsStore();
   sqsStore.host = '';
@@ -209,18 +210,6 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       await Promise.all([stopEmulators(), gateway?.stop()]);
     },
   };
-}
-
-function checkPort(option: string, port: number | undefined): number {
-  if (port === undefined) return 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new InvalidArgumentError(
-      `startEmulators(options): ${option}`,
-      port,
-      'a port number from 0 to 65535 (0 picks a free port)',
-    );
-  }
-  return port;
 }
 
 function listenError(option: string, port: number, error: unknown): unknown {

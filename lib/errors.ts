@@ -805,3 +805,45 @@ export class TimelineInputError extends FanoutError {
     this.value = context.value;
   }
 }
+
+/**
+ * No job has this id: it was never made, or its records have expired (the stack's retention).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await Job.attach('no-such-job').status();
+ * } catch (e) {
+ *   if (e instanceof JobNotFoundError) console.error(e.jobId);
+ * }
+ * ```
+ */
+export class JobNotFoundError extends FanoutError {
+  readonly jobId: string;
+
+  constructor(jobId: string, where: string) {
+    super(
+      'ERR_JOB_NOT_FOUND',
+      `No job '${jobId}' in ${where}: it was never made there, or its records expired (they are kept for the stack's retention).`,
+    );
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * A job was cancelled (`job.cancel()`, `DELETE /jobs/{id}`, `fanout jobs cancel`) while a call
+ * waited for its results.
+ *
+ * @example
+ * ```ts
+ * await pool.mapAsync(square, items).get().catch((e) => e instanceof JobCancelledError);
+ * ```
+ */
+export class JobCancelledError extends FanoutError {
+  readonly jobId: string;
+
+  constructor(jobId: string, taskName: string) {
+    super('ERR_JOB_CANCELLED', `Job '${jobId}' of task '${taskName}' was cancelled; its unfinished chunks were skipped.`);
+    this.jobId = jobId;
+  }
+}

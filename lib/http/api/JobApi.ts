@@ -195,7 +195,10 @@ export class JobApi {
     let items: unknown[];
     let where: string;
     if (body.itemsUpload !== undefined) {
-      items = await this.uploads!.read(body.itemsUpload);
+      if (!this.uploads) {
+        throw new ApiError(400, 'ERR_INVALID_BODY', 'body.itemsUpload cannot be used: this API has no uploads; send "items".');
+      }
+      items = await this.uploads.read(body.itemsUpload);
       where = `upload '${body.itemsUpload}' item`;
     } else {
       items = body.items!;

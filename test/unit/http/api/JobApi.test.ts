@@ -321,6 +321,15 @@ describe('JobApi refusals (with a JobService test double)', () => {
     }
   });
 
+  it('refuses itemsUpload with a 400 on an API without uploads', async () => {
+    const { api } = setup();
+    const response = await api.handle(
+      event('POST', '/jobs', { body: JSON.stringify({ task: 'square', itemsUpload: 'a'.repeat(26) }) }),
+    );
+    expect([response.statusCode, errorOf(response).code]).toEqual([400, 'ERR_INVALID_BODY']);
+    expect(errorOf(response).message).toMatch(/this API has no uploads/);
+  });
+
   it('answers an unexpected error with a generic 500 (no message, no stack) and logs it', async () => {
     const { api, jobs, logged } = setup();
     jobs.failWith = new Error('the table is on fire');

@@ -145,7 +145,7 @@ export class JobApi {
     for (const { pattern, methods } of this.routes) {
       const match = typeof path === 'string' ? pattern.exec(path) : null;
       if (!match) continue;
-      const handler = methods[method as Method];
+      const handler = Object.hasOwn(methods, method) ? methods[method as Method] : undefined;
       if (!handler) {
         const allow = Object.keys(methods).join(', ');
         throw new ApiError(

@@ -7,7 +7,6 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { JobService } from '../../lib/backend/JobService.js';
 import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
 import { JobApi, type ApiResponse } from '../../lib/http/api/JobApi.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, S3ItemUploads } from '../../lib/http/api/S3ItemUploads.js';
@@ -38,7 +37,7 @@ export function jobApiFor(backend: AwsBackend = new AwsBackend()): JobApi {
     },
     { maxBytes: maxUploadBytes() },
   );
-  return new JobApi(jobsOf(backend), () => TaskRegistry.current.names(), { uploads });
+  return new JobApi(backend.jobs(), () => TaskRegistry.current.names(), { uploads });
 }
 
 /**
@@ -56,14 +55,6 @@ export const handler = middy<APIGatewayProxyEventV2, ApiResponse>().handler((eve
   api ??= jobApiFor();
   return api.handle(event);
 });
-
-/** The backend's `JobService` (`AwsBackend#jobs()`). */
-function jobsOf(backend: AwsBackend): JobService {
-  // Typed loosely until `AwsBackend#jobs()` is on main: the same call either way.
-  const jobs = (backend as AwsBackend & { jobs?: () => JobService }).jobs;
-  if (typeof jobs !== 'function') throw new Error('This build of fanout has no AwsBackend#jobs(): the jobs API needs it.');
-  return jobs.call(backend);
-}
 
 /** `FANOUT_API_MAX_UPLOAD_BYTES`, else the default (64 MiB). */
 function maxUploadBytes(): number {

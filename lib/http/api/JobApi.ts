@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import type { JobResultsPage, JobService, JobSubmission } from '../../backend/JobService.js';
+import type { JobItemError, JobService, JobSubmission } from '../../backend/JobService.js';
 import { InvalidArgumentError, UnknownTaskError } from '../../errors.js';
 import { parseQueryString } from '../queryString.js';
 import { ApiError, serviceCall } from './ApiError.js';
@@ -13,12 +13,14 @@ import {
   fieldsOf,
   JOB_ID_PATTERN,
   ListQuery,
+  MAX_RESULTS_LIMIT,
   NoQuery,
   ResultsQuery,
   SubmitJobBody,
 } from './jobRequests.js';
 import { decodeUtf8, parseJsonText } from './jsonText.js';
-import { toJsonValue } from './jsonValues.js';
+import { toJsonValue, type JsonValue } from './jsonValues.js';
+import { decodeResultsToken, encodeResultsToken } from './pageTokens.js';
 
 /** What {@link JobApi.handle} answers: a Function URL (payload 2.0) result. */
 export interface ApiResponse {
@@ -52,6 +54,8 @@ interface ParsedRequest {
 }
 
 const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
+/** Results per page when the query names no `limit`. */
+const DEFAULT_RESULTS_LIMIT = 1000;
 const RESPONSE_HEADROOM_BYTES = 64 * 1024;
 /** Task names listed in an unknown-task refusal, at most. */
 const LISTED_TASKS = 50;
@@ -244,40 +248,59 @@ export class JobApi {
   }
 
   /**
-   * A page of results that fits in a response: a page too big is read again with half as many
-   * items (its `next` then points at the rest), and a single result too big to send at all is
-   * reported in `errors` as a `ResultTooLargeError` (its value stays readable from TypeScript).
+   * A page of at most `limit` results that fits in a response. The service pages by whole
+   * chunks; the API sends a prefix of a service page and its `next` token says where in that
+   * page to go on (the page is read again for it). A single result too big for any response is
+   * `null` with a `ResultTooLargeError` in `errors` (its value stays readable from TypeScript).
    */
   private async results(request: ParsedRequest, jobId: string): Promise<ApiResponse> {
     const query = parseQuery(request, ResultsQuery);
-    let maxItems = query.limit;
-    for (;;) {
-      const page = await serviceCall(() => this.jobs.results(jobId, { next: query.next, maxItems }));
-      const response = json(200, pageBody(page));
-      if (this.fits(response)) return response;
-      if (page.results.length > 1) {
-        maxItems = Math.floor(page.results.length / 2);
-        continue;
+    const cursor = query.next === undefined ? { service: undefined, skip: 0 } : decodeResultsToken(query.next);
+    const limit = query.limit ?? DEFAULT_RESULTS_LIMIT;
+    const page = await serviceCall(() =>
+      this.jobs.results(jobId, { next: cursor.service, maxItems: Math.min(cursor.skip + limit, MAX_RESULTS_LIMIT) }),
+    );
+    const from = page.from + cursor.skip;
+    const available = page.results.slice(cursor.skip, cursor.skip + limit);
+    const errorsAt = new Map(
+      page.errors.map((error) => [error.index, { index: error.index, name: error.name, message: error.message }]),
+    );
+    // Lambda counts the result as JSON: the body is a string inside it, escaped once more.
+    const longestNext = encodeResultsToken({ service: page.next ?? cursor.service, skip: Number.MAX_SAFE_INTEGER });
+    let bytes = escapedBytes(JSON.stringify({ from, results: [], errors: [], waiting: false, next: longestNext })) + 1024;
+    const results: JsonValue[] = [];
+    const errors: JobItemError[] = [];
+    for (const [offset, value] of available.entries()) {
+      const index = from + offset;
+      let converted = toJsonValue(value);
+      let error = errorsAt.get(index);
+      let cost = escapedBytes(JSON.stringify(converted)) + (error ? escapedBytes(JSON.stringify(error)) : 0) + 2;
+      if (bytes + cost > this.maxResponseBytes && results.length > 0) break;
+      if (bytes + cost > this.maxResponseBytes) {
+        const size = Buffer.byteLength(JSON.stringify(converted));
+        converted = null;
+        error = {
+          index,
+          name: 'ResultTooLargeError',
+          message:
+            `Result ${index} is ${size} bytes as JSON, more than a response of the API carries (${this.maxResponseBytes} bytes); ` +
+            "read it with fanout's TypeScript client (Job.attach(id)).",
+        };
+        cost = escapedBytes(JSON.stringify(error)) + 6;
       }
-      const size = Buffer.byteLength(response.body);
-      return json(
-        200,
-        pageBody({
-          ...page,
-          results: page.results.map(() => null),
-          errors: [
-            ...page.errors,
-            {
-              index: page.from,
-              name: 'ResultTooLargeError',
-              message:
-                `Result ${page.from} is ${size} bytes as JSON, more than a response of the API carries (${this.maxResponseBytes} bytes); ` +
-                "read it with fanout's TypeScript client (Job.attach(id)).",
-            },
-          ],
-        }),
-      );
+      results.push(converted);
+      if (error) errors.push(error);
+      bytes += cost;
     }
+    const sent = cursor.skip + results.length;
+    const body: Record<string, unknown> = { from, results, errors, waiting: false };
+    if (sent < page.results.length) {
+      body.next = encodeResultsToken({ service: cursor.service, skip: sent });
+    } else if (page.next !== undefined) {
+      body.next = encodeResultsToken({ service: page.next, skip: Math.max(0, sent - page.results.length) });
+      body.waiting = page.waiting;
+    }
+    return json(200, body);
   }
 
   private async createUpload(request: ParsedRequest): Promise<ApiResponse> {
@@ -328,22 +351,11 @@ export class JobApi {
         `send large item lists through S3 (${this.uploads ? 'POST /uploads, then POST /jobs with "itemsUpload"' : 'not enabled here'}).`,
     );
   }
-
-  private fits(response: ApiResponse): boolean {
-    // Lambda counts the result as JSON: the body string escaped, plus the status and headers.
-    return Buffer.byteLength(JSON.stringify(response.body)) + 1024 <= this.maxResponseBytes;
-  }
 }
 
-function pageBody(page: JobResultsPage): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    from: page.from,
-    results: page.results.map((value) => toJsonValue(value)),
-    errors: page.errors.map(({ index, name, message }) => ({ index, name, message })),
-    waiting: page.waiting,
-  };
-  if (page.next !== undefined) body.next = page.next;
-  return body;
+/** The bytes of `text` written as a JSON string, less its quotes. */
+function escapedBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text)) - 2;
 }
 
 /** The query's parameters, percent-decoded, in order; a malformed escape is a 400. */

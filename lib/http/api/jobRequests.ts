@@ -11,7 +11,7 @@ export const MAX_TOKEN_LENGTH = 4096;
 /** Results per page at most (`GET /jobs/{id}/results?limit=`). */
 export const MAX_RESULTS_LIMIT = 10_000;
 /** Jobs per page at most (`GET /jobs?limit=`). */
-export const MAX_LIST_LIMIT = 1_000;
+export const MAX_LIST_LIMIT = 100;
 
 const required =
   (allowed: string) =>

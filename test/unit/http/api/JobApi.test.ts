@@ -99,21 +99,51 @@ describe('JobApi routes (with a JobService test double)', () => {
     expect(body(cancelled)).toEqual({ jobId, status: 'cancelled' });
   });
 
-  it('GET /jobs/{id}/results pages in input order with next tokens, null and an error where an item failed', async () => {
-    const { api, submit } = setup();
-    const { jobId } = await submit({ task: 'square', items: [1, 'two', 3, 4, 5] });
-    const first = body(await api.handle(event('GET', `/jobs/${jobId}/results`)));
-    expect(first).toEqual({
+  it('GET /jobs/{id}/results pages in input order, limit results at most, null and an error where an item failed', async () => {
+    const { api, submit, jobs } = setup();
+    const { jobId } = await submit({ task: 'square', items: [1, 'two', 3, 4, 5], chunksize: 2 });
+    const all = body(await api.handle(event('GET', `/jobs/${jobId}/results`)));
+    expect(all).toEqual({
       from: 0,
-      results: [1, null, 9, 16],
+      results: [1, null, 9, 16, 25],
       errors: [{ index: 1, name: 'TypeError', message: 'square needs a number, got string' }],
       waiting: false,
-      next: 'p4',
     });
-    const second = body(await api.handle(event('GET', `/jobs/${jobId}/results`, { query: 'next=p4' })));
-    expect(second).toEqual({ from: 4, results: [25], errors: [], waiting: false });
-    const limited = body(await api.handle(event('GET', `/jobs/${jobId}/results`, { query: 'limit=2' })));
-    expect(limited).toMatchObject({ results: [1, null], next: 'p2' });
+    // The service answers whole chunks (4 items for 3); the API sends 3, and its token says where to go on.
+    const first = body(await api.handle(event('GET', `/jobs/${jobId}/results`, { query: 'limit=3' })));
+    expect(first).toEqual({
+      from: 0,
+      results: [1, null, 9],
+      errors: [{ index: 1, name: 'TypeError', message: 'square needs a number, got string' }],
+      waiting: false,
+      next: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+    });
+    const second = body(
+      await api.handle(event('GET', `/jobs/${jobId}/results`, { query: `limit=3&next=${first.next as string}` })),
+    );
+    expect(second).toEqual({ from: 3, results: [16, 25], errors: [], waiting: false });
+    expect(jobs.calls.filter((call) => call.startsWith('results'))).toEqual([
+      `results ${jobId} - 1000`,
+      `results ${jobId} - 3`,
+      `results ${jobId} - 6`,
+    ]);
+    // A service token is passed on inside the API's: one page per chunk of one.
+    const single = await submit({ task: 'square', items: [1, 2, 3], chunksize: 1 });
+    const pages = [];
+    let next: string | undefined;
+    do {
+      const page = body(
+        await api.handle(event('GET', `/jobs/${single.jobId}/results`, { query: `limit=1${next ? `&next=${next}` : ''}` })),
+      );
+      pages.push(page.results);
+      next = page.next as string | undefined;
+    } while (next);
+    expect(pages).toEqual([[1], [4], [9]]);
+    expect(jobs.calls.slice(-3)).toEqual([
+      `results ${single.jobId} - 1`,
+      `results ${single.jobId} p1 1`,
+      `results ${single.jobId} p2 1`,
+    ]);
   });
 
   it('GET /jobs lists newest first, with limit and next', async () => {
@@ -165,14 +195,20 @@ describe('JobApi routes (with a JobService test double)', () => {
     const { jobId } = await submit({ task: 'big', items: [3000, 3000, 3000, 3000] });
     const first = body(await api.handle(event('GET', `/jobs/${jobId}/results`)));
     expect((first.results as string[]).length).toBe(2);
-    expect(first.next).toBe('p2');
-    expect(jobs.calls.filter((call) => call.startsWith('results'))).toEqual([`results ${jobId} - -`, `results ${jobId} - 2`]);
+    const rest = body(await api.handle(event('GET', `/jobs/${jobId}/results`, { query: `next=${first.next as string}` })));
+    expect(rest).toMatchObject({ from: 2, results: ['x'.repeat(3000), 'x'.repeat(3000)], errors: [] });
+    expect(rest.next).toBeUndefined();
+    expect(jobs.calls.filter((call) => call.startsWith('results'))).toEqual([
+      `results ${jobId} - 1000`,
+      `results ${jobId} - 1002`,
+    ]);
 
     const huge = await submit({ task: 'big', items: [1, 20_000, 2] });
-    const page = body(await api.handle(event('GET', `/jobs/${huge.jobId}/results`, { query: 'limit=3' })));
-    expect(page).toMatchObject({ from: 0, results: ['x'], next: 'p1' });
-    const tooBig = body(await api.handle(event('GET', `/jobs/${huge.jobId}/results`, { query: 'next=p1' })));
-    expect(tooBig).toMatchObject({ from: 1, results: [null], next: 'p2' });
+    const page = body(await api.handle(event('GET', `/jobs/${huge.jobId}/results`)));
+    expect(page).toMatchObject({ from: 0, results: ['x'], errors: [] });
+    const tooBig = body(await api.handle(event('GET', `/jobs/${huge.jobId}/results`, { query: `next=${page.next as string}` })));
+    expect(tooBig).toMatchObject({ from: 1, results: [null, 'xx'] });
+    expect(tooBig.next).toBeUndefined();
     expect(tooBig.errors).toEqual([
       { index: 1, name: 'ResultTooLargeError', message: expect.stringContaining('more than a response of the API carries') },
     ]);
@@ -311,8 +347,10 @@ describe('JobApi refusals (with a JobService test double)', () => {
       [`/jobs/${jobId}/results`, 'page=2', 'ERR_BAD_QUERY'],
       [`/jobs/${jobId}/results`, 'next=%zz', 'ERR_BAD_QUERY'],
       [`/jobs/${jobId}/results`, 'next=bogus', 'ERR_INVALID_ARGUMENT'],
+      [`/jobs/${jobId}/results`, `next=${Buffer.from('["q9",0]').toString('base64url')}`, 'ERR_INVALID_ARGUMENT'],
+      [`/jobs/${jobId}/results`, `next=${Buffer.from('["p1",-1]').toString('base64url')}`, 'ERR_INVALID_ARGUMENT'],
       [`/jobs/${jobId}`, 'x=1', 'ERR_BAD_QUERY'],
-      ['/jobs', 'limit=1001', 'ERR_BAD_QUERY'],
+      ['/jobs', 'limit=101', 'ERR_BAD_QUERY'],
       ['/jobs', '__proto__=1', 'ERR_BAD_QUERY'],
     ];
     for (const [path, query, code] of cases) {

@@ -1,6 +1,6 @@
 /**
  * A test double of `JobService`, in memory: jobs finish at once, computing each item with the
- * task's function below. Tests that use it say so in their names; the integration tests run the
+ * task's function below; result pages hold whole chunks, as the aws service's do. Tests that use it say so in their names; the integration tests run the
  * API over the real aws service on the emulators.
  */
 import type { JobResultsPage, JobService, JobStatus, JobSubmission } from '../../../../lib/backend/JobService.js';
@@ -111,7 +111,12 @@ export class JobServiceDouble implements JobService {
       if (!(from > 0 && from < job.results.length))
         throw new InvalidArgumentError('next', options.next, 'a page token of this job');
     }
-    const to = Math.min(job.results.length, from + (options.maxItems ?? this.pageSize));
+    // As the aws service does: whole chunks, until the page holds maxItems or more.
+    const chunksize = job.status.chunksize;
+    const maxItems = options.maxItems ?? this.pageSize;
+    let to = from;
+    while (to < job.results.length && to - from < maxItems)
+      to = Math.min(job.results.length, (Math.floor(to / chunksize) + 1) * chunksize);
     const page: JobResultsPage = {
       from,
       results: job.results.slice(from, to),

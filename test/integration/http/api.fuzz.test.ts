@@ -1,6 +1,8 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../../functions/api/handler.js';
 import { AwsClients } from '../../../lib/backends/aws/AwsClients.js';
+import { configEnvironment } from '../../../lib/backends/aws/emulator.js';
 import { JobApi } from '../../../lib/http/api/JobApi.js';
 import { S3ItemUploads } from '../../../lib/http/api/S3ItemUploads.js';
 import { FunctionUrlAdapter } from '../../../lib/http/FunctionUrlAdapter.js';
@@ -8,6 +10,8 @@ import { SigV4Verifier } from '../../../lib/http/SigV4Verifier.js';
 import { signRequest } from '../../../lib/http/signedFetch.js';
 import { provisionForTest } from '../awsHarness.js';
 import { DOUBLE_TASKS, JobServiceDouble } from '../../unit/http/api/JobServiceDouble.js';
+// The deployed handler's tasks, registered before it runs, as its bundle registers them.
+import '../../fixtures/tasks.js';
 
 const CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fanout-local' };
 const SEED = 20261202;
@@ -293,6 +297,49 @@ function malformedRequests(): Malformed[] {
   return cases;
 }
 
+/** Sends every malformed request, signed; says what was answered wrong, and the statuses seen. */
+async function fuzz(url: string): Promise<{ failures: string[]; statuses: Map<number, number> }> {
+  const cases = malformedRequests();
+  expect(cases.length).toBeGreaterThanOrEqual(200);
+  const statuses = new Map<number, number>();
+  const failures: string[] = [];
+  for (const spec of cases) {
+    const body = typeof spec.body === 'string' ? new TextEncoder().encode(spec.body) : spec.body;
+    const signed = await signRequest(`${url}${spec.path}`, {
+      method: spec.method,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      ...(spec.headers ? { headers: spec.headers } : {}),
+      ...(body ? { body } : {}),
+    });
+    const answer = await send(signed.url, spec.method, signed.headers, signed.body);
+    statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+    const label = `${spec.what}: ${spec.method} ${spec.path.slice(0, 80)} → ${answer.status} ${answer.body.slice(0, 200)}`;
+    if (answer.status < 400 || answer.status >= 500) failures.push(label);
+    // A HEAD answer has no body, by HTTP; every other one is the JSON error shape, exactly.
+    if (spec.method === 'HEAD') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      failures.push(`not JSON: ${label}`);
+      continue;
+    }
+    const error = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
+    const exact =
+      Object.keys(parsed as object).join() === 'error' &&
+      Object.keys(error ?? {}).join() === 'code,message' &&
+      typeof error?.code === 'string' &&
+      /^ERR_[A-Z0-9_]+$/.test(error.code) &&
+      typeof error.message === 'string' &&
+      error.message.length > 0 &&
+      !/\n\s+at /.test(error.message);
+    if (!exact) failures.push(`not the error shape: ${label}`);
+    if (answer.status === 405 && typeof answer.headers['allow'] !== 'string') failures.push(`405 without Allow: ${label}`);
+  }
+  return { failures, statuses };
+}
+
 describe('the jobs API fuzzed over real signed HTTP (FunctionUrlAdapter with SigV4Verifier; with a JobService test double, real S3 uploads on fauxqs)', () => {
   let adapter: FunctionUrlAdapter;
   let clients: AwsClients;
@@ -321,44 +368,7 @@ describe('the jobs API fuzzed over real signed HTTP (FunctionUrlAdapter with Sig
   });
 
   it(`answers every one of over 200 malformed signed requests (seed ${SEED}) with a 4xx JSON error, never a 5xx`, async () => {
-    const cases = malformedRequests();
-    expect(cases.length).toBeGreaterThanOrEqual(200);
-    const statuses = new Map<number, number>();
-    const failures: string[] = [];
-    for (const spec of cases) {
-      const body = typeof spec.body === 'string' ? new TextEncoder().encode(spec.body) : spec.body;
-      const signed = await signRequest(`${adapter.url}${spec.path}`, {
-        method: spec.method,
-        region: 'us-east-1',
-        credentials: CREDENTIALS,
-        ...(spec.headers ? { headers: spec.headers } : {}),
-        ...(body ? { body } : {}),
-      });
-      const answer = await send(signed.url, spec.method, signed.headers, signed.body);
-      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-      const label = `${spec.what}: ${spec.method} ${spec.path.slice(0, 80)} → ${answer.status} ${answer.body.slice(0, 200)}`;
-      if (answer.status < 400 || answer.status >= 500) failures.push(label);
-      // A HEAD answer has no body, by HTTP; every other one is the JSON error shape, exactly.
-      if (spec.method === 'HEAD') continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(answer.body);
-      } catch {
-        failures.push(`not JSON: ${label}`);
-        continue;
-      }
-      const error = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
-      const exact =
-        Object.keys(parsed as object).join() === 'error' &&
-        Object.keys(error ?? {}).join() === 'code,message' &&
-        typeof error?.code === 'string' &&
-        /^ERR_[A-Z0-9_]+$/.test(error.code) &&
-        typeof error.message === 'string' &&
-        error.message.length > 0 &&
-        !/\n\s+at /.test(error.message);
-      if (!exact) failures.push(`not the error shape: ${label}`);
-      if (answer.status === 405 && typeof answer.headers['allow'] !== 'string') failures.push(`405 without Allow: ${label}`);
-    }
+    const { failures, statuses } = await fuzz(adapter.url);
     expect(failures).toEqual([]);
     expect(logged).toEqual([]);
     // Nothing reached the service as a job, and nothing polluted a prototype.
@@ -429,5 +439,37 @@ describe('the jobs API fuzzed over real signed HTTP (FunctionUrlAdapter with Sig
       'ERR_BAD_SIGNATURE',
     ]);
     expect(jobs.calls.length).toBe(before);
+  });
+});
+
+describe('the deployed handler (functions/api/handler.ts, middy, configured from the environment) fuzzed over real signed HTTP, over the real AwsJobService on the emulators', () => {
+  let adapter: FunctionUrlAdapter;
+  const errorLines: unknown[][] = [];
+
+  beforeAll(async () => {
+    const config = await provisionForTest('api-fuzz-aws');
+    for (const [name, value] of Object.entries(configEnvironment(config))) vi.stubEnv(name, value);
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void errorLines.push(args));
+    adapter = await FunctionUrlAdapter.start({
+      verifier: new SigV4Verifier({ credentials: [CREDENTIALS], region: 'us-east-1' }),
+      handler: (event) => handler(event, {} as never),
+      onError: (error) => errorLines.push([error]),
+    });
+  });
+  afterAll(async () => {
+    await adapter?.stop();
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it(`answers the same over 200 malformed requests with 4xx JSON errors, never a 5xx, and makes no job`, async () => {
+    const { failures, statuses } = await fuzz(adapter.url);
+    expect(failures).toEqual([]);
+    expect(errorLines).toEqual([]);
+    expect([...statuses.keys()].sort()).toEqual([400, 404, 405, 413, 415]);
+    const signed = await signRequest(`${adapter.url}/jobs`, { region: 'us-east-1', credentials: CREDENTIALS });
+    const listed = await send(signed.url, 'GET', signed.headers, undefined);
+    expect([listed.status, JSON.parse(listed.body)]).toEqual([200, { jobs: [] }]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });

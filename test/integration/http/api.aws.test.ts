@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler, jobApiFor } from '../../../functions/api/handler.js';
 import { AwsBackend } from '../../../lib/backends/aws/AwsBackend.js';
@@ -213,6 +215,64 @@ describe('the jobs API over the real AwsJobService on the emulators, through sig
     expect(await bucketKeys(config)).not.toContain(`uploads/${created.body.uploadId}`);
     expect(await finished(submitted.body.jobId)).toMatchObject({ status: 'succeeded', done: 300 });
     expect((await allResults(submitted.body.jobId, 1000)).results).toEqual(items.map((x) => x * x));
+  });
+
+  it("answers curl --aws-sigv4, as the docs show it (and 415 to curl's -d without a JSON content type)", async () => {
+    const user = `${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}`;
+    const curl = async (...args: string[]) => {
+      const { stdout } = await promisify(execFile)('curl', [
+        '-sS',
+        '-w',
+        '\n%{http_code}',
+        '--aws-sigv4',
+        'aws:amz:us-east-1:lambda',
+        '--user',
+        user,
+        ...args,
+      ]);
+      const cut = stdout.lastIndexOf('\n');
+      return { status: Number(stdout.slice(cut + 1)), body: JSON.parse(stdout.slice(0, cut)) as Record<string, unknown> };
+    };
+    const posted = await curl(
+      '-H',
+      'content-type: application/json',
+      '-d',
+      '{"task":"square","items":[1,2,3]}',
+      `${adapter.url}/jobs`,
+    );
+    expect(posted).toMatchObject({ status: 202, body: { total: 3 } });
+    const jobId = posted.body.jobId as string;
+    await finished(jobId);
+    expect(await curl(`${adapter.url}/jobs/${jobId}/results`)).toMatchObject({
+      status: 200,
+      body: { results: [1, 4, 9], errors: [] },
+    });
+    const ticket = await curl('-X', 'POST', `${adapter.url}/uploads`);
+    expect(ticket).toMatchObject({ status: 201, body: { method: 'PUT' } });
+    const { stdout: put } = await promisify(execFile)('curl', [
+      '-sS',
+      '-w',
+      '%{http_code}',
+      '-X',
+      'PUT',
+      '-H',
+      'content-type: application/json',
+      '--data-binary',
+      '[4,5]',
+      ticket.body.url as string,
+    ]);
+    expect(put).toBe('200');
+    const fromUpload = await curl(
+      '-H',
+      'content-type: application/json',
+      '-d',
+      JSON.stringify({ task: 'square', itemsUpload: ticket.body.uploadId }),
+      `${adapter.url}/jobs`,
+    );
+    expect(fromUpload).toMatchObject({ status: 202, body: { total: 2 } });
+    await finished(fromUpload.body.jobId as string);
+    const form = await curl('-d', '{"task":"square","items":[1]}', `${adapter.url}/jobs`);
+    expect(form).toMatchObject({ status: 415, body: { error: { code: 'ERR_UNSUPPORTED_MEDIA_TYPE' } } });
   });
 
   it("the Lambda's middy handler, configured from the environment as the stack configures it, answers the same routes", async () => {

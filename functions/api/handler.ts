@@ -51,8 +51,20 @@ export function jobApiFor(backend: AwsBackend = new AwsBackend()): JobApi {
  * export { handler } from './functions/api/handler.js';
  * ```
  */
-export const handler = middy<APIGatewayProxyEventV2, ApiResponse>().handler((event) => {
-  api ??= jobApiFor();
+export const handler = middy<APIGatewayProxyEventV2, ApiResponse>().handler(async (event) => {
+  try {
+    api ??= jobApiFor();
+  } catch (error) {
+    // A misconfigured function (a bad FANOUT_API_MAX_UPLOAD_BYTES) still answers JSON.
+    console.error('fanout api: the API could not be set up:', error);
+    return {
+      statusCode: 500,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify({
+        error: { code: 'ERR_INTERNAL', message: "The API is misconfigured; the function's log has the details." },
+      }),
+    };
+  }
   return api.handle(event);
 });
 

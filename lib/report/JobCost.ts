@@ -22,7 +22,10 @@ export interface JobCostModelOptions extends LambdaTimeOptions {
   visibilityTimeoutSeconds?: number;
   /** Average bytes of a chunk message. @default from the submitter's counted SQS units, else small (one 64 KB unit a receive) */
   messageBytes?: number;
-  /** Average bytes of a chunk's result frame in its record. @default 0 (a record of one write unit) */
+  /**
+   * Average bytes of a chunk's result frame in its record. @default from the read units of the
+   * submitter's counted result polls, else 0 (a record of one write unit)
+   */
   resultBytes?: number;
   /** Chunks whose arguments went through S3. @default the submitter's counted S3 PUTs, else 0 */
   argumentObjects?: number;
@@ -89,6 +92,8 @@ export interface JobCostParts {
 }
 
 const SERVICES: readonly CostService[] = ['SQS', 'DynamoDB', 'S3', 'Lambda'];
+/** A chunk record's bytes beside its results (keys, status, run map, TTL). */
+const RECORD_OVERHEAD_BYTES = 160;
 
 /**
  * A job's cost: its requests by service and kind, its Lambda GB-seconds and the dollars at
@@ -179,6 +184,17 @@ export class JobCost {
       model.messageBytes ??
       (extraUnits > 0 && status.chunks > 0 ? ((sends + extraUnits) * 65536 - 32768 * sends) / status.chunks : 0);
     const lambdaTime = lambdaTimeFromRuns(runs, model);
+    // The submitter's result polls read the records consistently, a unit per 4 KB: their units
+    // say how big the records are (each poll rounds up, so half a unit a poll is taken off).
+    const queries = counted['DynamoDB.Query'] ?? 0;
+    const readKinds = Object.entries(counted).filter(
+      ([key]) => key.startsWith('DynamoDB.') && !/Put|Update|Delete|Write/.test(key),
+    );
+    const reads = readKinds.reduce((sum, [, n]) => sum + n, 0);
+    const queryUnits = submitter && reads > 0 ? (submitter.dynamoReadUnits * queries) / reads : 0;
+    const resultBytes =
+      model.resultBytes ??
+      (queries > 0 && recorded > 0 ? Math.max(0, ((queryUnits - queries / 2) * 4096) / recorded - RECORD_OVERHEAD_BYTES) : 0);
     const shape = {
       chunks: status.chunks,
       recorded,
@@ -187,7 +203,7 @@ export class JobCost {
       cancelled: status.status === 'cancelled',
       environments: lambdaTime.environments,
       messageBytes,
-      resultBytes: model.resultBytes ?? 0,
+      resultBytes,
       argumentObjects: model.argumentObjects ?? counted['S3.PutObject'] ?? 0,
       resultObjects: model.resultObjects ?? counted['S3.GetObject'] ?? 0,
       heartbeats: heartbeatsFromRuns(runs, model.visibilityTimeoutSeconds),
@@ -203,7 +219,7 @@ export class JobCost {
     const modelled = [
       `Workers’ requests: the chunk protocol applied to ${recorded} recorded chunk(s), ${deliveries} delivery(ies) and ${shape.unrecorded} unrecorded chunk(s); batches between full (10 messages) and one message each.`,
       `Lambda time around chunks: ${model.invocationOverheadMs ?? 25} ms per invocation, ${model.initMs ?? 250} ms of billed init per cold environment; earlier attempts of retried chunks count in the upper bound only.`,
-      `DynamoDB record size: ${shape.resultBytes} bytes of results per chunk (pass resultBytes for big results); one read unit per key read.`,
+      `DynamoDB record size: ${Math.round(shape.resultBytes)} bytes of results per chunk (${model.resultBytes !== undefined ? 'given' : queries > 0 ? 'from the read units of the submitter’s result polls' : 'unknown: pass resultBytes for big results'}); one read unit per key read.`,
       'Empty long polls of the event source (its standing cost, not the job’s) are not counted.',
     ];
     if (submitter)

@@ -14,7 +14,7 @@ import {
 
 /** Options of {@link estimateJob}. */
 export interface EstimateOptions {
-  /** Items the sample runs, taken evenly from the input. @default 16 (all of a smaller input) */
+  /** Items the sample runs, taken evenly from the input. @default 1% of the items, 32 at least (all of a smaller input) */
   sampleItems?: number;
   /** The job's chunksize. @default as `pool.map` would choose: ⌈items / (4 × processes)⌉ */
   chunksize?: number;
@@ -27,6 +27,11 @@ export interface EstimateOptions {
    * 1,769 MB of `memoryMb` (1 to 6), as the worker sizes its pool; locally 1 (a pool process is one thread)
    */
   threadsPerWorker?: number;
+  /**
+   * Chunks one invocation takes (the event source's batch size); it runs them on its threads,
+   * round after round. @default on aws 10 (the Fanout construct's); locally 1
+   */
+  batchSize?: number;
   /** The worker Lambda's memory, MB, for GB-seconds. @default 1769 (the Fanout construct's) */
   memoryMb?: number;
   /** What the cost model assumes (see {@link JobCostModelOptions}). */
@@ -44,8 +49,14 @@ export interface JobEstimate {
   messages: number;
   /** Chunks that run at once: workers × threads per worker. */
   lanes: number;
-  /** Rounds of chunks the lanes need: ⌈messages / lanes⌉. */
+  /**
+   * Rounds of chunks one after another: invocations of `batch` chunks (at most `batchSize`, the
+   * messages shared out over the workers) run ⌈batch / threads⌉ rounds each, `workers` at a time.
+   */
   waves: number;
+  /** Chunks per invocation, and invocations. */
+  batch: number;
+  invocations: number;
   /** The sample: items run, in how many chunks, its wall time. */
   sampleItems: number;
   sampleChunks: number;
@@ -78,9 +89,13 @@ const MIN_POLL_MS = 10;
 const MAX_POLL_MS = 500;
 /** The pool's dead-letter watch: one long poll of 20 s at a time. */
 const DEAD_LETTER_POLL_MS = 20_000;
-const DEFAULT_SAMPLE_ITEMS = 16;
+/** The sample's default size: 1% of the items, 32 at least (all of a smaller input). */
+const MIN_SAMPLE_ITEMS = 32;
+const SAMPLE_SHARE = 0.01;
 /** The sample's chunks: enough to see a chunk's overhead, few enough to run in one or two rounds. */
 const SAMPLE_CHUNKS = 4;
+/** Round trips of a one-item chunk timed (after one to warm up); the least is taken. */
+const PROBES = 3;
 
 /**
  * Estimates a job before running it: runs a small sample of its items (taken evenly from the
@@ -108,7 +123,10 @@ export async function estimateJob<A extends unknown[], R>(
   if (items.length === 0) throw new InvalidArgumentError('estimateJob(pool, task, items): items', items, 'a non-empty array');
   const n = items.length;
   const where = 'estimateJob(pool, task, items, options)';
-  const sampleItems = Math.min(n, wholeOption(`${where}: sampleItems`, options.sampleItems) ?? DEFAULT_SAMPLE_ITEMS);
+  const sampleItems = Math.min(
+    n,
+    wholeOption(`${where}: sampleItems`, options.sampleItems) ?? Math.max(MIN_SAMPLE_ITEMS, Math.ceil(n * SAMPLE_SHARE)),
+  );
   const chunksize = wholeOption(`${where}: chunksize`, options.chunksize) ?? Math.max(1, Math.ceil(n / (pool.processes * 4)));
   const memoryMb = positiveOption(`${where}: memoryMb`, options.memoryMb) ?? 1769;
   const workers = wholeOption(`${where}: workers`, options.workers) ?? pool.processes;
@@ -121,32 +139,41 @@ export async function estimateJob<A extends unknown[], R>(
     wholeOption(`${where}: threadsPerWorker`, options.threadsPerWorker) ??
     (backend === 'aws' ? Math.max(1, Math.min(6, Math.round(memoryMb / 1769))) : 1);
   const lanes = workers * threads;
+  const batchSize = wholeOption(`${where}: batchSize`, options.batchSize) ?? (backend === 'aws' ? 10 : 1);
+  const plan = (count: number) => {
+    const batch = Math.min(batchSize, Math.max(1, Math.ceil(count / workers)));
+    const rounds = Math.ceil(batch / threads);
+    const invocations = Math.ceil(count / batch);
+    return { batch, rounds, invocations, waves: Math.ceil(invocations / workers) * rounds };
+  };
   const call = (list: readonly unknown[], chunk: number): Promise<unknown[]> =>
     starmap
       ? pool.starmap(task as never, list as Iterable<never[]>, { chunksize: chunk })
       : pool.map(task as never, list as Iterable<never>, { chunksize: chunk });
 
-  // A one-item chunk, twice: the first warms the way (a session, threads, the task's module),
-  // the second is a chunk's round trip.
+  // One-item chunks, one at a time: the first warms the way (a session, threads, the task's
+  // module); the least of the next three is a chunk's round trip beyond its task time (each is
+  // rounded up to the pool's next result poll, and noise only adds).
   await call([items[0]], 1);
-  let stats = pool.stats();
-  const probeStart = performance.now();
-  await call([items[0]], 1);
-  const probeWallMs = performance.now() - probeStart;
-  const afterProbe = pool.stats();
-  const probeTaskMs = afterProbe.busyMs - stats.busyMs;
-  const latencyMs = Math.max(0, probeWallMs - probeTaskMs);
+  const trips: number[] = [];
+  for (let probe = 0; probe < PROBES; probe++) {
+    const before = pool.stats().busyMs;
+    const start = performance.now();
+    await call([items[0]], 1);
+    trips.push(performance.now() - start - (pool.stats().busyMs - before));
+  }
+  const latencyMs = Math.max(0, Math.min(...trips));
 
   const sample = evenly(items, sampleItems);
   const sampleChunksize = Math.max(1, Math.ceil(sample.length / SAMPLE_CHUNKS));
   const sampleChunks = Math.ceil(sample.length / sampleChunksize);
-  stats = pool.stats();
+  const stats = pool.stats();
   const sampleStart = performance.now();
   const results = await call(sample, sampleChunksize);
   const sampleWallMs = performance.now() - sampleStart;
   const afterSample = pool.stats();
   const perItemMs = (afterSample.busyMs - stats.busyMs) / sample.length;
-  const sampleWaves = Math.ceil(sampleChunks / lanes);
+  const sampleWaves = plan(sampleChunks).waves;
   const perChunkMs = Math.max(0, (sampleWallMs - latencyMs) / sampleWaves - sampleChunksize * perItemMs);
 
   const itemBytes = encodedItemBytes(sample, starmap);
@@ -154,7 +181,7 @@ export async function estimateJob<A extends unknown[], R>(
   const parts = messageParts(n, chunksize, itemBytes);
   const chunks = Math.ceil(n / chunksize);
   const messages = parts.length;
-  const waves = Math.ceil(messages / lanes);
+  const { batch, invocations, rounds, waves } = plan(messages);
   const partItems = parts.reduce((sum, count) => sum + count, 0) / messages;
   const chunkMs = partItems * perItemMs + perChunkMs;
   const predictedWallMs = latencyMs + waves * chunkMs;
@@ -172,6 +199,9 @@ export async function estimateJob<A extends unknown[], R>(
     lanes,
     workers,
     threads,
+    invocations,
+    rounds,
+    waves,
     memoryMb,
     predictedWallMs,
     model,
@@ -184,6 +214,8 @@ export async function estimateJob<A extends unknown[], R>(
     messages,
     lanes,
     waves,
+    batch,
+    invocations,
     sampleItems: sample.length,
     sampleChunks,
     sampleWallMs,
@@ -211,6 +243,9 @@ interface Prediction {
   lanes: number;
   workers: number;
   threads: number;
+  invocations: number;
+  rounds: number;
+  waves: number;
   memoryMb: number;
   predictedWallMs: number;
   model: JobCostModelOptions;
@@ -250,19 +285,15 @@ function predictCost(p: Prediction): JobCostReport {
     heartbeats,
     maxReceiveCount: p.model.maxReceiveCount ?? 5,
   });
-  const invocations = workers.find((f) => f.kind === 'Invocations')?.requests.point ?? messages;
-  // Each invocation runs its batch on the environment's threads, one round after another.
-  const perBatch = messages / invocations;
-  const rounds = Math.ceil(perBatch / p.threads);
-  // A chunk's record spans its task time (its other overheads are the invocation's).
-  const recordMs = (p.perItemMs * p.items) / messages;
+  // An invocation is billed while its rounds of chunks run (a chunk's time as the sample saw
+  // it: its task time and the overheads around it); at least the task time spread over its threads.
   const overheadMs = p.model.invocationOverheadMs ?? DEFAULT_INVOCATION_OVERHEAD_MS;
   const initMs = (p.model.initMs ?? DEFAULT_INIT_MS) * environments;
-  const busyMs = messages * recordMs;
+  const busyMs = p.perItemMs * p.items;
   const billedMs: Bounded = {
-    low: busyMs / Math.max(1, Math.min(p.threads, Math.ceil(perBatch))),
-    point: invocations * (rounds * recordMs + overheadMs) + initMs,
-    high: busyMs + messages * overheadMs + initMs,
+    low: busyMs / Math.max(1, Math.min(p.threads, Math.ceil(messages / p.invocations))),
+    point: p.invocations * p.rounds * p.chunkMs + initMs,
+    high: messages * p.chunkMs + p.invocations * overheadMs + initMs,
   };
   const submitter = submitterFigures(p, messages, messageBytes, argumentObjects, resultObjects, recordBytes);
   return new JobCost({
@@ -273,7 +304,7 @@ function predictCost(p: Prediction): JobCostReport {
     lambdaBasis: 'modelled',
     measured: ['Task time per item, a chunk’s overhead and round trip, item and result sizes: the sample run.'],
     modelled: [
-      `The job as ${messages} chunk message(s) in ${Math.ceil(messages / p.lanes)} wave(s) of ${p.lanes} lane(s); every request and the Lambda time as modelled for a job that ran (one delivery per chunk).`,
+      `The job as ${messages} chunk message(s) in ${p.invocations} invocation(s), ${p.waves} round(s) of chunks one after another on ${p.workers} worker(s) of ${p.threads} thread(s); the workers' requests as modelled for a job that ran (one delivery per chunk).`,
       'The submitter’s result polls: the pool’s back-off (10 ms doubling to 500 ms while nothing comes) over the predicted waves.',
     ],
     prices: p.model.prices,
@@ -299,9 +330,8 @@ function submitterFigures(
   const same = (value: number): Bounded => ({ low: value, point: value, high: value });
   const sends = Math.ceil(messages / 10);
   const sendUnits = Math.max(sends, Math.ceil(messageBytes / 65536));
-  const waveMs = p.chunkMs;
   const arrivals: number[] = [];
-  for (let wave = 1; wave <= Math.ceil(messages / p.lanes); wave++) arrivals.push(p.latencyMs + wave * waveMs);
+  for (let wave = 1; wave <= p.waves; wave++) arrivals.push(p.latencyMs + wave * p.chunkMs);
   const polls = simulatePolls(arrivals);
   // A consistent Query reads a unit per 4 KB of the records it returns; one at least.
   const queryUnits = polls + Math.ceil(recordBytes / 4096);

@@ -177,7 +177,7 @@ async function measureJob(config: AwsConfig, shape: Shape): Promise<Measured> {
   const chunksize = Math.ceil(shape.items.length / (PROCESSES * 4));
   const records = lambdaTimeFromRuns(runs, { initMs: 0, invocations: fleet.invocations });
   const lambda = { ...records, billedMs: exact(busyMs) };
-  const job = { jobId: run, task: shape.task.name, status: 'succeeded' as const, items: shape.items.length, chunks: runs.length };
+  const job = { jobId: run, task: shape.task.taskName, status: 'succeeded' as const, items: shape.items.length, chunks: runs.length };
   const cost = new JobCost({
     job,
     memoryMb: MEMORY_MB,
@@ -202,7 +202,7 @@ async function measureJob(config: AwsConfig, shape: Shape): Promise<Measured> {
   const report = JobCost.fromRuns({
     status: {
       jobId: run,
-      task: shape.task.name,
+      task: shape.task.taskName,
       status: 'succeeded',
       total: shape.items.length,
       done: shape.items.length,

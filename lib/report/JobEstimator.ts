@@ -187,7 +187,7 @@ export async function estimateJob<A extends unknown[], R>(
   const predictedWallMs = latencyMs + waves * chunkMs;
 
   const predictedCost = predictCost({
-    taskName: task.name,
+    taskName: task.taskName,
     items: n,
     chunks,
     parts,

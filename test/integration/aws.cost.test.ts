@@ -129,7 +129,7 @@ describe('the job cost model against the requests counted on the emulators (a wo
     const measured = await runAndReckon('cost-tiny', async (pool) => {
       const items = Array.from({ length: 200 }, (_, i) => i);
       expect(await pool.map(square, items, { chunksize: 5 })).toEqual(items.map((x) => x * x));
-      return { task: square.name, items: items.length, chunksize: 5 };
+      return { task: square.taskName, items: items.length, chunksize: 5 };
     });
     report('tiny', measured);
     const { cost, workers, batches } = measured;
@@ -175,7 +175,7 @@ describe('the job cost model against the requests counted on the emulators (a wo
       const items = Array.from({ length: 4 }, (_, i) => `${i}${text}`);
       const results = await pool.map(echo, items, { chunksize: 1 });
       expect(results.map((r) => (r as string).length)).toEqual(items.map((item) => item.length));
-      return { task: echo.name, items: items.length, chunksize: 1 };
+      return { task: echo.taskName, items: items.length, chunksize: 1 };
     });
     report('big', measured);
     const { cost, workers } = measured;

@@ -177,7 +177,13 @@ async function measureJob(config: AwsConfig, shape: Shape): Promise<Measured> {
   const chunksize = Math.ceil(shape.items.length / (PROCESSES * 4));
   const records = lambdaTimeFromRuns(runs, { initMs: 0, invocations: fleet.invocations });
   const lambda = { ...records, billedMs: exact(busyMs) };
-  const job = { jobId: run, task: shape.task.taskName, status: 'succeeded' as const, items: shape.items.length, chunks: runs.length };
+  const job = {
+    jobId: run,
+    task: shape.task.taskName,
+    status: 'succeeded' as const,
+    items: shape.items.length,
+    chunks: runs.length,
+  };
   const cost = new JobCost({
     job,
     memoryMb: MEMORY_MB,

@@ -14,7 +14,10 @@ import {
 
 /** Options of {@link estimateJob}. */
 export interface EstimateOptions {
-  /** Items the sample runs, taken evenly from the input. @default 1% of the items, 32 at least (all of a smaller input) */
+  /**
+   * Items the sample runs, taken evenly from the input. @default 1% of the items, 32 at least
+   * (all of a smaller input), doubled while the sample runs under a second, up to a tenth of the items
+   */
   sampleItems?: number;
   /** The job's chunksize. @default as `pool.map` would choose: ⌈items / (4 × processes)⌉ */
   chunksize?: number;
@@ -65,9 +68,13 @@ export interface JobEstimate {
   perItemMs: number;
   /** Time per chunk beyond its items' task time (encode, record, hand-over), from the sample. */
   perChunkMs: number;
-  /** A one-item chunk's round trip beyond its task time: send, pick-up, record, collection. */
+  /** A one-item chunk's round trip beyond its task time (send, pick-up, record), before the poll that finds it. */
   latencyMs: number;
-  /** latencyMs + waves × (items a chunk × perItemMs + perChunkMs). */
+  /**
+   * When the pool's poll finds the last result: chunks of (items a chunk × perItemMs +
+   * perChunkMs) back in `waves` rounds after `latencyMs`, found by the pool's polls (15 ms after
+   * sending, then 10 ms after a find, doubling to 500 ms while nothing comes).
+   */
   predictedWallMs: number;
   /** The job's cost, predicted with the model {@link JobCost} uses (on the local backend: what it would cost on aws). */
   predictedCost: JobCostReport;
@@ -92,6 +99,9 @@ const DEAD_LETTER_POLL_MS = 20_000;
 /** The sample's default size: 1% of the items, 32 at least (all of a smaller input). */
 const MIN_SAMPLE_ITEMS = 32;
 const SAMPLE_SHARE = 0.01;
+/** A sample that runs shorter than this is doubled, up to a tenth of the items. */
+const MIN_SAMPLE_MS = 1000;
+const MAX_SAMPLE_SHARE = 0.1;
 /** The sample's chunks: enough to see a chunk's overhead, few enough to run in one or two rounds. */
 const SAMPLE_CHUNKS = 4;
 /** Round trips of a one-item chunk timed (after one to warm up); the least is taken. */
@@ -162,19 +172,34 @@ export async function estimateJob<A extends unknown[], R>(
     await call([items[0]], 1);
     trips.push(performance.now() - start - (pool.stats().busyMs - before));
   }
-  const latencyMs = Math.max(0, Math.min(...trips));
+  // A trip ends at the pool's poll that found the result: the chunk was back somewhat earlier.
+  const latencyMs = unquantize(Math.min(...trips), (latency) => [latency]);
 
-  const sample = evenly(items, sampleItems);
-  const sampleChunksize = Math.max(1, Math.ceil(sample.length / SAMPLE_CHUNKS));
+  // The sample, doubled while it runs too briefly to say much (a short run's figures are mostly
+  // noise and the pool's polling), unless its size was given.
+  const largest = options.sampleItems !== undefined ? sampleItems : Math.max(sampleItems, Math.ceil(n * MAX_SAMPLE_SHARE));
+  let size = sampleItems;
+  let sample: unknown[];
+  let sampleChunksize: number;
+  let results: unknown[];
+  let sampleWallMs: number;
+  let perItemMs: number;
+  for (;;) {
+    sample = evenly(items, size);
+    sampleChunksize = Math.max(1, Math.ceil(sample.length / SAMPLE_CHUNKS));
+    const busyBefore = pool.stats().busyMs;
+    const sampleStart = performance.now();
+    results = await call(sample, sampleChunksize);
+    sampleWallMs = performance.now() - sampleStart;
+    perItemMs = (pool.stats().busyMs - busyBefore) / sample.length;
+    if (sampleWallMs >= MIN_SAMPLE_MS || size >= largest) break;
+    size = Math.min(largest, size * 2);
+  }
   const sampleChunks = Math.ceil(sample.length / sampleChunksize);
-  const stats = pool.stats();
-  const sampleStart = performance.now();
-  const results = await call(sample, sampleChunksize);
-  const sampleWallMs = performance.now() - sampleStart;
-  const afterSample = pool.stats();
-  const perItemMs = (afterSample.busyMs - stats.busyMs) / sample.length;
   const sampleWaves = plan(sampleChunks).waves;
-  const perChunkMs = Math.max(0, (sampleWallMs - latencyMs) / sampleWaves - sampleChunksize * perItemMs);
+  // The chunk time that, with the pool's polling, makes the sample's wall time.
+  const sampleChunkMs = unquantize(sampleWallMs, (chunk) => waveArrivals(latencyMs, chunk, sampleWaves));
+  const perChunkMs = Math.max(0, sampleChunkMs - sampleChunksize * perItemMs);
 
   const itemBytes = encodedItemBytes(sample, starmap);
   const resultBytes = encodedResultBytes(results);
@@ -184,7 +209,7 @@ export async function estimateJob<A extends unknown[], R>(
   const { batch, invocations, rounds, waves } = plan(messages);
   const partItems = parts.reduce((sum, count) => sum + count, 0) / messages;
   const chunkMs = partItems * perItemMs + perChunkMs;
-  const predictedWallMs = latencyMs + waves * chunkMs;
+  const predictedWallMs = pollTimes(waveArrivals(latencyMs, chunkMs, waves)).last;
 
   const predictedCost = predictCost({
     taskName: task.taskName,
@@ -330,9 +355,7 @@ function submitterFigures(
   const same = (value: number): Bounded => ({ low: value, point: value, high: value });
   const sends = Math.ceil(messages / 10);
   const sendUnits = Math.max(sends, Math.ceil(messageBytes / 65536));
-  const arrivals: number[] = [];
-  for (let wave = 1; wave <= p.waves; wave++) arrivals.push(p.latencyMs + wave * p.chunkMs);
-  const polls = simulatePolls(arrivals);
+  const polls = simulatePolls(waveArrivals(p.latencyMs, p.chunkMs, p.waves));
   // A consistent Query reads a unit per 4 KB of the records it returns; one at least.
   const queryUnits = polls + Math.ceil(recordBytes / 4096);
   const figures = [
@@ -340,8 +363,8 @@ function submitterFigures(
     figure(
       'DynamoDB',
       'Query',
-      { low: arrivals.length, point: polls, high: polls * 4 },
-      { low: arrivals.length, point: queryUnits, high: queryUnits * 4 },
+      { low: p.waves, point: polls, high: polls * 4 },
+      { low: p.waves, point: queryUnits, high: queryUnits * 4 },
       'read units',
     ),
     figure(
@@ -368,6 +391,11 @@ function submitterFigures(
  * ```
  */
 export function simulatePolls(arrivals: readonly number[]): number {
+  return pollTimes(arrivals).polls;
+}
+
+/** The pool's polls until the last arrival: how many, and when the last one (that finds it) runs. */
+function pollTimes(arrivals: readonly number[]): { polls: number; last: number } {
   const sorted = [...arrivals].sort((a, b) => a - b);
   let polls = 0;
   let time = FIRST_POLL_MS;
@@ -383,7 +411,36 @@ export function simulatePolls(arrivals: readonly number[]): number {
     delay = found ? MIN_POLL_MS : Math.min(delay * 2, MAX_POLL_MS);
     if (next < sorted.length) time += delay;
   }
-  return polls;
+  return { polls, last: polls > 0 ? time : 0 };
+}
+
+/** Results back `latency` after sending, then one round of chunks every `chunk` ms. */
+function waveArrivals(latency: number, chunk: number, waves: number): number[] {
+  return Array.from({ length: waves }, (_, wave) => latency + (wave + 1) * chunk);
+}
+
+/**
+ * The value `x` (≥ 0) whose arrivals the pool's last poll finds at `observed` ms: the middle of
+ * the values whose last poll comes nearest `observed` (polls round a time up to the next poll).
+ */
+function unquantize(observed: number, arrivals: (x: number) => number[]): number {
+  if (!(observed > 0)) return 0;
+  const step = Math.max(0.5, observed / 2000);
+  let best = Infinity;
+  let sum = 0;
+  let count = 0;
+  for (let x = 0; x <= observed; x += step) {
+    const miss = Math.abs(pollTimes(arrivals(x)).last - observed);
+    if (miss < best - 1e-9) {
+      best = miss;
+      sum = x;
+      count = 1;
+    } else if (Math.abs(miss - best) <= 1e-9) {
+      sum += x;
+      count++;
+    }
+  }
+  return count > 0 ? sum / count : observed;
 }
 
 /** `count` items spread evenly over the input, first and last included. */

@@ -7,7 +7,6 @@ import { isTask, type Task } from '../api/task.js';
 import type { BackendName } from '../backend/Backend.js';
 import type { JobService } from '../backend/JobService.js';
 import type { CommandContext } from './CommandContext.js';
-import { CommandUnavailableError } from './CommandUnavailableError.js';
 import { collect, oneOf, singleValue, wholeNumber } from './optionParsers.js';
 import { quietAwsSdk } from './quietAwsSdk.js';
 import { refusePassthrough } from './refusePassthrough.js';
@@ -164,15 +163,7 @@ function memoryFromEnvironment(): number {
 /** The aws backend's jobs, the backend configured from the environment (loaded only now). */
 async function awsJobs(): Promise<JobService> {
   const { AwsBackend } = await import('../backends/aws/AwsBackend.js');
-  const backend = new AwsBackend() as unknown as { jobs?: () => JobService };
-  if (typeof backend.jobs !== 'function') {
-    throw new CommandUnavailableError(
-      'jobs cost',
-      'lib/backends/aws/AwsJobService.ts',
-      'this build of fanout has no job service on the aws backend (AwsBackend#jobs).',
-    );
-  }
-  return backend.jobs();
+  return new AwsBackend().jobs();
 }
 
 async function defaultPool(backend: BackendName | undefined, processes: number | undefined): Promise<Pool> {

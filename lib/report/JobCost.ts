@@ -299,10 +299,21 @@ export class JobCost {
   }
 }
 
-/** The sends of a job whose submitter was not counted: a SendMessageBatch per ten chunks, an S3 PUT per big argument. */
+/** The sends of a job whose submitter was not counted: its job item, a SendMessageBatch per ten chunks, an S3 PUT per big argument. */
 function submitterModel(chunks: number, argumentObjects: number): RequestFigure[] {
   const sends = Math.ceil(chunks / 10);
+  const job = { low: 1, point: 1, high: 1 };
   const figures: RequestFigure[] = [
+    // The job's item, written when it opens.
+    {
+      service: 'DynamoDB',
+      kind: 'PutItem',
+      side: 'submitter',
+      basis: 'modelled',
+      requests: job,
+      units: job,
+      unitName: 'write units',
+    },
     {
       service: 'SQS',
       kind: 'SendMessageBatch',

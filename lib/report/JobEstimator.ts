@@ -360,6 +360,8 @@ function submitterFigures(
   const queryUnits = polls + Math.ceil(recordBytes / 4096);
   const figures = [
     figure('SQS', 'SendMessageBatch', same(sends), same(sendUnits), 'SQS requests'),
+    // The job's own item, written when the job opens.
+    figure('DynamoDB', 'PutItem', same(1), same(1), 'write units'),
     figure(
       'DynamoDB',
       'Query',

@@ -63,6 +63,12 @@ export interface WorkerJobShape {
   heartbeats: number;
   /** The task queue's `maxReceiveCount`: the most deliveries a chunk that keeps crashing gets. */
   maxReceiveCount: number;
+  /**
+   * The chunks belong to a recorded job (`mapAsync`, the HTTP API; not a plain `map`): each
+   * batch also reads the job's item, and the workers record a cancelled job's chunks.
+   * @default true
+   */
+  job?: boolean;
 }
 
 /** SQS bills each 64 KB of a request's or response's messages as one request. */
@@ -91,13 +97,14 @@ export function exact(value: number): Bounded {
  * - the event source receives the chunk messages (a receive takes 1 to 10; empty long polls are
  *   the queue's standing cost, not the job's) and deletes those done, a DeleteMessageBatch per
  *   batch; every non-empty batch is one Lambda invocation;
- * - per batch, one BatchGetItem (`findSettled`: each chunk's key and the job's cancel marker,
- *   read consistently, about one read unit a key);
+ * - per batch, one BatchGetItem (`findSettled`: each chunk's key, the run's cancel marker and
+ *   the job's item, read consistently, about one read unit a key);
  * - per recorded chunk, one conditional PutItem (a unit per KB of its record; a duplicate
  *   delivery's refused put still costs one), an S3 PUT when its results are over 350 KiB, and an
  *   S3 GET per delivery when its arguments went to S3;
  * - per extra delivery (a crash, a hand-back at the deadline): one visibility change, and a
- *   crash also counts itself with an UpdateItem; heartbeats keep long chunks hidden;
+ *   crash also counts itself with an UpdateItem; heartbeats keep long chunks hidden; a cancelled
+ *   job's chunks are recorded as cancelled (a PutItem each) when they are received;
  * - per environment, one GetQueueAttributes (the queue's settings, read once).
  *
  * @example
@@ -135,7 +142,11 @@ export function modelWorkerRequests(shape: WorkerJobShape): RequestFigure[] {
   ): RequestFigure => ({ service, kind, side: 'workers', basis: 'modelled', requests, units, unitName });
 
   const recordUnits = Math.max(1, Math.ceil((shape.resultBytes + RECORD_OVERHEAD_BYTES) / WRITE_UNIT_BYTES));
-  const puts: Bounded = { low: recorded, point: recorded, high: recorded + retries };
+  const job = shape.job ?? true;
+  // A cancelled job's chunks that reach a worker are recorded as cancelled (small records).
+  const cancelledPuts = job && shape.cancelled ? unrecorded : 0;
+  const puts: Bounded = { low: recorded, point: recorded + cancelledPuts, high: recorded + retries + cancelledPuts };
+  const keysPerBatch = job ? 2 : 1;
   const averageAttempts = recorded > 0 ? shape.deliveries / recorded : 1;
   const visibility: Bounded = {
     low: Math.ceil(retries / SQS_BATCH) + Math.ceil(shape.heartbeats / SQS_BATCH),
@@ -174,11 +185,11 @@ export function modelWorkerRequests(shape: WorkerJobShape): RequestFigure[] {
       'DynamoDB',
       'BatchGetItem',
       batches,
-      // One read unit per key: the batch's chunks and the job's cancel marker.
+      // One read unit per key: the batch's chunks, the run's cancel marker, the job's item.
       {
-        low: deliveries.low + batches.low,
-        point: deliveries.point + batches.point,
-        high: deliveries.high + batches.high,
+        low: deliveries.low + keysPerBatch * batches.low,
+        point: deliveries.point + keysPerBatch * batches.point,
+        high: deliveries.high + keysPerBatch * batches.high,
       },
       'read units',
     ),
@@ -186,7 +197,11 @@ export function modelWorkerRequests(shape: WorkerJobShape): RequestFigure[] {
       'DynamoDB',
       'PutItem',
       puts,
-      { low: recorded * recordUnits, point: recorded * recordUnits, high: recorded * recordUnits + retries },
+      {
+        low: recorded * recordUnits,
+        point: recorded * recordUnits + cancelledPuts,
+        high: recorded * recordUnits + retries + cancelledPuts,
+      },
       'write units',
     ),
     worker(

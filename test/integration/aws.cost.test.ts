@@ -1,31 +1,15 @@
+import { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../lib/backend/JobService.js';
-import { AwsClients } from '../../lib/backends/aws/AwsClients.js';
-import type { AwsPoolEngine } from '../../lib/backends/aws/AwsPoolEngine.js';
+import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
 import { RequestCounter, type RequestCounts } from '../../lib/backends/aws/RequestCounter.js';
-import { ResultTable } from '../../lib/backends/aws/ResultTable.js';
+import type { CommandContext } from '../../lib/cli/CommandContext.js';
+import { addJobsCostCommand } from '../../lib/cli/costCommands.js';
 import type { ChunkRunRecord } from '../../lib/report/ChunkTimeline.js';
 import { JobCost, type CostLine } from '../../lib/report/JobCost.js';
 import { echo, square } from '../fixtures/tasks.js';
-import { awsContext, provisionForTest, startFleet } from './awsHarness.js';
-
-/** A pool run's status as a JobService would report it (every chunk recorded). */
-function poolRunStatus(jobId: string, task: string, total: number, chunks: number, chunksize: number): JobStatus {
-  return {
-    jobId,
-    task,
-    status: 'succeeded',
-    total,
-    done: total,
-    failed: 0,
-    chunks,
-    chunksDone: chunks,
-    chunksize,
-    starmap: false,
-    source: 'pool',
-    createdAt: new Date().toISOString(),
-  };
-}
+import { awsContext, provisionForTest, startFleet, waitFor } from './awsHarness.js';
 
 /** `after - before`, kind by kind (`before`: requests completed, units counted). */
 function minus(after: RequestCounts, before: RequestCounts): RequestCounts {
@@ -44,6 +28,7 @@ function minus(after: RequestCounts, before: RequestCounts): RequestCounts {
 }
 
 interface Measured {
+  status: JobStatus;
   cost: ReturnType<JobCost['toJSON']>;
   runs: ChunkRunRecord[];
   /** The fleet's requests while it ran the job, by kind. */
@@ -52,17 +37,17 @@ interface Measured {
   batches: number;
 }
 
-/** Runs a map on a fresh fleet, then reckons its cost from the records and the submitter's counts. */
+/**
+ * Runs a job (a `mapAsync`) on a fresh fleet, then reckons its cost from what the job service
+ * says of it (status, chunk records) and the submitter's counts.
+ */
 async function runAndReckon(
   prefix: string,
-  work: (
-    pool: InstanceType<ReturnType<typeof awsContext>['context']['Pool']>,
-  ) => Promise<{ task: string; items: number; chunksize: number }>,
+  work: (pool: InstanceType<ReturnType<typeof awsContext>['context']['Pool']>) => Promise<string>,
 ): Promise<Measured> {
   const config = await provisionForTest(prefix);
   const fleetCounter = new RequestCounter();
   const fleet = startFleet(config, { threads: 2, counter: fleetCounter });
-  const clients = new AwsClients(config);
   const { context, counter } = awsContext(config);
   try {
     await fleet.ready;
@@ -77,23 +62,23 @@ async function runAndReckon(
       dynamoWriteUnits: 0,
     };
     const pool = new context.Pool(4);
-    const { task, items, chunksize } = await work(pool);
+    const jobId = await work(pool);
     pool.close();
     await pool.join();
     // After the fleet stops: a batch's delete follows its puts, which the pool may have read already.
     const summary = await fleet.stop();
     const workers = minus(fleetCounter.snapshot(), before);
-    const run = (pool as unknown as { engine: AwsPoolEngine }).engine.run;
-    const runs = await new ResultTable(clients.dynamodb, config.table).chunkRuns(run);
+    const jobs = new AwsBackend({ config }).jobs();
+    const status = await jobs.status(jobId);
+    const runs = await jobs.chunkRuns(jobId);
     const cost = JobCost.fromRuns({
-      status: poolRunStatus(run, task, items, runs.length, chunksize),
+      status,
       chunkRuns: runs,
       memoryMb: 1769,
       submitter: counter.snapshot(),
     }).toJSON();
-    return { cost, runs, workers, batches: summary.invocations };
+    return { status, cost, runs, workers, batches: summary.invocations };
   } finally {
-    clients.destroy();
     await fleet.stop();
   }
 }
@@ -119,6 +104,10 @@ function report(label: string, measured: Measured): void {
     measured.workers.requests,
     `units r/w ${measured.workers.dynamoReadUnits}/${measured.workers.dynamoWriteUnits}, sqs ${measured.workers.sqsBilledRequests}; modelled`,
     modelled,
+    'submitter (counted)',
+    Object.fromEntries(
+      measured.cost.lines.filter((l) => l.side === 'submitter').map((l) => [`${l.service}.${l.kind}`, l.requests.point]),
+    ),
   );
 }
 
@@ -128,13 +117,15 @@ describe('the job cost model against the requests counted on the emulators (a wo
   it('tiny items: every worker request kind within the model’s bounds; puts, deletes and batch reads as modelled', async () => {
     const measured = await runAndReckon('cost-tiny', async (pool) => {
       const items = Array.from({ length: 200 }, (_, i) => i);
-      expect(await pool.map(square, items, { chunksize: 5 })).toEqual(items.map((x) => x * x));
-      return { task: square.taskName, items: items.length, chunksize: 5 };
+      const result = pool.mapAsync(square, items, { chunksize: 5 });
+      expect(await result.get()).toEqual(items.map((x) => x * x));
+      return result.job!.id;
     });
     report('tiny', measured);
     const { cost, workers, batches } = measured;
     const receives = workerLine(cost, 'SQS', 'ReceiveMessage')!.requests;
     expect(measured.runs.length).toBe(40);
+    expect(measured.status).toMatchObject({ status: 'succeeded', total: 200, chunks: 40, chunksDone: 40 });
     // Exact where the protocol fixes it: one put per chunk, one read and one delete per batch.
     expect(workers.requests['DynamoDB.PutItem']).toBe(workerLine(cost, 'DynamoDB', 'PutItem')!.requests.point);
     expect(workers.requests['DynamoDB.BatchGetItem']).toBe(batches);
@@ -173,9 +164,9 @@ describe('the job cost model against the requests counted on the emulators (a wo
     const text = 'x'.repeat(400 * 1024);
     const measured = await runAndReckon('cost-big', async (pool) => {
       const items = Array.from({ length: 4 }, (_, i) => `${i}${text}`);
-      const results = await pool.map(echo, items, { chunksize: 1 });
-      expect(results.map((r) => (r as string).length)).toEqual(items.map((item) => item.length));
-      return { task: echo.taskName, items: items.length, chunksize: 1 };
+      const result = pool.mapAsync(echo, items, { chunksize: 1 });
+      expect((await result.get()).map((r) => (r as string).length)).toEqual(items.map((item) => item.length));
+      return result.job!.id;
     });
     report('big', measured);
     const { cost, workers } = measured;
@@ -185,5 +176,53 @@ describe('the job cost model against the requests counted on the emulators (a wo
     expect(workers.requests['S3.PutObject']).toBe(4);
     expectWithin(cost, 'SQS.ReceiveMessage', measured.batches);
     expect(workers.requests['DynamoDB.PutItem']).toBe(4);
+  }, 120_000);
+});
+
+describe('fanout jobs cost against the job service on the emulators (a worker fleet)', () => {
+  it('reckons a job submitted as the HTTP API does, from its status and chunk records: a table and JSON', async () => {
+    const config = await provisionForTest('cost-cli');
+    const jobs = new AwsBackend({ config }).jobs();
+    const { jobId } = await jobs.submit({ task: square.taskName, items: Array.from({ length: 30 }, (_, i) => i), chunksize: 3 });
+    const fleet = startFleet(config, { threads: 2, tasks: [fileURLToPath(new URL('../fixtures/tasks.ts', import.meta.url))] });
+    try {
+      await fleet.ready;
+      await waitFor(async () => (await jobs.status(jobId)).status === 'succeeded', 60_000, 'the job to succeed');
+    } finally {
+      await fleet.stop();
+    }
+    const run = async (args: string[]) => {
+      let out = '';
+      let err = '';
+      const context: CommandContext = {
+        output: {
+          stdout: { write: (text: string) => ((out += text), true) },
+          stderr: { write: (text: string) => ((err += text), true) },
+        },
+        services: {},
+        cwd: process.cwd(),
+        passthrough: [],
+        exitCode: 0,
+      };
+      const program = new Command('fanout').exitOverride();
+      addJobsCostCommand(program.command('jobs'), context, { jobs: async () => jobs });
+      await program.parseAsync(['jobs', 'cost', ...args], { from: 'user' });
+      return { code: context.exitCode, out, err };
+    };
+    const text = await run([jobId]);
+    expect(text).toMatchObject({ code: 0, err: '' });
+    expect(text.out).toMatch(
+      new RegExp(`^Job ${jobId} \\(task 'square'\\): succeeded, 30 items in 10 chunks; 1 worker environment\\(s\\) of 1,769 MB`),
+    );
+    const json = await run([jobId, '--json', '--memory', '3538']);
+    const report = JSON.parse(json.out) as ReturnType<JobCost['toJSON']>;
+    expect(report).toMatchObject({ jobId, task: 'square', status: 'succeeded', items: 30, chunks: 10, memoryMb: 3538 });
+    const puts = report.lines.find((l) => l.side === 'workers' && l.kind === 'PutItem');
+    expect(puts?.requests.point).toBe(10);
+    expect(report.lambda.environments).toBe(1);
+    expect(report.total.point).toBeGreaterThan(0);
+    const missing = await run(['0'.repeat(26)]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^fanout jobs cost: No job '0{26}'/);
   }, 120_000);
 });

@@ -108,8 +108,10 @@ describe('the workers’ request model', () => {
     expect(figure(figures, 'ChangeMessageVisibilityBatch').requests).toEqual({ low: 1, point: 1, high: 1 });
     expect(figure(figures, 'GetQueueAttributes').requests).toEqual({ low: 0, point: 2, high: 2 });
     expect(figure(figures, 'BatchGetItem').requests).toEqual({ low: 1, point: 2, high: 5 });
-    // A key per delivered chunk and the cancel marker per batch.
-    expect(figure(figures, 'BatchGetItem').units).toEqual({ low: 6, point: 7, high: 10 });
+    // A key per delivered chunk, and per batch the run's cancel marker and the job's item.
+    expect(figure(figures, 'BatchGetItem').units).toEqual({ low: 7, point: 9, high: 15 });
+    // A plain map's chunks belong to no job: no job item to read.
+    expect(figure(modelWorkerRequests({ ...shape, job: false }), 'BatchGetItem').units).toEqual({ low: 6, point: 7, high: 10 });
     expect(figure(figures, 'PutItem').requests).toEqual({ low: 4, point: 4, high: 5 });
     expect(figure(figures, 'PutItem').units).toEqual({ low: 4, point: 4, high: 5 });
     expect(figure(figures, 'UpdateItem').requests).toEqual({ low: 0, point: 0, high: 1 });
@@ -134,9 +136,10 @@ describe('the workers’ request model', () => {
     expect(figure(figures, 'ReceiveMessage').units.point).toBe(4);
   });
 
-  it('counts unrecorded chunks of a cancelled job as received once at most', () => {
+  it('counts unrecorded chunks of a cancelled job as received once at most, and recorded as cancelled', () => {
     const figures = modelWorkerRequests({ ...shape, deliveries: 2, recorded: 2, unrecorded: 8, cancelled: true });
     expect(figure(figures, 'ReceiveMessage').requests).toEqual({ low: 1, point: 2, high: 10 });
+    expect(figure(figures, 'PutItem').requests).toEqual({ low: 2, point: 10, high: 10 });
   });
 });
 

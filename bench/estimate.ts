@@ -14,12 +14,9 @@ import { pathToFileURL } from 'node:url';
 import { Context, type Task } from 'fanout';
 import { handler } from '../functions/worker/handler.js';
 import { AwsBackend } from '../lib/backends/aws/AwsBackend.js';
-import { AwsClients } from '../lib/backends/aws/AwsClients.js';
 import type { AwsConfig } from '../lib/backends/aws/AwsConfig.js';
-import type { AwsPoolEngine } from '../lib/backends/aws/AwsPoolEngine.js';
 import { provisionResources, startEmulators } from '../lib/backends/aws/emulator.js';
 import { RequestCounter, type RequestCounts } from '../lib/backends/aws/RequestCounter.js';
-import { ResultTable } from '../lib/backends/aws/ResultTable.js';
 import { runWorkerFleet, type SqsBatchHandler, type WorkerFleetSummary } from '../lib/backends/aws/WorkerFleet.js';
 import { JobCost, type JobCostReport } from '../lib/report/JobCost.js';
 import { estimateJob, type JobEstimate } from '../lib/report/JobEstimator.js';
@@ -148,22 +145,24 @@ async function withFleet<T>(
 }
 
 async function measureJob(config: AwsConfig, shape: Shape): Promise<Measured> {
-  let run = '';
+  let jobId = '';
   let wallMs = 0;
   let submitter!: RequestCounts;
   const { fleet, fleetCounts, busyMs } = await withFleet(config, async (context, counter) => {
     const pool = new context.Pool(PROCESSES);
     const begin = performance.now();
-    await pool.map(shape.task, shape.items);
+    // A job (mapAsync), as `fanout jobs cost` sees one: its status and records through the job service.
+    const result = pool.mapAsync(shape.task, shape.items);
+    await result.get();
     wallMs = performance.now() - begin;
+    jobId = result.job!.id;
     pool.close();
     await pool.join();
     submitter = counter.snapshot();
-    run = (pool as unknown as { engine: AwsPoolEngine }).engine.run;
   });
-  const clients = new AwsClients(config);
-  const runs = await new ResultTable(clients.dynamodb, config.table).chunkRuns(run);
-  clients.destroy();
+  const jobs = new AwsBackend({ config }).jobs();
+  const status = await jobs.status(jobId);
+  const runs = await jobs.chunkRuns(jobId);
   // The fleet's empty long polls and its start-up read of the queue's ARN are not the job's.
   const requests = { ...fleetCounts.requests };
   const emptyPolls = (requests['SQS.ReceiveMessage'] ?? 0) - fleet.invocations;
@@ -174,16 +173,9 @@ async function measureJob(config: AwsConfig, shape: Shape): Promise<Measured> {
     requests,
     sqsBilledRequests: fleetCounts.sqsBilledRequests - emptyPolls - 1,
   };
-  const chunksize = Math.ceil(shape.items.length / (PROCESSES * 4));
   const records = lambdaTimeFromRuns(runs, { initMs: 0, invocations: fleet.invocations });
   const lambda = { ...records, billedMs: exact(busyMs) };
-  const job = {
-    jobId: run,
-    task: shape.task.taskName,
-    status: 'succeeded' as const,
-    items: shape.items.length,
-    chunks: runs.length,
-  };
+  const job = { jobId, task: status.task, status: status.status, items: status.total, chunks: status.chunks };
   const cost = new JobCost({
     job,
     memoryMb: MEMORY_MB,
@@ -206,20 +198,7 @@ async function measureJob(config: AwsConfig, shape: Shape): Promise<Measured> {
     modelled: [],
   }).toJSON();
   const report = JobCost.fromRuns({
-    status: {
-      jobId: run,
-      task: shape.task.taskName,
-      status: 'succeeded',
-      total: shape.items.length,
-      done: shape.items.length,
-      failed: 0,
-      chunks: runs.length,
-      chunksDone: runs.length,
-      chunksize,
-      starmap: false,
-      source: 'pool',
-      createdAt: new Date().toISOString(),
-    },
+    status,
     chunkRuns: runs,
     memoryMb: MEMORY_MB,
     submitter,

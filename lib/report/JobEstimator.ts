@@ -104,7 +104,8 @@ const MIN_SAMPLE_MS = 1000;
 const MAX_SAMPLE_SHARE = 0.1;
 /** The sample's chunks: enough to see a chunk's overhead, few enough to run in one or two rounds. */
 const SAMPLE_CHUNKS = 4;
-/** Round trips of a one-item chunk timed (after one to warm up); the least is taken. */
+/** Round trips of a one-item chunk timed (after a warm-up of a chunk per lane, up to 16); the least is taken. */
+const MAX_WARM_UP_CHUNKS = 16;
 const PROBES = 3;
 
 /**
@@ -161,10 +162,10 @@ export async function estimateJob<A extends unknown[], R>(
       ? pool.starmap(task as never, list as Iterable<never[]>, { chunksize: chunk })
       : pool.map(task as never, list as Iterable<never>, { chunksize: chunk });
 
-  // One-item chunks, one at a time: the first warms the way (a session, threads, the task's
-  // module); the least of the next three is a chunk's round trip beyond its task time (each is
+  // One-item chunks: first one per lane at once (up to 16), which warms the way (a session, the
+  // threads or environments, the task's module); then one at a time: the least of three is a chunk's round trip beyond its task time (each is
   // rounded up to the pool's next result poll, and noise only adds).
-  await call([items[0]], 1);
+  await call(evenly(items, Math.min(n, lanes, MAX_WARM_UP_CHUNKS)), 1);
   const trips: number[] = [];
   for (let probe = 0; probe < PROBES; probe++) {
     const before = pool.stats().busyMs;
@@ -173,7 +174,10 @@ export async function estimateJob<A extends unknown[], R>(
     trips.push(performance.now() - start - (pool.stats().busyMs - before));
   }
   // A trip ends at the pool's poll that found the result: the chunk was back somewhat earlier.
-  const latencyMs = unquantize(Math.min(...trips), (latency) => [latency]);
+  // On aws results are found by the pool's polls; locally they arrive as they finish.
+  const finish =
+    backend === 'aws' ? (arrivals: number[]) => pollTimes(arrivals).last : (arrivals: number[]) => Math.max(0, ...arrivals);
+  const latencyMs = unquantize(Math.min(...trips), (latency) => [latency], finish);
 
   // The sample, doubled while it runs too briefly to say much (a short run's figures are mostly
   // noise and the pool's polling), unless its size was given.
@@ -198,7 +202,7 @@ export async function estimateJob<A extends unknown[], R>(
   const sampleChunks = Math.ceil(sample.length / sampleChunksize);
   const sampleWaves = plan(sampleChunks).waves;
   // The chunk time that, with the pool's polling, makes the sample's wall time.
-  const sampleChunkMs = unquantize(sampleWallMs, (chunk) => waveArrivals(latencyMs, chunk, sampleWaves));
+  const sampleChunkMs = unquantize(sampleWallMs, (chunk) => waveArrivals(latencyMs, chunk, sampleWaves), finish);
   const perChunkMs = Math.max(0, sampleChunkMs - sampleChunksize * perItemMs);
 
   const itemBytes = encodedItemBytes(sample, starmap);
@@ -209,7 +213,7 @@ export async function estimateJob<A extends unknown[], R>(
   const { batch, invocations, rounds, waves } = plan(messages);
   const partItems = parts.reduce((sum, count) => sum + count, 0) / messages;
   const chunkMs = partItems * perItemMs + perChunkMs;
-  const predictedWallMs = pollTimes(waveArrivals(latencyMs, chunkMs, waves)).last;
+  const predictedWallMs = finish(waveArrivals(latencyMs, chunkMs, waves));
 
   const predictedCost = predictCost({
     taskName: task.taskName,
@@ -422,17 +426,17 @@ function waveArrivals(latency: number, chunk: number, waves: number): number[] {
 }
 
 /**
- * The value `x` (≥ 0) whose arrivals the pool's last poll finds at `observed` ms: the middle of
- * the values whose last poll comes nearest `observed` (polls round a time up to the next poll).
+ * The value `x` (≥ 0) whose arrivals `finish` at `observed` ms: the middle of the values whose
+ * finish comes nearest `observed` (the pool's polls round a time up to the next poll).
  */
-function unquantize(observed: number, arrivals: (x: number) => number[]): number {
+function unquantize(observed: number, arrivals: (x: number) => number[], finish: (arrivals: number[]) => number): number {
   if (!(observed > 0)) return 0;
   const step = Math.max(0.5, observed / 2000);
   let best = Infinity;
   let sum = 0;
   let count = 0;
   for (let x = 0; x <= observed; x += step) {
-    const miss = Math.abs(pollTimes(arrivals(x)).last - observed);
+    const miss = Math.abs(finish(arrivals(x)) - observed);
     if (miss < best - 1e-9) {
       best = miss;
       sum = x;

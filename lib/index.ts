@@ -13,6 +13,7 @@ export {
   type CallOptions,
   type MapOptions,
   type MapResult,
+  type SpeculateOptions,
   type AsyncCallOptions,
   type AsyncMapOptions,
 } from './api/Pool.js';

@@ -13,7 +13,7 @@ import { AwsPoolEngine } from './AwsPoolEngine.js';
 import type { AwsSession } from './AwsSession.js';
 import type { JobRecord } from './JobStore.js';
 import { JOB_ID_PATTERN } from './jobIds.js';
-import type { ChunkOutline, ChunkRecord } from './ResultTable.js';
+import type { ChunkOutline, ChunkRecord, ChunkRun } from './ResultTable.js';
 
 /** Results per page unless asked: a page of a thousand small values is well under the API's 6 MB. */
 const DEFAULT_PAGE_ITEMS = 1000;
@@ -161,6 +161,17 @@ export class AwsJobService implements JobService {
     if (job.chunks === 0) return [];
     const runs = await session.table.chunkRuns(job.run, { from: job.first, to: job.first + job.chunks - 1 });
     // Numbered within the job, as its pages and timeline show them.
+    return runs.map((run) => ({ ...run, chunk: run.chunk - job.first }));
+  }
+
+  /**
+   * The runs of a job's chunks that lost the race to record them (a straggler's original or its
+   * copy, a duplicated delivery): paid for, and not in the results; numbered within the job.
+   */
+  async duplicateRuns(jobId: string): Promise<Array<ChunkRun & { chunk: number }>> {
+    const { job, session } = await this.job(jobId);
+    if (job.chunks === 0) return [];
+    const runs = await session.table.duplicateRuns(job.run, job.first, job.first + job.chunks - 1);
     return runs.map((run) => ({ ...run, chunk: run.chunk - job.first }));
   }
 

@@ -299,6 +299,28 @@ export class Pool {
   }
 
   /**
+   * Predicts a map of `task` over `items` before running it: runs a small sample (items taken
+   * evenly from the input) on this pool, and extrapolates the wall time at this pool's
+   * concurrency (on aws, `processes` is the Lambda concurrency) and the cost in AWS requests,
+   * GB-seconds and dollars (on the local backend: what the job would cost on aws).
+   *
+   * @example
+   * ```ts
+   * const estimate = await pool.estimate(square, items);
+   * console.log(estimate.predictedWallMs, estimate.predictedCost.total.point);
+   * ```
+   */
+  async estimate<A extends unknown[], R>(
+    task: Task<A, R>,
+    items: readonly unknown[],
+    options?: import('../report/JobEstimator.js').EstimateOptions,
+  ): Promise<import('../report/JobEstimator.js').JobEstimate> {
+    // Loaded on first use: the estimator and the cost model are not needed to run work.
+    const { estimateJob } = await import('../report/JobEstimator.js');
+    return estimateJob(this, task, items, options);
+  }
+
+  /**
    * Lazily applies `task` to the items of a (sync or async) iterable, yielding results in input
    * order. Reads ahead only as far as the workers need: a 10-million-item generator is never
    * held in memory, and an unread result stops the reading.

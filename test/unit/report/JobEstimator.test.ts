@@ -55,6 +55,13 @@ describe('estimateJob on a local pool', () => {
     expect(cost.lambda.gbSeconds.point).toBeGreaterThan(0);
   }, 60_000);
 
+  it('is pool.estimate: the same chunking and prediction from the pool itself', async () => {
+    const estimate = await pool.estimate(sleep, Array.from({ length: 400 }, () => 5), { sampleItems: 8 });
+    expect(estimate).toMatchObject({ backend: 'local', items: 400, chunksize: 50, chunks: 8, lanes: 2, sampleItems: 8 });
+    expect(estimate.predictedWallMs).toBeGreaterThan(0);
+    expect(estimate.predictedCost.total.point).toBeGreaterThan(0);
+  }, 60_000);
+
   it('scales with the items: ten times the items, more waves, more time, more cost', async () => {
     const small = await estimateJob(
       pool,

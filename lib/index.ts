@@ -20,7 +20,9 @@ export {
 export { AsyncResult, type ResultCallbacks } from './api/AsyncResult.js';
 export { Job, type JobItem } from './api/Job.js';
 export type { EstimateOptions, JobEstimate } from './report/JobEstimator.js';
-export type { JobCostReport } from './report/JobCost.js';
+export { JobCost, type JobCostReport } from './report/JobCost.js';
+export { ChunkTimeline, type ChunkRunRecord, type ChunkStatus, type ChunkTimelineInput } from './report/ChunkTimeline.js';
+export { TimelineInputError } from './errors.js';
 export type { JobItemError, JobResultsPage, JobState, JobStatus, JobSubmission } from './backend/JobService.js';
 export { JobCancelledError, JobDetachedError, JobNotFoundError } from './errors.js';
 export { Context, getContext } from './api/Context.js';

@@ -1,5 +1,5 @@
 import type { JobState, JobStatus } from '../backend/JobService.js';
-import type { RequestCounts } from '../backends/aws/RequestCounter.js';
+import type { RequestCounts } from '../backends/aws/RequestCounts.js';
 import { InvalidArgumentError } from '../errors.js';
 import { AWS_PRICES, type AwsPrices } from './awsPrices.js';
 import { ChunkTimeline, type ChunkRunRecord } from './ChunkTimeline.js';

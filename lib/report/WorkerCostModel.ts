@@ -4,7 +4,7 @@
  * the Lambda time its chunk records bound. Shared by the cost report of a job that ran
  * ({@link JobCost}) and the estimate of one that has not ({@link estimateJob}).
  */
-import type { RequestCounts } from '../backends/aws/RequestCounter.js';
+import type { RequestCounts } from '../backends/aws/RequestCounts.js';
 import type { ChunkRunRecord } from './ChunkTimeline.js';
 
 /** A figure known within bounds: the least it can be, the model's best figure, the most it can be. */

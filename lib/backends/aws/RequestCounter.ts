@@ -1,18 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InitializeHandler, InitializeHandlerArguments, InitializeMiddleware, HandlerExecutionContext } from '@smithy/types';
 
-/** What a {@link RequestCounter} has seen, by kind and in billing units. */
-export interface RequestCounts {
-  /** Requests by `Service.Command` (for example `SQS.SendMessageBatch`). */
-  requests: Record<string, number>;
-  /** All requests. */
-  total: number;
-  /** SQS requests as billed: each 64 KB of a request's or response's messages counts as one. */
-  sqsBilledRequests: number;
-  /** DynamoDB read and write capacity units consumed (as reported with `ReturnConsumedCapacity`). */
-  dynamoReadUnits: number;
-  dynamoWriteUnits: number;
-}
+import type { RequestCounts } from './RequestCounts.js';
+
+export type { RequestCounts };
 
 const SQS_BILLING_UNIT = 64 * 1024;
 

@@ -3,6 +3,7 @@ import { Context } from 'fanout';
 import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
 import { resolveAwsConfig } from '../../lib/backends/aws/AwsConfig.js';
 import { main, type CliOutput } from '../../lib/cli/main.js';
+import { signedFetch } from '../../lib/http/signedFetch.js';
 import { square } from '../fixtures/tasks.js';
 import { synthesizedTemplate } from './assetHarness.js';
 
@@ -49,6 +50,32 @@ describe(
         expect(await pool.map(square, [1, 2, 3, 4], { chunksize: 1 })).toEqual([1, 4, 9, 16]);
         // The START/END/REPORT lines of the runner's environments: the asset ran, not an in-process fleet.
         expect(err).toMatch(/REPORT RequestId: /);
+
+        // The jobs API: the template's API asset, behind the Function URL adapter, SigV4 checked.
+        expect(err).toMatch(
+          /# jobs API on http:\/\/127\.0\.0\.1:\d+ \(SigV4 \(service lambda, region us-east-1\) checked against AWS_ACCESS_KEY_ID fanout-local\): \S*FanoutApi\S* \(1024 MB, 60 s\) runs its asset under the Lambda runner/,
+        );
+        expect(env.FANOUT_API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        const url = `${env.FANOUT_API_URL}/jobs/01jz0000000000000000000000`;
+        const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! };
+        const reports = () => err.split('\n').filter((line) => line.startsWith('REPORT RequestId: ')).length;
+        const before = reports();
+        const signed = await signedFetch(url, { region: env.AWS_REGION!, credentials });
+        // Answered by the API function's asset (one more invocation under the runner), not refused.
+        expect(signed.status).not.toBe(403);
+        expect(await signed.json()).toHaveProperty('error.code');
+        expect(reports()).toBe(before + 1);
+        // Refused before the function runs: no invocation.
+        const unsigned = await fetch(url);
+        expect(unsigned.status).toBe(403);
+        expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe('ERR_UNSIGNED');
+        const badSecret = await signedFetch(url, {
+          region: env.AWS_REGION!,
+          credentials: { ...credentials, secretAccessKey: 'x' },
+        });
+        expect(badSecret.status).toBe(403);
+        expect(((await badSecret.json()) as { error: { code: string } }).error.code).toBe('ERR_BAD_SIGNATURE');
+        expect(reports()).toBe(before + 1);
       } finally {
         stop.abort();
       }

@@ -139,9 +139,10 @@ const SHARED_OBJECTS = 'objects/*';
  */
 const PROCESS_ARGUMENT_OBJECTS = 'processes/*/args';
 /**
- * Item lists of a POST /jobs too big for a request body, uploaded to S3 (`uploads/<id>`): the
- * API presigns the upload (the URL carries the API role's s3:PutObject) and reads the items back
- * when the job is submitted (s3:GetObject). The payload bucket's expiry removes them.
+ * Item lists of a POST /jobs too big for a request body, uploaded to S3 (`uploads/<id>`,
+ * lib/http/api/S3ItemUploads.ts): the API presigns the upload (the URL carries the API role's
+ * s3:PutObject), reads the items back when the job is submitted (s3:GetObject) and deletes the
+ * upload once the job is made (s3:DeleteObject); the payload bucket's expiry removes unused ones.
  */
 const UPLOAD_OBJECTS = 'uploads/*';
 
@@ -167,7 +168,7 @@ const API_PERMISSIONS = {
   objects: [
     { pattern: ARGUMENT_OBJECTS, actions: ['s3:PutObject', 's3:AbortMultipartUpload'] },
     { pattern: RESULT_OBJECTS, actions: ['s3:GetObject'] },
-    { pattern: UPLOAD_OBJECTS, actions: ['s3:GetObject', 's3:PutObject'] },
+    { pattern: UPLOAD_OBJECTS, actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
   ],
 } as const;
 
@@ -196,8 +197,9 @@ const API_OBJECT_PATTERN_REASONS: Record<string, string> = {
     `The API reads a job's big chunk results under keys made per run, chunk and attempt (${RESULT_OBJECTS}), so the ` +
     'resource names the key pattern, not one key; the action is exact (s3:GetObject).',
   [UPLOAD_OBJECTS]:
-    `The API presigns the upload of a big item list and reads it back under keys made per upload (${UPLOAD_OBJECTS}), so ` +
-    'the resource names the key pattern, not one key; the actions are exact (s3:PutObject, s3:GetObject).',
+    `The API presigns the upload of a big item list, reads it back and deletes it, under keys made per upload ` +
+    `(${UPLOAD_OBJECTS}), so the resource names the key pattern, not one key; the actions are exact ` +
+    '(s3:PutObject, s3:GetObject, s3:DeleteObject).',
 };
 
 /** The actions of both lists, each once, in order. */

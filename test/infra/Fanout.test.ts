@@ -410,7 +410,7 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
       [ids.table]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       [`${ids.bucket}/runs/*/args/*`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
       [`${ids.bucket}/runs/*/results/*`]: ['s3:GetObject'],
-      [`${ids.bucket}/uploads/*`]: ['s3:GetObject', 's3:PutObject'],
+      [`${ids.bucket}/uploads/*`]: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       [ids.apiLogs]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     });
     const role = template.toJSON().Resources[ids.apiRole].Properties;

@@ -271,7 +271,9 @@ async function runEmulator(context: CommandContext, options: ResolvedArguments) 
       notes.push(`# wrote ${path}: node --env-file=${options.writeEnv} app.js, or in a shell: . ${path}`);
     }
     notes.push(
-      '# load this environment in another shell, then: npx fanout worker --tasks <task module>, and run your program',
+      stack
+        ? "# load this environment in another shell and run your program (the template's worker runs here)"
+        : '# load this environment in another shell, then: npx fanout worker --tasks <task module>, and run your program',
       '# ready; Ctrl-C stops the emulators',
     );
     stdout.write(exports);

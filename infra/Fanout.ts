@@ -154,16 +154,18 @@ const UPLOAD_OBJECTS = 'uploads/*';
  */
 const API_PERMISSIONS = {
   /**
-   * Submit: the chunks of the job (SendMessageBatch, authorized as SendMessage), and the redrive
-   * policy of the task queue (GetQueueAttributes) to find its dead-letter queue.
+   * Submit: the chunks of the job (SendMessageBatch, authorized as SendMessage). Nothing else: the
+   * function's environment names the dead-letter queue (FANOUT_DLQ_URL), so its session does not
+   * look it up (GetQueueAttributes on the task queue, then GetQueueUrl on the dead-letter queue).
    */
-  queue: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  queue: ['sqs:SendMessage'],
   /**
-   * GetItem: a job's record (status). PutItem: a new job's record, a cancellation. UpdateItem:
-   * a job's counters and status. Query: a job's results, in input order, a page at a time, and
-   * the list of jobs. BatchGetItem: several chunks' results or jobs' records at once.
+   * JobStore and ResultTable through AwsJobService: PutItem, a new job's record; GetItem, a job's
+   * record (status, results, cancel); UpdateItem, a job's cancellation; Query, a job's chunk
+   * records (its status, its results in input order a page at a time) and the list of jobs,
+   * newest first. Measured by test/infra/grantsCoverRequests.test.ts: exactly these are sent.
    */
-  table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+  table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
   /** Objects, by key pattern: chunk arguments out, chunk results in, uploaded item lists both ways. */
   objects: [
     { pattern: ARGUMENT_OBJECTS, actions: ['s3:PutObject', 's3:AbortMultipartUpload'] },
@@ -776,6 +778,8 @@ export class Fanout extends Construct {
         FANOUT_FUNCTION: API_FUNCTION_MARKER,
         FANOUT_TABLE: this.table.tableName,
         FANOUT_QUEUE_URL: this.queue.queueUrl,
+        // Named, so that the API's session does not look it up (two requests it is not granted).
+        FANOUT_DLQ_URL: this.deadLetterQueue.queueUrl,
         FANOUT_BUCKET: this.bucket.bucketName,
         FANOUT_RETENTION_SECONDS: String(config.retentionSeconds),
         NODE_OPTIONS: '--enable-source-maps',

@@ -847,3 +847,23 @@ export class JobCancelledError extends FanoutError {
     this.jobId = jobId;
   }
 }
+
+/**
+ * A call's job was detached (`job.detach()`): this process stopped collecting its results, and
+ * the job runs on; `Job.attach(id)` collects them from anywhere.
+ *
+ * @example
+ * ```ts
+ * const result = pool.mapAsync(square, items);
+ * await result.job!.detach();
+ * await result.get().catch((e) => e instanceof JobDetachedError); // true
+ * ```
+ */
+export class JobDetachedError extends FanoutError {
+  readonly jobId: string;
+
+  constructor(jobId: string) {
+    super('ERR_JOB_DETACHED', `Job '${jobId}' was detached from this process; collect its results with Job.attach('${jobId}').`);
+    this.jobId = jobId;
+  }
+}

@@ -2,13 +2,14 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Backend } from '../backend/Backend.js';
-import type { Chunk, ChunkSink, PoolEngine, PoolStats } from '../backend/PoolEngine.js';
+import type { Chunk, ChunkSink, PoolEngine, PoolStats, SpeculationSettings } from '../backend/PoolEngine.js';
 import { sliceEncoded } from '../backend/chunks.js';
 import type { TaskRef } from '../codec/protocol.js';
 import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js';
 import { AsyncResult, settle, type ResultCallbacks, type Settleable } from './AsyncResult.js';
 import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
-import { Job, type JobLimits } from './Job.js';
+import { PoolCall, type JobLimits } from './PoolCall.js';
+import { Job } from './Job.js';
 import { Deque } from '../util/Deque.js';
 import { TaskSpeeds } from './TaskSpeeds.js';
 import { checkFunction, checkInteger, checkOptions, checkResourceLimits, checkSignal, checkTimeout } from './checks.js';
@@ -28,6 +29,25 @@ export interface PoolOptions {
   maxTasksPerChild?: number;
   /** Memory limits of each worker thread (local backend). */
   resourceLimits?: ResourceLimits;
+  /**
+   * Re-run stragglers (aws backend): a chunk out far longer than its task's finished chunks is
+   * sent again, and whichever copy finishes first is its result (a chunk is recorded once). The
+   * duplicate's cost is recorded (a job's duplicate runs, `pool.stats().speculation`). `true`
+   * takes the defaults: after 3× the median, at least 2,000 ms, once half the chunks are done.
+   * Tasks must tolerate running twice (they are retried on failures anyway). The local backend
+   * ignores it: its threads share one machine.
+   */
+  speculate?: boolean | SpeculateOptions;
+}
+
+/** When a chunk is a straggler, for {@link PoolOptions.speculate}. */
+export interface SpeculateOptions {
+  /** A chunk out this many times the median time of its task's finished chunks is re-run. @default 3 */
+  after?: number;
+  /** …once this share of its task's chunks (0 to 1) has finished. @default 0.5 */
+  minDone?: number;
+  /** …and never before this many ms. @default 2000 */
+  minMs?: number;
 }
 
 /** Options of one call: a deadline and a way to cancel it. */
@@ -44,11 +64,26 @@ export interface MapOptions extends CallOptions {
   chunksize?: number;
 }
 
+/**
+ * What `mapAsync` and `starmapAsync` return: an {@link AsyncResult} of the results, and, where
+ * the backend records jobs (aws), the {@link Job} that another process can attach to by `job.id`.
+ */
+export type MapResult<R> = AsyncResult<R[]> & { job?: Job<R> };
+
 /** Options of the `...Async` calls. */
 export type AsyncCallOptions<R> = CallOptions & ResultCallbacks<R>;
 export type AsyncMapOptions<R> = MapOptions & ResultCallbacks<R>;
 
-const POOL_OPTIONS = ['processes', 'tasks', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits'] as const;
+const POOL_OPTIONS = [
+  'processes',
+  'tasks',
+  'initializer',
+  'initargs',
+  'maxTasksPerChild',
+  'resourceLimits',
+  'speculate',
+] as const;
+const SPECULATE_OPTIONS = ['after', 'minDone', 'minMs'] as const;
 const CALL_OPTIONS = ['timeout', 'signal'] as const;
 const MAP_OPTIONS = ['timeout', 'signal', 'chunksize'] as const;
 const CALLBACK_OPTIONS = ['callback', 'errorCallback'] as const;
@@ -128,6 +163,7 @@ export class Pool {
   private readonly soloEncoder: ChunkEncoder;
   /** The backend this pool runs on: shared objects of other backends cannot be sent to it. */
   private readonly backendName: string;
+  private readonly backend: Backend;
   private flushScheduled = false;
   /** `imap` iterators still reading their input: a closed pool keeps its workers for them. */
   private openStreams = 0;
@@ -146,8 +182,10 @@ export class Pool {
     if (options.initargs !== undefined && options.initializer === undefined) {
       throw new InvalidArgumentError('new Pool(options): initializer', undefined, 'a task when initargs is given');
     }
+    const speculate = speculationSettings(options.speculate);
     this.processes = options.processes ?? backend.defaultProcesses();
     this.backendName = backend.name;
+    this.backend = backend;
     this.soloEncoder = new ChunkEncoder(true, this.backendName);
     let initializer: ({ task: TaskRef } & EncodedItems) | undefined;
     if (options.initializer !== undefined) {
@@ -171,6 +209,7 @@ export class Pool {
           }
         : {}),
       ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
+      ...(speculate ? { speculate } : {}),
       ...(options.resourceLimits !== undefined ? { resourceLimits: options.resourceLimits } : {}),
     });
   }
@@ -230,12 +269,8 @@ export class Pool {
    * Like {@link map}, returning an {@link AsyncResult}. Throws `SerializationError` at once if
    * an item cannot be sent.
    */
-  mapAsync<A, R>(
-    task: Task<[A], R>,
-    items: Iterable<A>,
-    options?: AsyncMapOptions<Array<Awaited<R>>>,
-  ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap(MAP_ASYNC, task as AnyTask<R>, items, false, options);
+  mapAsync<A, R>(task: Task<[A], R>, items: Iterable<A>, options?: AsyncMapOptions<Array<Awaited<R>>>): MapResult<Awaited<R>> {
+    return this.startMap(MAP_ASYNC, task as AnyTask<R>, items, false, options, true);
   }
 
   /**
@@ -259,8 +294,30 @@ export class Pool {
     task: Task<A, R>,
     items: Iterable<A>,
     options?: AsyncMapOptions<Array<Awaited<R>>>,
-  ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap(STARMAP_ASYNC, task as unknown as AnyTask<R>, items, true, options);
+  ): MapResult<Awaited<R>> {
+    return this.startMap(STARMAP_ASYNC, task as unknown as AnyTask<R>, items, true, options, true);
+  }
+
+  /**
+   * Predicts a map of `task` over `items` before running it: runs a small sample (items taken
+   * evenly from the input) on this pool, and extrapolates the wall time at this pool's
+   * concurrency (on aws, `processes` is the Lambda concurrency) and the cost in AWS requests,
+   * GB-seconds and dollars (on the local backend: what the job would cost on aws).
+   *
+   * @example
+   * ```ts
+   * const estimate = await pool.estimate(square, items);
+   * console.log(estimate.predictedWallMs, estimate.predictedCost.total.point);
+   * ```
+   */
+  async estimate<A extends unknown[], R>(
+    task: Task<A, R>,
+    items: readonly unknown[],
+    options?: import('../report/JobEstimator.js').EstimateOptions,
+  ): Promise<import('../report/JobEstimator.js').JobEstimate> {
+    // Loaded on first use: the estimator and the cost model are not needed to run work.
+    const { estimateJob } = await import('../report/JobEstimator.js');
+    return estimateJob(this, task, items, options);
   }
 
   /**
@@ -360,7 +417,7 @@ export class Pool {
     const limits = checkCallOptions(call, options);
     this.checkRunning();
     const result = new AsyncResult<Awaited<R>>(options?.callback || options?.errorCallback ? options : undefined);
-    const job = new Job(this.engine, result, limits, call.kind, ref.name);
+    const job = new PoolCall(this.engine, result, limits, call.kind, ref.name);
     if (job.cancellable) {
       // A call that may be cut short travels alone, so that cancelling it touches nothing else.
       this.soloEncoder.add(callArgs, 'the arguments');
@@ -410,7 +467,7 @@ export class Pool {
   }
 
   /** Submits one chunk of apply calls; each call's job hears of its own item. */
-  private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: Job[]): void {
+  private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: PoolCall[]): void {
     if (calls.every((call) => call.done)) return;
     const chunk = makeChunk(ref, true, encoded, calls.length, new CallBatchSink(this.speeds, ref.name, calls));
     // A batch shared by several calls is never cancelled by one of them.
@@ -425,7 +482,8 @@ export class Pool {
     items: Iterable<unknown>,
     spread: boolean,
     options: AsyncMapOptions<Array<Awaited<R>>> | undefined,
-  ): AsyncResult<Array<Awaited<R>>> {
+    recorded = false,
+  ): MapResult<Awaited<R>> {
     checkOptions(call.options, options, call.allowed);
     const ref = taskRef(task, call.task);
     const list = toArray(items, call.input);
@@ -437,11 +495,25 @@ export class Pool {
     const chunksize = options?.chunksize ?? defaultChunksize(count, this.processes);
     const results = new Array<Awaited<R>>(count);
     let remaining = count;
-    const result = new AsyncResult<Array<Awaited<R>>>(options?.callback || options?.errorCallback ? options : undefined);
-    const job = new Job(this.engine, result, limits, call.kind, ref.name);
+    const result: MapResult<Awaited<R>> = new AsyncResult<Array<Awaited<R>>>(
+      options?.callback || options?.errorCallback ? options : undefined,
+    );
+    const job = new PoolCall(this.engine, result, limits, call.kind, ref.name);
     if (count === 0) {
       job.succeed(results);
       return result;
+    }
+    // The async forms' work is a job of its own where the backend records jobs: another process
+    // can attach to it, and it goes on if this one ends.
+    const engine = this.engine;
+    const jobId = recorded ? engine.openJob?.({ task: ref, total: count, chunksize, spread, source: 'pool' }) : undefined;
+    if (jobId !== undefined && engine.jobSent && this.backend.jobs) {
+      result.job = new Job<Awaited<R>>(
+        jobId,
+        this.backend.jobs(),
+        () => engine.jobSent!(jobId),
+        () => engine.detachJob?.(jobId),
+      );
     }
     const onChunkResults = (
       start: number,
@@ -474,9 +546,11 @@ export class Pool {
         onFailed: (_from, _to, error) => job.fail(error),
       });
       chunk.taskCount = 1;
+      if (jobId !== undefined) chunk.job = { id: jobId, first: start };
       job.add(chunk);
       this.engine.submit(chunk);
     }
+    if (jobId !== undefined) this.engine.sealJob?.(jobId);
     return result;
   }
 
@@ -511,7 +585,7 @@ export class Pool {
         notify();
       },
     };
-    const job = new Job(this.engine, outcome, limits, call.kind, ref.name);
+    const job = new PoolCall(this.engine, outcome, limits, call.kind, ref.name);
     const outstanding: ImapChunk[] = [];
     const readyValues = new Deque<unknown>();
     const isAsyncSource = Symbol.asyncIterator in (items as object);
@@ -665,7 +739,7 @@ class CallBatchSink implements ChunkSink {
   constructor(
     private readonly speeds: TaskSpeeds,
     private readonly taskName: string,
-    private readonly calls: Job[],
+    private readonly calls: PoolCall[],
   ) {}
 
   onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void {
@@ -685,7 +759,7 @@ class CallBatchSink implements ChunkSink {
 interface PendingApplies {
   ref: TaskRef;
   encoder: ChunkEncoder;
-  calls: Job[];
+  calls: PoolCall[];
 }
 
 interface ImapChunk {
@@ -711,6 +785,23 @@ function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: 
     sink,
     control: { cancelled: false, interrupt: false },
   };
+}
+
+/** The `speculate` option, checked, with its defaults; undefined when off. */
+function speculationSettings(option: boolean | SpeculateOptions | undefined): SpeculationSettings | undefined {
+  const where = 'new Pool(options): speculate';
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== 'object' || option === null || Array.isArray(option)))
+    throw new InvalidArgumentError(where, option, 'true, false or { after?, minDone?, minMs? }');
+  const given = option === true ? {} : option;
+  checkOptions(`${where}`, given, SPECULATE_OPTIONS);
+  const { after = 3, minDone = 0.5, minMs = 2000 } = given;
+  if (typeof after !== 'number' || !Number.isFinite(after) || after < 1)
+    throw new InvalidArgumentError(`${where}: after`, after, 'a number ≥ 1 (times the median chunk time)');
+  if (typeof minDone !== 'number' || !(minDone > 0 && minDone <= 1))
+    throw new InvalidArgumentError(`${where}: minDone`, minDone, 'a share of the chunks, more than 0 and at most 1');
+  checkInteger(`${where}: minMs`, minMs, 0);
+  return { after, minDone, minMs };
 }
 
 /** Python's default: about four chunks per worker. */

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { addCdkCommands } from './cdkCommands.js';
 import type { CommandContext } from './CommandContext.js';
+import { addEstimateCommand } from './costCommands.js';
 import { addEmulatorCommand } from './emulatorCommand.js';
 import { packageVersion } from './packageVersion.js';
 import { addRunCommand } from './runCommand.js';
@@ -41,5 +42,6 @@ export function createProgram(context: CommandContext, onCommand: (command: Comm
   addWorkerCommand(program, context);
   addEmulatorCommand(program, context);
   addCdkCommands(program, context);
+  addEstimateCommand(program, context);
   return program;
 }

@@ -29,6 +29,17 @@ export const CANCEL_SORT_KEY = 'cancel';
  */
 export const OBJECT_PREFIX = 'obj#';
 
+/**
+ * The partition of every job's item (`sk` = the job id, time-sortable): one Query lists jobs
+ * newest first. A job's chunk records stay in its run's partition.
+ */
+export const JOBS_PARTITION = 'jobs';
+
+/** The key of a job's item. */
+export function jobKey(jobId: string): ItemKey {
+  return { pk: { S: JOBS_PARTITION }, sk: { S: jobId } };
+}
+
 /** The partition key of a run. */
 export function runKey(run: string): string {
   return `${RUN_PREFIX}${run}`;
@@ -42,6 +53,26 @@ export function chunkSortKey(chunk: number): string {
 /** The key of a chunk's record. */
 export function chunkKey(run: string, chunk: number): ItemKey {
   return { pk: { S: runKey(run) }, sk: { S: chunkSortKey(chunk) } };
+}
+
+/** Losing runs of a chunk (see `ResultTable.putDuplicate`) sort between chunk records and crash counters. */
+export const DUPLICATE_PREFIX = 'd#';
+
+/** The sort key prefix of chunk `chunk`'s losing runs. */
+export function duplicateSortKey(chunk: number): string {
+  return `${DUPLICATE_PREFIX}${String(chunk).padStart(10, '0')}`;
+}
+
+/** The key of one losing run of a chunk. */
+export function duplicateKey(run: string, chunk: number, id: string): ItemKey {
+  return { pk: { S: runKey(run) }, sk: { S: `${duplicateSortKey(chunk)}#${id}` } };
+}
+
+/** The chunk number of a losing run's sort key; -1 for any other item. */
+export function parseDuplicate(sortKey: string | undefined): number {
+  return sortKey?.startsWith(DUPLICATE_PREFIX)
+    ? Number(sortKey.slice(DUPLICATE_PREFIX.length, DUPLICATE_PREFIX.length + 10))
+    : -1;
 }
 
 /** The key of a chunk's crash counter. */

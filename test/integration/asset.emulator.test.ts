@@ -21,7 +21,7 @@ describe(
   'fanout emulator --template: the synthesized stack, its worker asset run as Lambda runs it',
   { timeout: 240_000 },
   () => {
-    it('creates what the template declares, runs the asset on its SQS trigger, and a pool map goes through it', async () => {
+    it('creates what the template declares, runs the worker asset on its SQS trigger and the API asset behind its URL: a pool map and a signed POST /jobs go through them', async () => {
       const template = await synthesizedTemplate();
       let out = '';
       let err = '';
@@ -61,8 +61,8 @@ describe(
         const reports = () => err.split('\n').filter((line) => line.startsWith('REPORT RequestId: ')).length;
         const before = reports();
         const signed = await signedFetch(url, { region: env.AWS_REGION!, credentials });
-        // Answered by the API function's asset (one more invocation under the runner), not refused.
-        expect(signed.status).not.toBe(403);
+        // Answered by the API function's asset (one more invocation under the runner): no such job.
+        expect(signed.status).toBe(404);
         expect(await signed.json()).toHaveProperty('error.code');
         expect(reports()).toBe(before + 1);
         // Refused before the function runs: no invocation.
@@ -76,6 +76,33 @@ describe(
         expect(badSecret.status).toBe(403);
         expect(((await badSecret.json()) as { error: { code: string } }).error.code).toBe('ERR_BAD_SIGNATURE');
         expect(reports()).toBe(before + 1);
+
+        // A job end to end in deployed code: the API asset submits it, the worker asset runs it.
+        const api = (method: string, path: string, body?: unknown) =>
+          signedFetch(`${env.FANOUT_API_URL}${path}`, {
+            method,
+            region: env.AWS_REGION!,
+            credentials,
+            ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+          });
+        const submitted = await api('POST', '/jobs', { task: 'square', items: [1, 2, 3, 4, 5], chunksize: 2 });
+        expect(submitted.status).toBe(202);
+        const { jobId, total } = (await submitted.json()) as { jobId: string; total: number };
+        expect(total).toBe(5);
+        let status: Record<string, unknown> = {};
+        for (
+          let i = 0;
+          i < 600 && (status.status === undefined || status.status === 'queued' || status.status === 'running');
+          i++
+        ) {
+          if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+          status = (await (await api('GET', `/jobs/${jobId}`)).json()) as Record<string, unknown>;
+        }
+        expect(status).toMatchObject({ jobId, task: 'square', status: 'succeeded', total: 5, done: 5, failed: 0 });
+        const results = await api('GET', `/jobs/${jobId}/results`);
+        expect(await results.json()).toMatchObject({ results: [1, 4, 9, 16, 25], errors: [] });
+        // The API bundle registers the same task modules as the worker: another name is refused at submit.
+        expect((await api('POST', '/jobs', { task: 'asset.notBundled', items: [1] })).status).toBe(400);
       } finally {
         stop.abort();
       }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -15,15 +15,35 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { InvalidArgumentError } from '../lib/errors.js';
+import { InvalidArgumentError, ValueError } from '../lib/errors.js';
 
 /**
- * The worker handler beside this construct: the TypeScript source in a checkout of fanout, the
- * compiled module in the npm package (`dist/functions/worker/handler.js`).
+ * A handler beside this construct: the TypeScript source in a checkout of fanout, the compiled
+ * module in the npm package (`dist/functions/<name>/handler.js`).
  */
-const DEFAULT_ENTRY = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? '../functions/worker/handler.ts' : '../functions/worker/handler.js', import.meta.url),
-);
+function packagedHandler(name: 'worker' | 'api'): string {
+  const file = import.meta.url.endsWith('.ts') ? 'handler.ts' : 'handler.js';
+  return fileURLToPath(new URL(`../functions/${name}/${file}`, import.meta.url));
+}
+const DEFAULT_ENTRY = packagedHandler('worker');
+const DEFAULT_API_ENTRY = packagedHandler('api');
+
+/**
+ * What the API function's environment sets `FANOUT_FUNCTION` to, so that a reader of the
+ * template (the emulator's StackProvisioner) tells it from the worker: both name the task queue.
+ */
+export const API_FUNCTION_MARKER = 'api';
+/**
+ * The API Lambda's memory: it parses and validates a request body of up to 6 MB, encodes the
+ * items and sends their chunks; it runs no task. 1,024 MB gives it about 0.6 vCPU for that.
+ */
+const API_MEMORY_MB = 1024;
+/**
+ * The API Lambda's timeout. A Function URL waits for its function up to the function's timeout
+ * (no 30 s cap, as API Gateway's): 60 s covers a submit of a full 6 MB body (its chunks are sent
+ * ten to a SendMessageBatch) with room, and bounds a stuck request.
+ */
+const API_TIMEOUT_SECONDS = 60;
 
 /** The largest message SQS accepts (1 MiB); set explicitly because the queue default has changed over time. */
 const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
@@ -118,6 +138,42 @@ const SHARED_OBJECTS = 'objects/*';
  * by the worker that runs it (ProcessRunner). A program never reads them.
  */
 const PROCESS_ARGUMENT_OBJECTS = 'processes/*/args';
+/**
+ * Item lists of a POST /jobs too big for a request body, uploaded to S3 (`uploads/<id>`,
+ * lib/http/api/S3ItemUploads.ts): the API presigns the upload (the URL carries the API role's
+ * s3:PutObject), reads the items back when the job is submitted (s3:GetObject) and deletes the
+ * upload once the job is made (s3:DeleteObject); the payload bucket's expiry removes unused ones.
+ */
+const UPLOAD_OBJECTS = 'uploads/*';
+
+/**
+ * The API function's actions, as the jobs API sends them (functions/api/handler.ts over the aws
+ * JobService, lib/backends/aws/AwsJobService.ts). It submits a job as a Pool call does, reads its
+ * state and results as a client does, and cancels it; it never receives a message, never runs a
+ * task and never touches a shared object.
+ */
+const API_PERMISSIONS = {
+  /**
+   * Submit: the chunks of the job (SendMessageBatch, authorized as SendMessage). Nothing else: the
+   * function's environment names the dead-letter queue (FANOUT_DLQ_URL), so its session does not
+   * look it up (GetQueueAttributes on the task queue, then GetQueueUrl on the dead-letter queue).
+   */
+  queue: ['sqs:SendMessage'],
+  /**
+   * JobStore and ResultTable through AwsJobService: PutItem, a new job's record; GetItem, a job's
+   * record (status, results, cancel); UpdateItem, a job's cancellation; Query, a job's chunk
+   * records (its status, its results in input order a page at a time) and the list of jobs,
+   * newest first. Measured by test/infra/grantsCoverRequests.test.ts: exactly these are sent.
+   */
+  table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+  /** Objects, by key pattern: chunk arguments out, chunk results in, uploaded item lists both ways. */
+  objects: [
+    { pattern: ARGUMENT_OBJECTS, actions: ['s3:PutObject', 's3:AbortMultipartUpload'] },
+    { pattern: RESULT_OBJECTS, actions: ['s3:GetObject'] },
+    { pattern: UPLOAD_OBJECTS, actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
+  ],
+} as const;
+
 /** Why each object key pattern (a resource with a wildcard, AwsSolutions-IAM5) is as it is. */
 const OBJECT_PATTERN_REASONS: Record<string, string> = {
   [ARGUMENT_OBJECTS]:
@@ -134,6 +190,19 @@ const OBJECT_PATTERN_REASONS: Record<string, string> = {
     `process (${PROCESS_ARGUMENT_OBJECTS}), so the resource names the key pattern, not one key; the actions are exact ` +
     '(s3:GetObject, s3:PutObject, s3:AbortMultipartUpload).',
 };
+/** Why each object key pattern of the API role is as it is (AwsSolutions-IAM5). */
+const API_OBJECT_PATTERN_REASONS: Record<string, string> = {
+  [ARGUMENT_OBJECTS]:
+    `The API writes a submitted job's chunk arguments under keys made per run and chunk (${ARGUMENT_OBJECTS}), so the ` +
+    'resource names the key pattern, not one key; the actions are exact (s3:PutObject, s3:AbortMultipartUpload).',
+  [RESULT_OBJECTS]:
+    `The API reads a job's big chunk results under keys made per run, chunk and attempt (${RESULT_OBJECTS}), so the ` +
+    'resource names the key pattern, not one key; the action is exact (s3:GetObject).',
+  [UPLOAD_OBJECTS]:
+    `The API presigns the upload of a big item list, reads it back and deletes it, under keys made per upload ` +
+    `(${UPLOAD_OBJECTS}), so the resource names the key pattern, not one key; the actions are exact ` +
+    '(s3:PutObject, s3:GetObject, s3:DeleteObject).',
+};
 
 /** The actions of both lists, each once, in order. */
 function union(...lists: string[][]): string[] {
@@ -146,6 +215,21 @@ function union(...lists: string[][]): string[] {
  */
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __fanoutCreateRequire } from 'node:module'; const require = __fanoutCreateRequire(import.meta.url);";
+
+/** How both functions are bundled (the worker's and the API's). */
+const BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // Minified names would reach callers and logs: a task's ValidationError as 'cn', fanout's
+  // InvalidArgumentError as 'd'. Error names and `new.target.name` must survive bundling.
+  keepNames: true,
+  banner: ESM_REQUIRE_BANNER,
+  // Bundle with the esbuild installed in node_modules: no Docker needed, works offline.
+  forceDockerBundling: false,
+};
 
 /**
  * The CDK feature flags the construct's resources rely on (for example, access logs delivered
@@ -303,6 +387,25 @@ export interface FanoutProps {
   readonly entry?: string;
 
   /**
+   * Whether the stack serves the jobs API: an API Lambda behind a Function URL with `AWS_IAM`
+   * auth (see {@link Fanout.apiUrl} and {@link Fanout.grantInvokeApi}). Turn it off for a stack
+   * used only by TypeScript programs holding the stack's resources: no HTTP entry point, one
+   * function and role fewer.
+   *
+   * @default true
+   */
+  readonly api?: boolean;
+
+  /**
+   * The API handler module: it must export `handler` (a Function URL handler, payload format
+   * 2.0). The task modules are imported before it, as for the worker, so that a job naming a task
+   * no worker registered is refused at submit time.
+   *
+   * @default fanout's own API handler (`functions/api/handler`)
+   */
+  readonly apiEntry?: string;
+
+  /**
    * The project root esbuild bundles from: it holds the lock file and `node_modules` (with
    * `esbuild` installed), and the construct writes its generated bundle entry under
    * `<projectRoot>/cdk.out/`.
@@ -327,6 +430,8 @@ interface ResolvedProps {
   maxReceiveCount: number;
   retentionSeconds: number;
   entry: string;
+  /** The API handler module; undefined when the API is off. */
+  apiEntry: string | undefined;
   projectRoot: string;
   depsLockFilePath: string;
 }
@@ -334,9 +439,11 @@ interface ResolvedProps {
 /**
  * The AWS resources of fanout's aws backend: the task queue and its dead-letter queue, the
  * DynamoDB table for jobs, results and shared state, the S3 bucket for payloads too big for a
- * message, and the worker Lambda that consumes the queue; alarms on dead letters and worker
- * errors. Every permission is an exact action the worker or the client sends, on one of these
- * resources (see {@link Fanout.grantClient} and {@link Fanout.grantWorker}).
+ * message, the worker Lambda that consumes the queue, and the jobs API (a Lambda behind a
+ * Function URL with `AWS_IAM` auth, unless `api: false`); alarms on dead letters and worker
+ * errors. Every permission is an exact action the worker, the API or the client sends, on one of
+ * these resources (see {@link Fanout.grantClient}, {@link Fanout.grantWorker} and
+ * {@link Fanout.grantInvokeApi}).
  *
  * @example
  * ```ts
@@ -350,6 +457,7 @@ interface ResolvedProps {
  *   workerTimeout: Duration.minutes(2),
  * });
  * fanout.grantClient(myRole);
+ * fanout.grantInvokeApi(cronRole); // POST ${fanout.apiUrl}/jobs, signed
  * ```
  */
 export class Fanout extends Construct {
@@ -379,6 +487,32 @@ export class Fanout extends Construct {
   public readonly workerErrorsAlarm: cloudwatch.Alarm;
   /** The path of the generated bundle entry (imports the task modules, re-exports the handler). */
   public readonly bundleEntry: string;
+  /**
+   * The jobs API Lambda (undefined with `api: false`): the same task modules as the worker,
+   * imported before its handler; behind {@link Fanout.apiFunctionUrl}.
+   */
+  public readonly apiFunction: NodejsFunction | undefined;
+  /**
+   * The API's Function URL, `AWS_IAM` auth: every request must be SigV4-signed (service
+   * `lambda`) by a principal allowed by {@link Fanout.grantInvokeApi}.
+   *
+   * Why a Function URL and not an API Gateway HTTP API with IAM auth: no other service to run,
+   * pay and secure; request bodies up to 6 MB (API Gateway: 10 MB, but a 30 s integration
+   * timeout, where a Function URL waits up to the function's timeout); no per-request API
+   * Gateway fee (about $1.00 per million requests) on top of Lambda's. What an HTTP API would add
+   * (custom domains, throttling per route, JWT authorizers) the jobs API does not need; put
+   * CloudFront or API Gateway in front for those.
+   */
+  public readonly apiFunctionUrl: lambda.FunctionUrl | undefined;
+  /**
+   * The API's base URL without a trailing slash, e.g. `https://<id>.lambda-url.<region>.on.aws`:
+   * append `/jobs`. Undefined with `api: false`. The stack's `ApiUrl` output.
+   */
+  public readonly apiUrl: string | undefined;
+  /** The API's logs, kept one month (undefined with `api: false`). */
+  public readonly apiLogGroup: logs.LogGroup | undefined;
+  /** The path of the API's generated bundle entry (undefined with `api: false`). */
+  public readonly apiBundleEntry: string | undefined;
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
@@ -462,7 +596,7 @@ export class Fanout extends Construct {
     });
     this.workerLogGroup.grantWrite(role);
 
-    this.bundleEntry = writeBundleEntry(config);
+    this.bundleEntry = writeBundleEntry(config, config.entry);
     this.workerFunction = new NodejsFunction(this, 'Worker', {
       entry: this.bundleEntry,
       handler: 'handler',
@@ -483,19 +617,7 @@ export class Fanout extends Construct {
         FANOUT_WORKER_MEMORY_MB: String(config.workerMemoryMb),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Minified names would reach callers and logs: a task's ValidationError as 'cn', fanout's
-        // InvalidArgumentError as 'd'. Error names and `new.target.name` must survive bundling.
-        keepNames: true,
-        banner: ESM_REQUIRE_BANNER,
-        // Bundle with the esbuild installed in node_modules: no Docker needed, works offline.
-        forceDockerBundling: false,
-      },
+      bundling: BUNDLING,
     });
 
     this.grantWorkerData(role);
@@ -522,6 +644,16 @@ export class Fanout extends Construct {
         'Pinned on purpose to nodejs22.x, the runtime the worker bundle is built for (esbuild target node22) and tested on; ' +
         'a runtime upgrade is a deliberate change, not a drift.',
     });
+
+    if (config.apiEntry !== undefined) {
+      const api = this.createApi(config, config.apiEntry, removalPolicy, bucketLogicalId);
+      this.apiFunction = api.fn;
+      this.apiFunctionUrl = api.url;
+      this.apiLogGroup = api.logGroup;
+      this.apiBundleEntry = api.bundleEntry;
+      // The URL ends with '/'; without it, `${apiUrl}/jobs` is the path /jobs (not //jobs).
+      this.apiUrl = Fn.join('', ['https://', Fn.select(2, Fn.split('/', api.url.url))]);
+    }
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription:
@@ -582,6 +714,86 @@ export class Fanout extends Construct {
       .combine(this.grantObjects(grantee, SHARED_OBJECTS, [...OBJECT_READ_ACTIONS, ...OBJECT_WRITE_ACTIONS]))
       .combine(this.grantObjects(grantee, PROCESS_ARGUMENT_OBJECTS, OBJECT_WRITE_ACTIONS))
       .combine(this.grantDescribeStack(grantee));
+  }
+
+  /**
+   * Grants `grantee` the right to call the jobs API: `lambda:InvokeFunctionUrl` on the API
+   * function, on the condition `lambda:FunctionUrlAuthType` = `AWS_IAM`, and
+   * `lambda:InvokeFunction` on the condition `lambda:InvokedViaFunctionUrl` = true (Function URLs
+   * made since October 2025 need both; the condition keeps the grantee from invoking the function
+   * other than through its URL). In the grantee's account an identity policy, else a Lambda
+   * permission. The API itself holds the rights on the queue, table and bucket: the grantee needs
+   * nothing else. Throws ValueError when the construct has no API (`api: false`).
+   *
+   * @example
+   * ```ts
+   * fanout.grantInvokeApi(cronRole);
+   * ```
+   */
+  public grantInvokeApi(grantee: iam.IGrantable): iam.Grant {
+    if (this.apiFunction === undefined) {
+      throw new ValueError(
+        `The Fanout construct '${this.node.path}' has no API (its props set api: false): there is nothing to grant. ` +
+          'Remove api: false to serve the jobs API.',
+      );
+    }
+    // CDK's grant gives both actions with their conditions (it returns the second grant only).
+    return this.apiFunction.grantInvokeUrl(grantee);
+  }
+
+  /** The API function, its role, logs and Function URL. */
+  private createApi(
+    config: ResolvedProps,
+    apiEntry: string,
+    removalPolicy: RemovalPolicy,
+    bucketLogicalId: string,
+  ): { fn: NodejsFunction; url: lambda.FunctionUrl; logGroup: logs.LogGroup; bundleEntry: string } {
+    const logGroup = new logs.LogGroup(this, 'ApiLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+    const role = new iam.Role(this, 'ApiRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'fanout jobs API: submits jobs to the task queue, reads their state and results',
+    });
+    logGroup.grantWrite(role);
+    this.queue.grant(role, ...API_PERMISSIONS.queue);
+    this.table.grant(role, ...API_PERMISSIONS.table);
+    for (const { pattern, actions } of API_PERMISSIONS.objects) this.grantObjects(role, pattern, [...actions]);
+    for (const [objects, reason] of Object.entries(API_OBJECT_PATTERN_REASONS)) {
+      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${objects}]`, reason });
+    }
+
+    const bundleEntry = writeBundleEntry(config, apiEntry);
+    const fn = new NodejsFunction(this, 'Api', {
+      entry: bundleEntry,
+      handler: 'handler',
+      projectRoot: config.projectRoot,
+      depsLockFilePath: config.depsLockFilePath,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: config.architecture,
+      memorySize: API_MEMORY_MB,
+      timeout: Duration.seconds(API_TIMEOUT_SECONDS),
+      role,
+      logGroup,
+      description: 'fanout jobs API: POST /jobs, GET /jobs/{id}, GET /jobs/{id}/results, DELETE /jobs/{id}',
+      environment: {
+        FANOUT_FUNCTION: API_FUNCTION_MARKER,
+        FANOUT_TABLE: this.table.tableName,
+        FANOUT_QUEUE_URL: this.queue.queueUrl,
+        // Named, so that the API's session does not look it up (two requests it is not granted).
+        FANOUT_DLQ_URL: this.deadLetterQueue.queueUrl,
+        FANOUT_BUCKET: this.bucket.bucketName,
+        FANOUT_RETENTION_SECONDS: String(config.retentionSeconds),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: BUNDLING,
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned on purpose to nodejs22.x, the runtime the API bundle is built for (esbuild target node22) and tested on; ' +
+        'a runtime upgrade is a deliberate change, not a drift.',
+    });
+    const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    return { fn, url, logGroup, bundleEntry };
   }
 
   /**
@@ -707,6 +919,19 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     if (!taskModules.includes(path)) taskModules.push(path);
   });
   const entry = existingFile('entry', props.entry ?? DEFAULT_ENTRY);
+  const api = props.api ?? true;
+  if (typeof api !== 'boolean') {
+    throw new InvalidArgumentError('Fanout props.api', api, 'true (serve the jobs API) or false');
+  }
+  if (!api && props.apiEntry !== undefined) {
+    throw new InvalidArgumentError(
+      'Fanout props.apiEntry',
+      props.apiEntry,
+      'undefined when props.api is false',
+      'There is no API function to give it to: remove apiEntry, or set api to true.',
+    );
+  }
+  const apiEntry = api ? existingFile('apiEntry', props.apiEntry ?? DEFAULT_API_ENTRY) : undefined;
 
   const projectRoot = resolve(props.projectRoot ?? process.cwd());
   if (!existsSync(projectRoot) || !statSync(projectRoot).isDirectory()) {
@@ -737,6 +962,7 @@ function resolveProps(props: FanoutProps): ResolvedProps {
     maxReceiveCount,
     retentionSeconds,
     entry,
+    apiEntry,
     projectRoot,
     depsLockFilePath: lockFile,
   };
@@ -805,18 +1031,18 @@ function existingFile(prop: string, path: unknown): string {
 }
 
 /**
- * Writes the worker's bundle entry: it imports each task module for its side effects (ES
- * modules evaluate in import order, so every task is registered before the handler module
- * runs) and re-exports the handler. The content depends only on the absolute paths, and the
+ * Writes a function's bundle entry (the worker's, the API's): it imports each task module for
+ * its side effects (ES modules evaluate in import order, so every task is registered before the
+ * handler module runs) and re-exports the handler. The content depends only on the absolute paths, and the
  * file is named after its content hash, so synths are deterministic and constructs that share
  * a project root never overwrite each other's entry.
  */
-function writeBundleEntry(config: ResolvedProps): string {
+function writeBundleEntry(config: ResolvedProps, handlerModule: string): string {
   const lines = [
     '// Generated by the Fanout construct (infra/Fanout.ts) at synth time. Do not edit.',
     '// Task modules first, for their side effects: importing one registers its tasks.',
     ...config.taskModules.map((module) => `import ${JSON.stringify(module)};`),
-    `export { handler } from ${JSON.stringify(config.entry)};`,
+    `export { handler } from ${JSON.stringify(handlerModule)};`,
     '',
   ];
   const content = lines.join('\n');

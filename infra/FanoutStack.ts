@@ -7,7 +7,8 @@ export interface FanoutStackProps extends StackProps, FanoutProps {}
 
 /**
  * The names of the stack outputs that a fanout client reads (with `DescribeStacks`) to find
- * its resources. Each is also exported as `<stack name>-<output name>`.
+ * its resources. Each is also exported as `<stack name>-<output name>`. `ApiUrl` (the jobs
+ * API's base URL, no trailing slash) is absent from a stack made with `api: false`.
  */
 export const FANOUT_OUTPUTS = [
   'QueueUrl',
@@ -16,6 +17,7 @@ export const FANOUT_OUTPUTS = [
   'BucketName',
   'WorkerFunctionName',
   'Region',
+  'ApiUrl',
 ] as const;
 
 /** One of {@link FANOUT_OUTPUTS}. */
@@ -24,7 +26,7 @@ export type FanoutOutputName = (typeof FANOUT_OUTPUTS)[number];
 /**
  * A deployable stack holding one {@link Fanout} construct, with the outputs the aws backend
  * reads: `QueueUrl`, `DeadLetterQueueUrl`, `TableName`, `BucketName`, `WorkerFunctionName`
- * and `Region`.
+ * and `Region`, and `ApiUrl`, the jobs API's base URL (unless `api: false`).
  *
  * @example
  * ```ts
@@ -42,7 +44,8 @@ export class FanoutStack extends Stack {
     super(scope, id, props);
     this.fanout = new Fanout(this, 'Fanout', props);
 
-    const outputs: Record<FanoutOutputName, { value: string; description: string }> = {
+    const { apiUrl } = this.fanout;
+    const outputs: Record<FanoutOutputName, { value: string; description: string } | undefined> = {
       QueueUrl: { value: this.fanout.queue.queueUrl, description: 'URL of the task queue (one message per chunk)' },
       DeadLetterQueueUrl: {
         value: this.fanout.deadLetterQueue.queueUrl,
@@ -52,9 +55,14 @@ export class FanoutStack extends Stack {
       BucketName: { value: this.fanout.bucket.bucketName, description: 'S3 bucket for payloads too big for a message' },
       WorkerFunctionName: { value: this.fanout.workerFunction.functionName, description: 'The worker Lambda function' },
       Region: { value: this.region, description: 'The region of these resources' },
+      ApiUrl:
+        apiUrl === undefined
+          ? undefined
+          : { value: apiUrl, description: 'Base URL of the jobs API (SigV4-signed requests, service lambda): POST /jobs' },
     };
     for (const name of FANOUT_OUTPUTS) {
-      new CfnOutput(this, name, { ...outputs[name], exportName: `${this.stackName}-${name}` });
+      const output = outputs[name];
+      if (output) new CfnOutput(this, name, { ...output, exportName: `${this.stackName}-${name}` });
     }
   }
 }

@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { resolveAwsConfig } from '../../lib/backends/aws/AwsConfig.js';
+import { EMULATOR_CREDENTIALS } from '../../lib/backends/aws/emulator.js';
 import { main, type CliOutput } from '../../lib/cli/main.js';
+import { signedFetch } from '../../lib/http/signedFetch.js';
+import { startFleet } from '../integration/awsHarness.js';
 import { bin, environmentWithoutFanout, repoRoot, runCli } from './runCli.js';
 
 const run = promisify(execFile);
@@ -90,6 +94,9 @@ describe('fanout emulator', { timeout: 120_000 }, () => {
         'AWS_ENDPOINT_URL_S3',
         'AWS_ENDPOINT_URL_DYNAMODB',
         'AWS_ENDPOINT_URL',
+        'FANOUT_API_URL',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
       ]);
       // Nothing but export lines on stdout: the notes are comments on stderr.
       expect(
@@ -103,7 +110,11 @@ describe('fanout emulator', { timeout: 120_000 }, () => {
         FANOUT_BACKEND: 'aws',
         FANOUT_TABLE: 'cli-emulator-state',
         FANOUT_BUCKET: 'cli-emulator-payloads',
+        // The emulated account's credentials: those the Lambda runner gives functions, and the API checks.
+        AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
       });
+      expect(printed.FANOUT_API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(printed.FANOUT_QUEUE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/000000000000\/cli-emulator-tasks$/);
       expect(printed.FANOUT_QUEUE_URL!.startsWith(`${printed.AWS_ENDPOINT_URL_SQS}/`)).toBe(true);
       expect(io.err()).toMatch(/^# fanout emulator: fauxqs \(SQS, S3\) on http:\/\/127\.0\.0\.1:\d+, dynalite/);
@@ -173,6 +184,108 @@ describe('fanout emulator', { timeout: 120_000 }, () => {
     expect(stderr.includes(NODE_NOTICE)).toBe(major < 22);
   });
 
+  it('serves the jobs API in-process with --tasks: unsigned or badly signed requests get 403, a signed POST /jobs runs on workers and its results come back', async () => {
+    const emulator = startEmulatorCli([
+      '--sqs-port',
+      '0',
+      '--dynamodb-port',
+      '0',
+      '--api-port',
+      '0',
+      '--tasks',
+      'test/fixtures/tasks.ts',
+    ]);
+    try {
+      const env = await emulator.ready;
+      expect(emulator.stderr()).toMatch(
+        /# jobs API on http:\/\/127\.0\.0\.1:\d+ \(SigV4 \(service lambda, region us-east-1\) checked against AWS_ACCESS_KEY_ID fanout-local\): fanout's API handler runs in this process, with the tasks of tasks\.ts/,
+      );
+      const url = `${env.FANOUT_API_URL}/jobs/01jz0000000000000000000000`;
+      const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! };
+      const signed = await signedFetch(url, { region: env.AWS_REGION!, credentials });
+      // The handler's answer (no such job), not a refusal, with the request id of its event.
+      expect(signed.status).toBe(404);
+      expect(signed.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await signed.json()).toHaveProperty('error.code');
+
+      const unsigned = await fetch(url);
+      expect(unsigned.status).toBe(403);
+      expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe('ERR_UNSIGNED');
+      const badSecret = await signedFetch(url, {
+        region: env.AWS_REGION!,
+        credentials: { ...credentials, secretAccessKey: 'wrong' },
+      });
+      expect(badSecret.status).toBe(403);
+      expect(((await badSecret.json()) as { error: { code: string } }).error.code).toBe('ERR_BAD_SIGNATURE');
+      const otherKey = await signedFetch(url, {
+        region: env.AWS_REGION!,
+        credentials: { accessKeyId: 'AKIAOTHER', secretAccessKey: 'x' },
+      });
+      expect(((await otherKey.json()) as { error: { code: string } }).error.code).toBe('ERR_UNKNOWN_ACCESS_KEY');
+
+      // A job end to end: submitted over the API, run by a worker fleet on the printed resources, read back.
+      const fleet = startFleet(await resolveAwsConfig(env), { tasks: [new URL('../fixtures/tasks.ts', import.meta.url).href] });
+      try {
+        await fleet.ready;
+        const api = (method: string, path: string, body?: unknown) =>
+          signedFetch(`${env.FANOUT_API_URL}${path}`, {
+            method,
+            region: env.AWS_REGION!,
+            credentials,
+            ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+          });
+        const submitted = await api('POST', '/jobs', { task: 'square', items: [1, 2, 3, 4, 5, 6], chunksize: 2 });
+        expect(submitted.status).toBe(202);
+        const { jobId, total } = (await submitted.json()) as { jobId: string; total: number };
+        expect(jobId).toMatch(/^[0-9a-z]{26}$/);
+        expect(total).toBe(6);
+        expect(await settled((path) => api('GET', path), jobId)).toMatchObject({
+          status: 'succeeded',
+          total: 6,
+          done: 6,
+          failed: 0,
+        });
+        const results = await api('GET', `/jobs/${jobId}/results`);
+        expect(results.status).toBe(200);
+        expect(await results.json()).toMatchObject({ results: [1, 4, 9, 16, 25, 36], errors: [] });
+        // A task the emulator's --tasks modules do not define is refused at submit time.
+        const unknown = await api('POST', '/jobs', { task: 'noSuchTask', items: [1] });
+        expect(unknown.status).toBe(400);
+      } finally {
+        await fleet.stop();
+      }
+    } finally {
+      emulator.stop();
+    }
+    expect(await emulator.exited).toBe(0);
+    expect(await portIsClosed(parseExports(emulator.stdout()).FANOUT_API_URL!)).toBe(true);
+  });
+
+  it('says the API port is in use, by its flag, and exits 1', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const result = await runCli(['emulator', '--sqs-port', '0', '--dynamodb-port', '0', '--api-port', String(port)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `fanout emulator: port ${port} (--api-port) is in use; choose another, or 0 for any free port.\n`,
+      );
+      expect(result.stdout).toBe('');
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('refuses --tasks with --template, and a task module that does not exist, as usage errors (exit 2)', async () => {
+    const both = await runCli(['emulator', '--template', 'cdk.out/Fanout.template.json', '--tasks', 'test/fixtures/tasks.ts']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--tasks is for the emulator without --template/);
+    const missing = await runCli(['emulator', '--tasks', 'no/such/tasks.ts']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/the task module 'no\/such\/tasks\.ts' does not exist/);
+  });
+
   it('says which port is in use, by its flag, and exits 1', async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
@@ -189,6 +302,39 @@ describe('fanout emulator', { timeout: 120_000 }, () => {
     }
   });
 });
+
+/** Polls `GET /jobs/{jobId}` until the job is neither queued nor running; its last status. */
+async function settled(get: (path: string) => Promise<Response>, jobId: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 600; i++) {
+    const status = (await (await get(`/jobs/${jobId}`)).json()) as Record<string, unknown>;
+    if (status.status !== 'queued' && status.status !== 'running') return status;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the job ${jobId} did not settle in 600 polls`);
+}
+
+/** `fanout emulator ...args` as a command of its own, until `stop()` (SIGINT); `ready` resolves with its exports. */
+function startEmulatorCli(args: string[]): {
+  ready: Promise<Record<string, string>>;
+  exited: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+  stop: () => void;
+} {
+  const child = spawn(process.execPath, [bin, 'emulator', ...args], { cwd: repoRoot, env: environmentWithoutFanout() });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = until(() => stderr.includes('# ready') || child.exitCode !== null, 'the emulator to be ready', 60_000).then(
+    () => {
+      if (!stderr.includes('# ready')) throw new Error(`fanout emulator exited:\n${stderr}`);
+      return parseExports(stdout);
+    },
+  );
+  return { ready, exited, stdout: () => stdout, stderr: () => stderr, stop: () => child.kill('SIGINT') };
+}
 
 function parseEnv(text: string): Record<string, string> {
   return Object.fromEntries(

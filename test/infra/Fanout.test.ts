@@ -26,8 +26,10 @@ import {
   logicalId,
   newApp,
   referencedIds,
+  roleStatements,
   type Statement,
 } from './fixtures/synth.js';
+import { ValueError } from '../../lib/errors.js';
 
 /**
  * The table actions of both roles: the pool's (results) and every shared object's (locks,
@@ -86,6 +88,10 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
     fn: string;
     role: string;
     logs: string;
+    api: string;
+    apiRole: string;
+    apiLogs: string;
+    apiUrl: string;
   };
 
   beforeAll(() => {
@@ -103,7 +109,11 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
       logBucket: cfn(fanout.accessLogBucket),
       fn: cfn(fanout.workerFunction),
       role: cfn(fanout.workerFunction.role as iam.Role),
-      logs: logicalId(template, 'AWS::Logs::LogGroup'),
+      logs: cfn(fanout.workerLogGroup),
+      api: cfn(fanout.apiFunction!),
+      apiRole: cfn(fanout.apiFunction!.role as iam.Role),
+      apiLogs: cfn(fanout.apiLogGroup!),
+      apiUrl: cfn(fanout.apiFunctionUrl!),
     };
   }, SYNTH_TIMEOUT_MS);
 
@@ -138,11 +148,15 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::S3::Bucket', 2);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    // The worker's logs and the API's.
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
-    // The worker, and CDK's auto-delete provider (one per stack) with its role.
-    template.resourceCountIs('AWS::Lambda::Function', 2);
-    template.resourceCountIs('AWS::IAM::Role', 2);
+    // The worker, the API, and CDK's auto-delete provider (one per stack), each with its role.
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourceCountIs('AWS::IAM::Role', 3);
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+    // No resource policy: who may call the API is granted with grantInvokeApi.
+    template.resourceCountIs('AWS::Lambda::Permission', 0);
     const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type);
     expect(types.filter((type) => type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource')).toEqual([
       'Custom::S3AutoDeleteObjects',
@@ -356,6 +370,73 @@ describe('Fanout construct with default props', { timeout: SYNTH_TIMEOUT_MS }, (
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
+  it('API function: nodejs22.x on arm64, 1024 MB, 60 s, ESM handler, its own role and log group, marked FANOUT_FUNCTION=api', () => {
+    expect(template.toJSON().Resources[ids.api].Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 1024,
+      Timeout: 60,
+      Handler: 'index.handler',
+      Role: { 'Fn::GetAtt': [ids.apiRole, 'Arn'] },
+      LoggingConfig: { LogGroup: { Ref: ids.apiLogs } },
+      Environment: {
+        Variables: {
+          FANOUT_FUNCTION: 'api',
+          FANOUT_TABLE: { Ref: ids.table },
+          FANOUT_QUEUE_URL: { Ref: ids.queue },
+          FANOUT_DLQ_URL: { Ref: ids.dlq },
+          FANOUT_BUCKET: { Ref: ids.bucket },
+          FANOUT_RETENTION_SECONDS: '86400',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+    expect(ids.apiRole).not.toBe(ids.role);
+    expect(template.toJSON().Resources[ids.apiLogs].Properties).toEqual({ RetentionInDays: 30 });
+    // The worker is not marked: a template's reader tells the two apart by the API's marker.
+    expect(template.toJSON().Resources[ids.fn].Properties.Environment.Variables.FANOUT_FUNCTION).toBeUndefined();
+  });
+
+  it('API: a Function URL with AuthType AWS_IAM on the API function, buffered, no CORS', () => {
+    expect(template.toJSON().Resources[ids.apiUrl].Properties).toEqual({
+      AuthType: 'AWS_IAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [ids.api, 'Arn'] },
+    });
+    expect(stack.fanout.apiFunctionUrl!.authType).toBe(lambda.FunctionUrlAuthType.AWS_IAM);
+  });
+
+  it('IAM: the API role allows exactly the actions the API sends, on these resources, and its log writes', () => {
+    expect(grantedActions(template, ids.apiRole)).toEqual({
+      // Only sends: the dead-letter queue is named in its environment, not looked up.
+      [ids.queue]: ['sqs:SendMessage'],
+      [ids.table]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      [`${ids.bucket}/runs/*/args/*`]: ['s3:AbortMultipartUpload', 's3:PutObject'],
+      [`${ids.bucket}/runs/*/results/*`]: ['s3:GetObject'],
+      [`${ids.bucket}/uploads/*`]: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      [ids.apiLogs]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    });
+    const role = template.toJSON().Resources[ids.apiRole].Properties;
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+  });
+
+  it('bundle: the API entry imports the same task modules, then re-exports the API handler; its asset is an ESM index.mjs', () => {
+    const entry = readFileSync(stack.fanout.apiBundleEntry!, 'utf8');
+    const apiHandler = fileURLToPath(new URL('../../functions/api/handler.ts', import.meta.url));
+    const importAt = entry.indexOf(`import ${JSON.stringify(FIXTURE_TASKS)};`);
+    const exportAt = entry.indexOf(`export { handler } from ${JSON.stringify(apiHandler)};`);
+    expect(importAt).toBeGreaterThan(-1);
+    expect(exportAt).toBeGreaterThan(importAt);
+    expect(stack.fanout.apiBundleEntry).not.toBe(stack.fanout.bundleEntry);
+    const code = template.toJSON().Resources[ids.api].Properties.Code as { S3Key: string };
+    const asset = join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+    const source = readFileSync(asset, 'utf8');
+    expect(source.startsWith("import { createRequire as __fanoutCreateRequire } from 'node:module';")).toBe(true);
+    expect(existsSync(`${asset}.map`)).toBe(true);
+  });
+
   it('event source: the task queue, batch size 10, partial batch failures, maximum concurrency 100', () => {
     expect(template.toJSON().Resources[logicalId(template, 'AWS::Lambda::EventSourceMapping')].Properties).toEqual({
       EventSourceArn: { 'Fn::GetAtt': [ids.queue, 'Arn'] },
@@ -537,7 +618,7 @@ describe('Fanout construct with custom props', { timeout: SYNTH_TIMEOUT_MS }, ()
 
   it("removal 'retain': the table, both buckets and the log group stay after cdk destroy; no custom resource", () => {
     expect(typesWithDeletionPolicy(template, 'Retain')).toEqual(
-      ['AWS::DynamoDB::Table', 'AWS::Logs::LogGroup', 'AWS::S3::Bucket', 'AWS::S3::Bucket'].sort(),
+      ['AWS::DynamoDB::Table', 'AWS::Logs::LogGroup', 'AWS::Logs::LogGroup', 'AWS::S3::Bucket', 'AWS::S3::Bucket'].sort(),
     );
     for (const type of ['AWS::DynamoDB::Table', 'AWS::Logs::LogGroup', 'AWS::S3::Bucket']) {
       for (const resource of Object.values(template.findResources(type))) expect(resource.UpdateReplacePolicy).toBe('Retain');
@@ -545,7 +626,8 @@ describe('Fanout construct with custom props', { timeout: SYNTH_TIMEOUT_MS }, ()
     // The queues (transient messages) are deleted whatever the choice.
     for (const queue of Object.values(template.findResources('AWS::SQS::Queue'))) expect(queue.DeletionPolicy).toBe('Delete');
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
-    template.resourceCountIs('AWS::Lambda::Function', 1);
+    // The worker and the API.
+    template.resourceCountIs('AWS::Lambda::Function', 2);
     for (const bucket of Object.values(template.findResources('AWS::S3::Bucket'))) {
       expect(bucket.Properties.Tags ?? []).not.toContainEqual(expect.objectContaining({ Key: 'aws-cdk:auto-delete-objects' }));
     }
@@ -558,6 +640,16 @@ describe('Fanout construct with custom props', { timeout: SYNTH_TIMEOUT_MS }, ()
       expect(props.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(props.OKActions).toBeUndefined();
     }
+  });
+
+  it('the API function runs on the architecture given and stamps the retention given', () => {
+    expect(
+      template.toJSON().Resources[stack.getLogicalId(fanout.apiFunction!.node.defaultChild as lambda.CfnFunction)].Properties,
+    ).toMatchObject({
+      Architectures: ['x86_64'],
+      MemorySize: 1024,
+      Environment: { Variables: { FANOUT_RETENTION_SECONDS: String(49 * 3600) } },
+    });
   });
 
   it('passes memory, architecture and timeout to the function, and memory and retention to its environment', () => {
@@ -610,7 +702,16 @@ describe('Fanout construct with custom props', { timeout: SYNTH_TIMEOUT_MS }, ()
 describe('Fanout grants', { timeout: SYNTH_TIMEOUT_MS }, () => {
   let stack: Stack;
   let template: Template;
-  let ids: { queue: string; dlq: string; table: string; bucket: string; client: string; fleet: string };
+  let ids: {
+    queue: string;
+    dlq: string;
+    table: string;
+    bucket: string;
+    client: string;
+    fleet: string;
+    caller: string;
+    api: string;
+  };
 
   beforeAll(() => {
     stack = new Stack(newApp({ bundle: false }), 'Grants');
@@ -623,6 +724,9 @@ describe('Fanout grants', { timeout: SYNTH_TIMEOUT_MS }, () => {
     const fleet = new iam.Role(stack, 'Fleet', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
     expect(fanout.grantClient(client).success).toBe(true);
     expect(fanout.grantWorker(fleet).success).toBe(true);
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(fanout.grantInvokeApi(caller).success).toBe(true);
+    expect(fanout.grantInvokeApi(new iam.AccountPrincipal('111122223333')).success).toBe(true);
     template = Template.fromStack(stack);
     const cfn = (construct: { node: { defaultChild?: unknown } }) =>
       stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
@@ -633,8 +737,61 @@ describe('Fanout grants', { timeout: SYNTH_TIMEOUT_MS }, () => {
       bucket: cfn(fanout.bucket),
       client: cfn(client),
       fleet: cfn(fleet),
+      caller: cfn(caller),
+      api: cfn(fanout.apiFunction!),
     };
   }, SYNTH_TIMEOUT_MS);
+
+  it('grantInvokeApi: both InvokeFunctionUrl (AuthType AWS_IAM) and InvokeFunction (via the URL only) on the API function, nothing else', () => {
+    const statements = roleStatements(template, ids.caller);
+    const apiArn = { 'Fn::GetAtt': [ids.api, 'Arn'] };
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunctionUrl',
+        Resource: apiArn,
+        Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: apiArn,
+        Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': true } },
+      },
+    ]);
+  });
+
+  it('grantInvokeApi: a principal of another account gets both as Lambda permissions on the function', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).map((resource) => resource.Properties);
+    expect(permissions).toEqual(
+      expect.arrayContaining([
+        {
+          Action: 'lambda:InvokeFunctionUrl',
+          FunctionName: { 'Fn::GetAtt': [ids.api, 'Arn'] },
+          FunctionUrlAuthType: 'AWS_IAM',
+          Principal: '111122223333',
+        },
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { 'Fn::GetAtt': [ids.api, 'Arn'] },
+          InvokedViaFunctionUrl: true,
+          Principal: '111122223333',
+        },
+      ]),
+    );
+    expect(permissions).toHaveLength(2);
+  });
+
+  it('grantInvokeApi on a construct made with api: false throws a ValueError that says why', () => {
+    const bare = new Fanout(new Stack(newApp({ bundle: false }), 'Bare'), 'Fanout', {
+      taskModules: [FIXTURE_TASKS],
+      entry: FIXTURE_HANDLER,
+      api: false,
+    });
+    const role = new iam.Role(Stack.of(bare), 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(() => bare.grantInvokeApi(role)).toThrow(ValueError);
+    expect(() => bare.grantInvokeApi(role)).toThrow(/has no API \(its props set api: false\)/);
+  });
 
   it('a retention under a day still expires payloads after 1 day (the S3 minimum)', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {

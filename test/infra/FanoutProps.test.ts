@@ -176,6 +176,23 @@ describe('Fanout props validation', () => {
     );
   });
 
+  it('rejects an API entry that does not exist, an api that is not a boolean, and an API entry with api: false', () => {
+    expect(errorOf({ apiEntry: '/no/such/api.ts' }).message).toBe(
+      "Fanout props.apiEntry must be the path of an existing file; got '/no/such/api.ts' (string).",
+    );
+    expect(errorOf({ api: 'yes' as unknown as boolean }).message).toBe(
+      "Fanout props.api must be true (serve the jobs API) or false; got 'yes' (string).",
+    );
+    expect(errorOf({ api: false, apiEntry: FIXTURE_HANDLER }).message).toMatch(
+      /^Fanout props\.apiEntry must be undefined when props\.api is false; got '.*handler\.ts' \(string\)\. There is no API function/,
+    );
+  });
+
+  it('accepts api: false (no API function) and an API entry of its own', () => {
+    expect(build({ api: false }).apiFunction).toBeUndefined();
+    expect(build({ apiEntry: FIXTURE_HANDLER }).apiBundleEntry).toBeDefined();
+  });
+
   it.each([
     ['keep', "Fanout props.removal must be 'destroy' or 'retain'; got 'keep' (string)."],
     ['DESTROY', "Fanout props.removal must be 'destroy' or 'retain'; got 'DESTROY' (string)."],

@@ -40,6 +40,7 @@ describe('FanoutStack', { timeout: SYNTH_TIMEOUT_MS }, () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([...FANOUT_OUTPUTS].sort());
     const id = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
     const { fanout } = stack;
+    const urlId = id(fanout.apiFunctionUrl!);
     const expected = {
       QueueUrl: { Ref: id(fanout.queue) },
       DeadLetterQueueUrl: { Ref: id(fanout.deadLetterQueue) },
@@ -47,6 +48,10 @@ describe('FanoutStack', { timeout: SYNTH_TIMEOUT_MS }, () => {
       BucketName: { Ref: id(fanout.bucket) },
       WorkerFunctionName: { Ref: id(fanout.workerFunction) },
       Region: { Ref: 'AWS::Region' },
+      // The Function URL's host, without the URL's trailing slash: `${ApiUrl}/jobs` is the path /jobs.
+      ApiUrl: {
+        'Fn::Join': ['', ['https://', { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [urlId, 'FunctionUrl'] }] }] }]],
+      },
     };
     for (const name of FANOUT_OUTPUTS) {
       template.hasOutput(name, { Value: expected[name], Export: { Name: `MyFanout-${name}` } });
@@ -92,6 +97,11 @@ describe('FanoutStack', { timeout: SYNTH_TIMEOUT_MS }, () => {
         // The shared objects: big queue and pipe items, a Process's big arguments.
         `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/objects/*]`,
         `MyFanout/Fanout/WorkerRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/processes/*/args]`,
+        // The API function: its runtime, and the key patterns of its exact S3 actions.
+        'MyFanout/Fanout/Api AwsSolutions-L1',
+        `MyFanout/Fanout/ApiRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/runs/*/args/*]`,
+        `MyFanout/Fanout/ApiRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/runs/*/results/*]`,
+        `MyFanout/Fanout/ApiRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/uploads/*]`,
       ].sort(),
     );
     for (const reason of acks.values()) expect(reason.length).toBeGreaterThan(40);
@@ -114,6 +124,20 @@ describe('FanoutStack', { timeout: SYNTH_TIMEOUT_MS }, () => {
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(custom);
     expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
     expect(Annotations.fromStack(custom).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('api: false — no API function, URL or ApiUrl output, the other outputs as before, and cdk-nag still passes', () => {
+    const app2 = newApp({ bundle: false });
+    const bare = new FanoutStack(app2, 'NoApi', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER, api: false });
+    const noApi = Template.fromStack(bare);
+    expect(Object.keys(noApi.toJSON().Outputs).sort()).toEqual(FANOUT_OUTPUTS.filter((name) => name !== 'ApiUrl').sort());
+    noApi.resourceCountIs('AWS::Lambda::Url', 0);
+    noApi.resourcePropertiesCountIs('AWS::Lambda::Function', { Environment: { Variables: { FANOUT_FUNCTION: 'api' } } }, 0);
+    expect(bare.fanout.apiFunction).toBeUndefined();
+    expect(bare.fanout.apiUrl).toBeUndefined();
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(bare);
+    expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
+    expect([...acknowledgments(bare).keys()].filter((key) => key.includes('/Api'))).toEqual([]);
   });
 
   it('the same check does report a non-compliant resource (so the zero above means something)', () => {

@@ -20,6 +20,7 @@ import { AwsQueueEngine } from '../../lib/backends/aws/AwsQueueEngine.js';
 import { AwsSemaphore } from '../../lib/backends/aws/AwsSemaphore.js';
 import { AwsSharedMemory } from '../../lib/backends/aws/AwsSharedMemory.js';
 import { RequestCounter } from '../../lib/backends/aws/RequestCounter.js';
+import { FunctionUrlAdapter } from '../../lib/http/FunctionUrlAdapter.js';
 import { ValueEncoder } from '../../lib/codec/ValueEncoder.js';
 import { awsProcBigArgs } from '../fixtures/awsProcessTasks.js';
 import { bucketKeys, provisionForTest, startFleet } from '../integration/awsHarness.js';
@@ -44,12 +45,12 @@ function matches(pattern: string, key: string): boolean {
   return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
 }
 
-/** The client's and the worker role's grants by resource, from a synthesized stack. */
+/** The client's, the worker role's and the API role's grants by resource, from a synthesized stack. */
 function synthesizedGrants(): {
   queueId: string;
   tableId: string;
   bucketId: string;
-  roles: { client: Record<string, string[]>; worker: Record<string, string[]> };
+  roles: { client: Record<string, string[]>; worker: Record<string, string[]>; api: Record<string, string[]> };
 } {
   const stack = new Stack(newApp({ bundle: false }), 'Grants');
   const fanout = new Fanout(stack, 'Fanout', { taskModules: [FIXTURE_TASKS], entry: FIXTURE_HANDLER });
@@ -65,6 +66,7 @@ function synthesizedGrants(): {
     roles: {
       client: grantedActions(template, id(client)),
       worker: grantedActions(template, id(fanout.workerFunction.role as iam.Role)),
+      api: grantedActions(template, id(fanout.apiFunction!.role as iam.Role)),
     },
   };
 }
@@ -154,9 +156,88 @@ describe('the grants cover the requests of every aws primitive (emulators)', { t
     const keys = await bucketKeys(config);
     expect(keys).toHaveLength(1);
     for (const key of keys) {
-      for (const granted of Object.values(roles)) {
+      for (const granted of [roles.client, roles.worker]) {
         expect(objectActions(granted, bucketId, key), key).toEqual(expect.arrayContaining(sentOn('S3')));
       }
+    }
+  }, 120_000);
+
+  it('the jobs API: jobs submitted over HTTP (big items inline, and through an upload), read, listed and cancelled send only what the API role is granted, on keys it is granted', async () => {
+    const { queueId, tableId, bucketId, roles } = synthesizedGrants();
+    const config = await provisionForTest('grants-api');
+    // An API job's chunks name their task only: the fleet imports the task modules, as a worker bundle does.
+    const fleet = startFleet(config, { tasks: [new URL('../fixtures/tasks.ts', import.meta.url).href] });
+    const counter = new RequestCounter();
+    // The deployed handler's API, over a backend of these resources (its counter counts every
+    // request the backend sends), with the tasks a bundle would register. The config names the
+    // dead-letter queue, as the API function's environment does (FANOUT_DLQ_URL).
+    await import('../fixtures/tasks.js');
+    const { jobApiFor } = await import('../../functions/api/handler.js');
+    const api = jobApiFor(new AwsBackend({ config, counter }));
+    const adapter = await FunctionUrlAdapter.start({ verifier: null, handler: (event) => api.handle(event) });
+    try {
+      await fleet.ready;
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${adapter.url}${path}`, {
+          method,
+          ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      const settled = async (jobId: string) => {
+        for (let i = 0; i < 600; i++) {
+          const { body } = await call('GET', `/jobs/${jobId}`);
+          if (body.status !== 'queued' && body.status !== 'running') return body;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`job ${jobId} did not settle`);
+      };
+      // Over what a message and an item hold: the chunk's arguments and its result go through S3.
+      const big = 'x'.repeat(1_100_000);
+      const inline = await call('POST', '/jobs', { task: 'echo', items: [big, 'small'], chunksize: 1 });
+      expect(inline).toMatchObject({ status: 202, body: { total: 2 } });
+      const inlineId = inline.body.jobId as string;
+      expect(await settled(inlineId)).toMatchObject({ status: 'succeeded', done: 2, failed: 0 });
+      const results = await call('GET', `/jobs/${inlineId}/results`);
+      expect(results.status).toBe(200);
+      expect((results.body.results as string[]).map((value) => value.length)).toEqual([big.length, 5]);
+
+      const upload = await call('POST', '/uploads', {});
+      expect(upload.status).toBe(201);
+      const uploadUrl = new URL(upload.body.url as string);
+      expect((await fetch(uploadUrl, { method: 'PUT', body: JSON.stringify([1, 2, 3]) })).status).toBe(200);
+      const uploaded = await call('POST', '/jobs', { task: 'square', itemsUpload: upload.body.uploadId });
+      expect(uploaded).toMatchObject({ status: 202, body: { total: 3 } });
+      expect((await call('DELETE', `/jobs/${uploaded.body.jobId as string}`)).status).toBe(202);
+      expect((await call('GET', '/jobs')).status).toBe(200);
+
+      const sent = Object.keys(counter.snapshot().requests);
+      const sentOn = (service: string) =>
+        [...new Set(sent.filter((request) => request.startsWith(`${service}.`)).map(iamAction))].sort();
+      const ungranted = (service: string, granted: string[] | undefined) =>
+        sentOn(service).filter((action) => !(granted ?? []).includes(action));
+      expect(ungranted('DynamoDB', roles.api[tableId])).toEqual([]);
+      expect(ungranted('SQS', roles.api[queueId])).toEqual([]);
+      expect(sentOn('SQS')).toEqual(roles.api[queueId]);
+      // The objects: chunk arguments written by the API, results read by it, the upload written
+      // (with its presigned URL), read and deleted by it; each under a pattern granting that.
+      expect(sentOn('S3')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+      const keys = await bucketKeys(config);
+      const argumentKeys = keys.filter((key) => /^runs\/[^/]+\/args\//.test(key));
+      const resultKeys = keys.filter((key) => /^runs\/[^/]+\/results\//.test(key));
+      expect(argumentKeys.length).toBeGreaterThan(0);
+      expect(resultKeys.length).toBeGreaterThan(0);
+      for (const key of argumentKeys)
+        expect(objectActions(roles.api, bucketId, key)).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+      for (const key of resultKeys) expect(objectActions(roles.api, bucketId, key)).toEqual(['s3:GetObject']);
+      const uploadKey = decodeURIComponent(uploadUrl.pathname).replace(/^\/[^/]+\//, '');
+      expect(uploadKey).toMatch(/^uploads\/[0-9a-z]{26}$/);
+      expect(objectActions(roles.api, bucketId, uploadKey)).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+      // Every granted table action is one the API sends (none is granted for nothing).
+      expect(sentOn('DynamoDB')).toEqual(roles.api[tableId]);
+    } finally {
+      await adapter.stop();
+      await fleet.stop();
     }
   }, 120_000);
 
@@ -197,7 +278,7 @@ describe('the grants cover the requests of every aws primitive (emulators)', { t
         sentOn('SQS').every((action) => roles.client[queueId]!.includes(action)),
         sentOn('SQS').join(),
       ).toBe(true);
-      expect(sentOn('SQS')).toContain('sqs:SendMessage');
+      expect(sentOn('SQS')).toEqual(roles.api[queueId]);
       expect(sentOn('S3')).toEqual(['s3:PutObject']);
       // The one object, the arguments: the program writes it, the worker reads it (and a task
       // starting a Process writes one: the worker may write it too).

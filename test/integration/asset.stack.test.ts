@@ -9,9 +9,10 @@ import { InvalidArgumentError, RemoteError, UnknownTaskError, task } from 'fanou
 import { AwsClients } from '../../lib/backends/aws/AwsClients.js';
 import type { InvocationRecord } from '../../lib/backends/aws/lambda/invocation.js';
 import type { ProvisionedStack } from '../../lib/backends/aws/StackProvisioner.js';
+import { readStackTemplate, type CloudFormationTemplate, type StackTemplate } from '../../lib/backends/aws/stackTemplate.js';
 import { assetBlockHandler, assetMisuseFanout, assetValidate } from '../fixtures/asset/assetTasks.js';
 import { square } from '../fixtures/tasks.js';
-import { processAlive, provisionAsset, startRunner, type TestRunner } from './assetHarness.js';
+import { processAlive, provisionAsset, startRunner, synthesizedTemplate, type TestRunner } from './assetHarness.js';
 import { awsContext, chunkRecords, queueDepth } from './awsHarness.js';
 
 /** A task the worker bundle does not have: defined here, in the test, only. */
@@ -78,6 +79,82 @@ describe('the synthesized stack, provisioned from its template', () => {
       TableName: stack.config.table,
       BucketName: stack.config.bucket,
     });
+  });
+
+  it('describes the API function apart from the worker: marked FANOUT_FUNCTION=api, behind its AWS_IAM Function URL', () => {
+    const api = stack.api!;
+    expect(api.authType).toBe('AWS_IAM');
+    expect(api.urlLogicalId).toMatch(/^FanoutApiFunctionUrl/);
+    expect(api.function).toMatchObject({ handler: 'index.handler', runtime: 'nodejs22.x', memorySize: 1024, timeoutSeconds: 60 });
+    expect(api.function.logicalId).not.toBe(stack.worker.function.logicalId);
+    expect(api.function.codeDirectory).not.toBe(stack.worker.function.codeDirectory);
+    expect(existsSync(join(api.function.codeDirectory!, 'index.mjs'))).toBe(true);
+    expect(api.function.environment).toMatchObject({
+      FANOUT_FUNCTION: 'api',
+      FANOUT_QUEUE_URL: stack.config.queueUrl,
+      FANOUT_TABLE: stack.config.table,
+      FANOUT_BUCKET: stack.config.bucket,
+    });
+    // The URL is described with its function, not listed among the resources left out.
+    expect(stack.skipped.map((resource) => resource.type)).not.toContain('AWS::Lambda::Url');
+    // Its output refers to the Function URL, which only the local API gives an address.
+    expect(stack.outputs.ApiUrl).toBeUndefined();
+  });
+});
+
+describe('telling the worker from the API in a template', () => {
+  /** The asset template, changed by `edit`, as a template object (no file). */
+  const edited = async (edit: (template: CloudFormationTemplate) => CloudFormationTemplate): Promise<StackTemplate> => {
+    const stack = readStackTemplate(await synthesizedTemplate());
+    return { ...stack, template: edit(structuredClone(stack.template)) };
+  };
+  const apiIds = (template: CloudFormationTemplate) =>
+    Object.entries(template.Resources)
+      .filter(
+        ([, resource]) =>
+          (resource.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables?.FANOUT_FUNCTION === 'api',
+      )
+      .map(([logicalId]) => logicalId);
+
+  it('finds the worker whatever the order of the functions (the API, first, names the task queue too)', async () => {
+    const reordered = await edited((template) => {
+      const [apiId] = apiIds(template);
+      const { [apiId!]: api, ...rest } = template.Resources;
+      return { ...template, Resources: { [apiId!]: api!, ...rest } };
+    });
+    const stack = await provisionAsset('asset-order', { template: reordered });
+    expect(stack.worker.function.environment.FANOUT_FUNCTION).toBeUndefined();
+    expect(stack.api?.function.environment.FANOUT_FUNCTION).toBe('api');
+  });
+
+  it('a template without the API (api: false): no API, the worker as before', async () => {
+    const withoutApi = await edited((template) => {
+      const drop = new Set(apiIds(template));
+      for (const [logicalId, resource] of Object.entries(template.Resources)) {
+        if (resource.Type === 'AWS::Lambda::Url') drop.add(logicalId);
+      }
+      const { ApiUrl: _url, ...outputs } = template.Outputs ?? {};
+      return {
+        ...template,
+        Outputs: outputs,
+        Resources: Object.fromEntries(Object.entries(template.Resources).filter(([logicalId]) => !drop.has(logicalId))),
+      };
+    });
+    const stack = await provisionAsset('asset-noapi', { template: withoutApi });
+    expect(stack.api).toBeUndefined();
+    expect(stack.worker.function.memorySize).toBe(1769);
+  });
+
+  it('refuses an API function without its Function URL, saying which', async () => {
+    const noUrl = await edited((template) => ({
+      ...template,
+      Resources: Object.fromEntries(
+        Object.entries(template.Resources).filter(([, resource]) => resource.Type !== 'AWS::Lambda::Url'),
+      ),
+    }));
+    await expect(provisionAsset('asset-nourl', { template: noUrl })).rejects.toThrow(
+      /fanout's API function 'FanoutApi\w+' has 0 Function URLs \(AWS::Lambda::Url\)/,
+    );
   });
 });
 

@@ -13,6 +13,7 @@ import { inject } from 'vitest';
 import { LambdaRunner, type LambdaRunnerOptions } from '../../lib/backends/aws/lambda/LambdaRunner.js';
 import type { InvocationRecord } from '../../lib/backends/aws/lambda/invocation.js';
 import { provisionStack, type ProvisionedStack, type ProvisionStackOptions } from '../../lib/backends/aws/StackProvisioner.js';
+import type { StackTemplate } from '../../lib/backends/aws/stackTemplate.js';
 import { synthesizeStack } from '../../lib/backends/aws/synthesizeStack.js';
 
 // The SDK's notice about Node versions says nothing about these tests.
@@ -89,10 +90,10 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Provisions a copy of the asset stack (or of `template`) in the emulators, under a fresh name. */
+/** Provisions a copy of the asset stack (or of `template`, a path or a template read or made) in the emulators, under a fresh name. */
 export async function provisionAsset(
   prefix: string,
-  options: Omit<ProvisionStackOptions, 'name'> & { template?: string } = {},
+  options: Omit<ProvisionStackOptions, 'name'> & { template?: string | StackTemplate } = {},
 ): Promise<ProvisionedStack> {
   const { template, ...rest } = options;
   return provisionStack(template ?? (await synthesizedTemplate()), inject('awsEmulators'), {

@@ -82,12 +82,31 @@ export interface ProvisionedStack {
   skipped: Array<{ logicalId: string; type: string }>;
   functions: LambdaFunctionSpec[];
   eventSources: SqsEventSourceSpec[];
-  /** Fanout's worker: the function whose environment names the task queue, and its event source. */
+  /**
+   * Fanout's worker: the function whose environment names the task queue (and is not the API's),
+   * triggered by an SQS event source mapping; and that mapping.
+   */
   worker: { function: LambdaFunctionSpec; eventSource: SqsEventSourceSpec };
+  /** Fanout's jobs API, when the stack has one (a stack made with `api: false` has none). */
+  api: ProvisionedApi | undefined;
   /** What {@link ProvisionStackOptions.overrides} changed, e.g. `Worker Timeout: 300 → 2`. */
   overridden: string[];
 }
 
+/**
+ * Fanout's jobs API in a template: the function the `Fanout` construct marks with
+ * `FANOUT_FUNCTION=api` (infra/Fanout.ts), and the `AWS::Lambda::Url` in front of it.
+ */
+export interface ProvisionedApi {
+  function: LambdaFunctionSpec;
+  /** The logical ID of its `AWS::Lambda::Url`. */
+  urlLogicalId: string;
+  /** The URL's `AuthType`: `AWS_IAM` requires SigV4-signed requests; `NONE` serves anyone. */
+  authType: 'AWS_IAM' | 'NONE';
+}
+
+/** What the Fanout construct sets `FANOUT_FUNCTION` to in the API function's environment. */
+const API_FUNCTION_MARKER = 'api';
 const EMULATOR_CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fanout-local' };
 const DEFAULT_RETENTION_SECONDS = 86_400;
 const DEFAULT_ACCOUNT_ID = '000000000000';
@@ -230,7 +249,9 @@ export class StackProvisioner {
       const [functionId] = referencedLogicalIds(resource.Properties?.FunctionName);
       const fn = functionId === undefined ? undefined : this.stack.template.Resources[functionId];
       const variables = (fn?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
-      if (queueId && variables && 'FANOUT_QUEUE_URL' in variables) return queueId;
+      if (queueId && variables && 'FANOUT_QUEUE_URL' in variables && variables.FANOUT_FUNCTION !== API_FUNCTION_MARKER) {
+        return queueId;
+      }
     }
     return undefined;
   }
@@ -378,13 +399,18 @@ export class StackProvisioner {
     const scope = this.scope();
     const timeout = this.options.overrides?.functionTimeoutSeconds;
     const functions = describeFunctions(scope, (logicalId) => this.name(logicalId, 64)).map((fn) => {
-      if (timeout === undefined || !('FANOUT_QUEUE_URL' in fn.environment)) return fn;
+      if (timeout === undefined || !('FANOUT_QUEUE_URL' in fn.environment) || isApiFunction(fn)) return fn;
       this.overridden.push(`${fn.logicalId} Timeout: ${fn.timeoutSeconds} → ${timeout}`);
       return { ...fn, timeoutSeconds: timeout };
     });
     for (const fn of functions) this.created.set(fn.logicalId, { ref: fn.functionName, attributes: { Arn: fn.functionArn } });
     const eventSources = describeSqsEventSources(scope, functions, (queue) => this.visibilities.get(queue) ?? 30);
-    const described = new Set([...functions.map((fn) => fn.logicalId), ...eventSources.map((source) => source.logicalId)]);
+    const api = this.describeApi(functions);
+    const described = new Set([
+      ...functions.map((fn) => fn.logicalId),
+      ...eventSources.map((source) => source.logicalId),
+      ...(api ? [api.urlLogicalId] : []),
+    ]);
     const skipped = Object.entries(this.stack.template.Resources)
       .filter(([logicalId, resource]) => !CREATED_TYPES.has(resource.Type) && !described.has(logicalId))
       .map(([logicalId, resource]) => ({ logicalId, type: resource.Type }));
@@ -396,7 +422,9 @@ export class StackProvisioner {
         if (!(error instanceof StackTemplateError)) throw error; // an output about something not emulated
       }
     }
-    const workerFunction = functions.find((fn) => 'FANOUT_QUEUE_URL' in fn.environment);
+    // Both the worker and the API name the task queue; the worker is the one its trigger invokes.
+    const triggered = (fn: LambdaFunctionSpec) => eventSources.some((source) => source.functionLogicalId === fn.logicalId);
+    const workerFunction = functions.find((fn) => 'FANOUT_QUEUE_URL' in fn.environment && !isApiFunction(fn) && triggered(fn));
     const workerSource = eventSources.find((source) => source.functionLogicalId === workerFunction?.logicalId);
     if (!workerFunction || !workerSource) {
       throw new StackTemplateError(
@@ -432,8 +460,43 @@ export class StackProvisioner {
       functions,
       eventSources,
       worker: { function: workerFunction, eventSource: workerSource },
+      api,
       overridden: [...this.overridden],
     };
+  }
+
+  /** The function marked as fanout's API and its Function URL; none when no function is marked. */
+  private describeApi(functions: readonly LambdaFunctionSpec[]): ProvisionedApi | undefined {
+    const marked = functions.filter(isApiFunction);
+    if (marked.length === 0) return undefined;
+    if (marked.length > 1) {
+      throw new StackTemplateError(
+        `${this.stack.path} has ${marked.length} functions marked as fanout's API (FANOUT_FUNCTION=api): ` +
+          `${marked.map((fn) => fn.logicalId).join(', ')}; a fanout stack has one.`,
+        this.stack.path,
+      );
+    }
+    const fn = marked[0]!;
+    const urls = Object.entries(this.stack.template.Resources).filter(
+      ([, resource]) =>
+        resource.Type === 'AWS::Lambda::Url' && referencedLogicalIds(resource.Properties?.TargetFunctionArn)[0] === fn.logicalId,
+    );
+    if (urls.length !== 1) {
+      throw new StackTemplateError(
+        `${this.stack.path}: fanout's API function '${fn.logicalId}' has ${urls.length} Function URLs (AWS::Lambda::Url); ` +
+          'the Fanout construct gives it one.',
+        this.stack.path,
+      );
+    }
+    const [urlLogicalId, url] = urls[0]!;
+    const authType = url.Properties?.AuthType;
+    if (authType !== 'AWS_IAM' && authType !== 'NONE') {
+      throw new StackTemplateError(
+        `Resources.${urlLogicalId}.Properties.AuthType must be AWS_IAM or NONE; got ${JSON.stringify(authType)}.`,
+        this.stack.path,
+      );
+    }
+    return { function: fn, urlLogicalId, authType };
   }
 
   private deadLetterQueueOf(queueLogicalId: string): string | undefined {
@@ -441,6 +504,10 @@ export class StackProvisioner {
     const [deadLetterId] = referencedLogicalIds(redrive);
     return deadLetterId === undefined ? undefined : this.created.get(deadLetterId)?.ref;
   }
+}
+
+function isApiFunction(fn: LambdaFunctionSpec): boolean {
+  return fn.environment.FANOUT_FUNCTION === API_FUNCTION_MARKER;
 }
 
 /** Attribute values as SQS reports them: a redrive policy's count comes back as a number or a string. */
@@ -464,7 +531,8 @@ function sameAttribute(wanted: string, actual: string | undefined): boolean {
 /**
  * Reads a synthesized template and creates its resources on the emulators; see
  * {@link StackProvisioner}. Returns the clients' {@link AwsConfig}, the worker function and its
- * event source mapping, for a {@link LambdaRunner}.
+ * event source mapping, and the API function with its Function URL's auth type, for
+ * {@link LambdaRunner}s.
  *
  * @example
  * ```ts

@@ -76,7 +76,21 @@ export interface ProvisionOptions {
  */
 export const EMULATOR_INSTALL = 'npm install --save-dev fauxqs@1.9.2 dynalite@4.0.0';
 
-const EMULATOR_CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fanout-local' };
+/**
+ * The credentials of the emulated account: the emulators accept any, the Lambda runner gives
+ * these to the functions it runs, `fanout emulator` prints them (`AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY`) and its jobs API checks SigV4 signatures against them.
+ *
+ * @example
+ * ```ts
+ * await signedFetch(`${apiUrl}/jobs/${jobId}`, { region: 'us-east-1', credentials: EMULATOR_CREDENTIALS });
+ * ```
+ */
+// Not frozen: the SDK marks the credentials objects it is given (their `$source`).
+export const EMULATOR_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = {
+  accessKeyId: 'fanout-local',
+  secretAccessKey: 'fanout-local',
+};
 
 /**
  * What `startEmulators` uses of the emulator packages, loaded on first use (typed here, so that

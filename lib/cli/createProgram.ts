@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { addCdkCommands } from './cdkCommands.js';
 import type { CommandContext } from './CommandContext.js';
 import { addEmulatorCommand } from './emulatorCommand.js';
+import { addJobsCommand } from './jobsCommand.js';
 import { packageVersion } from './packageVersion.js';
 import { addRunCommand } from './runCommand.js';
 import { addWorkerCommand } from './workerCommand.js';
@@ -41,5 +42,6 @@ export function createProgram(context: CommandContext, onCommand: (command: Comm
   addWorkerCommand(program, context);
   addEmulatorCommand(program, context);
   addCdkCommands(program, context);
+  addJobsCommand(program, context);
   return program;
 }

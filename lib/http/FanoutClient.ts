@@ -167,7 +167,7 @@ export class FanoutClient {
    * const { status, done, total } = await client.status(jobId); // 'running', 40, 100
    * ```
    */
-  async status(jobId: string, options: { signal?: AbortSignal } = {}): Promise<JobStatus> {
+  async status(jobId: string, options: { signal?: AbortSignal | undefined } = {}): Promise<JobStatus> {
     const path = jobPath('client.status(jobId)', jobId);
     const answer = await this.request('GET', path, options);
     return jobStatus(answer.body, () =>
@@ -186,7 +186,10 @@ export class FanoutClient {
    * while (page.next) page = await client.results(jobId, { next: page.next });
    * ```
    */
-  async results(jobId: string, options: { next?: string | undefined; signal?: AbortSignal } = {}): Promise<ApiResultsPage> {
+  async results(
+    jobId: string,
+    options: { next?: string | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<ApiResultsPage> {
     const base = `${jobPath('client.results(jobId)', jobId)}/results`;
     if (options.next !== undefined && (typeof options.next !== 'string' || options.next === '')) {
       throw new InvalidArgumentError('client.results(jobId, options): next', options.next, "a page's `next` token");
@@ -287,12 +290,12 @@ export class FanoutClient {
     jobPath('client.stream(jobId)', jobId);
     const waiting = new Waiting(`client.stream('${jobId}')`, options);
     let task: string | undefined;
-    const taskName = async () => (task ??= (await this.status(jobId, waiting.fetchOptions())).task);
+    const taskName = async () => (task ??= (await waiting.during((signal) => this.status(jobId, { signal }))).task);
     let next: string | undefined;
     let index = 0;
     let lastDone = -1;
     for (;;) {
-      const page = await waiting.during(() => this.results(jobId, { next, ...waiting.fetchOptions() }));
+      const page = await waiting.during((signal) => this.results(jobId, { next, signal }));
       if (page.from !== undefined && page.from !== index) {
         throw malformed(
           'GET',
@@ -321,7 +324,7 @@ export class FanoutClient {
       // Nothing new: wait on the status (one small read) until items finish, or the job ends.
       for (;;) {
         await waiting.pause();
-        const status = await waiting.during(() => this.status(jobId, waiting.fetchOptions()));
+        const status = await waiting.during((signal) => this.status(jobId, { signal }));
         task = status.task;
         if (status.status === 'cancelled') throw new JobCancelledError(jobId, status.task);
         if (status.done !== lastDone || status.status === 'succeeded' || status.status === 'failed') {
@@ -422,14 +425,21 @@ class Waiting {
     this.deadline = Deadline.after(timeout);
   }
 
-  fetchOptions(): { signal?: AbortSignal } {
-    return this.options.signal ? { signal: this.options.signal } : {};
-  }
-
-  /** Runs a request, refusing to start one past the deadline or after the signal. */
-  async during<R>(call: () => Promise<R>): Promise<R> {
+  /**
+   * Runs a request, refusing to start one past the deadline or after the signal, and cutting
+   * one in flight short at either (a request that hangs cannot outlast the timeout).
+   */
+  async during<R>(call: (signal: AbortSignal | undefined) => Promise<R>): Promise<R> {
     this.check();
-    return call();
+    const signals: AbortSignal[] = [];
+    if (this.options.signal) signals.push(this.options.signal);
+    if (!this.deadline.unlimited) signals.push(AbortSignal.timeout(Math.max(1, Math.ceil(this.deadline.remaining()))));
+    try {
+      return await call(signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals));
+    } catch (error) {
+      this.check();
+      throw error;
+    }
   }
 
   /** Results arrived: the next wait starts short again. */

@@ -177,6 +177,10 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
     const badToken = await client.results(jobId, { next: 'forged' }).catch((e: unknown) => e);
     expect(badToken).toMatchObject({ status: 400, apiCode: 'ERR_INVALID_ARGUMENT' });
 
+    // Over a Function URL's 6 MB request limit: the adapter's 413, as the deployed URL answers.
+    const tooLarge = await client.submit({ task: 'square', items: Array(800_000).fill(1234567) }).catch((e: unknown) => e);
+    expect(tooLarge).toMatchObject({ status: 413, apiCode: 'ERR_BODY_TOO_LARGE' });
+
     const wrongSecret = new FanoutClient({
       url: adapter.url,
       region: API_REGION,
@@ -228,6 +232,23 @@ describe('FanoutClient: answers that are not the API', () => {
     expect((error as Error).message).toMatch(
       new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/jobs got no answer: .*ECONNREFUSED.*FANOUT_API_URL`),
     );
+  });
+
+  it('stops a request that gets no answer at the timeout, with TimeoutError', async () => {
+    const server = createServer(() => {
+      // Never answers.
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = new FanoutClient({ url: `http://127.0.0.1:${port}`, credentials: API_CREDENTIALS, region: API_REGION });
+      const error = await client.waitForResults('a'.repeat(26), { timeout: 200 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect((error as TimeoutError).message).toMatch(/^client\.stream\('a{26}'\) timed out after 200 ms/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('reports a non-JSON error page and a 200 of the wrong shape as ApiError', async () => {

@@ -91,6 +91,7 @@ export {
   type FanoutClientOptions,
   type SubmittedJob,
   type CancelledJob,
+  type UploadTicket,
   type ApiResultsPage,
   type ApiJobList,
   type StreamedResult,

@@ -25,6 +25,22 @@ export interface FanoutClientOptions {
   readonly region?: string;
   /** The `fetch` to send with. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * A `submit` whose body would be larger than this many bytes sends its items through S3
+   * instead (`POST /uploads`, a PUT of the items to the presigned URL it answers, then
+   * `POST /jobs` with `itemsUpload`). @default 5 MiB (a Function URL takes 6 MB, event included)
+   */
+  readonly maxInlineBytes?: number;
+}
+
+/** What `POST /uploads` answers: where to PUT the items of a job too big for a request body. */
+export interface UploadTicket {
+  uploadId: string;
+  url: string;
+  method: 'PUT';
+  expiresAt: string;
+  /** The largest upload the API reads, in bytes. */
+  maxBytes: number;
 }
 
 /** What `POST /jobs` answers: the new job's id and its number of items. */
@@ -72,6 +88,7 @@ export interface JobWaitOptions {
 const JOB_ID = /^[0-9a-z]{26}$/;
 const STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const FIRST_DELAY_MS = 100;
+const DEFAULT_MAX_INLINE_BYTES = 5 * 1024 * 1024;
 const MAX_DELAY_MS = 2000;
 
 /**
@@ -96,6 +113,7 @@ export class FanoutClient {
   private readonly credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
   private readonly region: string | undefined;
   private readonly send: typeof fetch;
+  private readonly maxInlineBytes: number;
 
   constructor(options: FanoutClientOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -127,11 +145,22 @@ export class FanoutClient {
     this.credentials = credentials;
     this.region = options.region;
     this.send = options.fetch ?? ((input, init) => fetch(input, init));
+    const maxInlineBytes = options.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES;
+    if (!Number.isSafeInteger(maxInlineBytes) || maxInlineBytes < 0) {
+      throw new InvalidArgumentError(
+        'new FanoutClient(options): maxInlineBytes',
+        options.maxInlineBytes,
+        'a whole number of bytes, 0 or more',
+      );
+    }
+    this.maxInlineBytes = maxInlineBytes;
   }
 
   /**
    * Starts a job (`POST /jobs`): `task` is a name the API's bundle registers (the worker's task
-   * modules), `items` its inputs (argument arrays with `starmap`).
+   * modules), `items` its inputs (argument arrays with `starmap`). Items too big for a request
+   * body (over `maxInlineBytes` as JSON) go through S3: an upload ticket (`POST /uploads`), a PUT
+   * of the items to its presigned URL, then `POST /jobs` with `itemsUpload`.
    *
    * @example
    * ```ts
@@ -148,15 +177,70 @@ export class FanoutClient {
     if (!Array.isArray(request.items)) {
       throw new InvalidArgumentError('client.submit(request): items', request.items, 'an array of items');
     }
-    const body: Record<string, unknown> = { task: request.task, items: request.items };
-    if (request.chunksize !== undefined) body.chunksize = request.chunksize;
-    if (request.starmap !== undefined) body.starmap = request.starmap;
-    const answer = await this.request('POST', '/jobs', { body });
+    const options: Record<string, unknown> = {};
+    if (request.chunksize !== undefined) options.chunksize = request.chunksize;
+    if (request.starmap !== undefined) options.starmap = request.starmap;
+    let items: string;
+    try {
+      items = JSON.stringify(request.items);
+    } catch (error) {
+      throw new InvalidArgumentError(
+        'client.submit(request): items',
+        request.items,
+        'JSON values (the API takes JSON)',
+        `JSON.stringify failed: ${(error as Error).message}`,
+      );
+    }
+    // The items are serialized once: to measure the body and to send it (inline or uploaded).
+    const rest = JSON.stringify(options).slice(1); // '}' or '"chunksize":2}'
+    let body = `{"task":${JSON.stringify(request.task)},"items":${items}${rest === '}' ? '}' : `,${rest}`}`;
+    if (Buffer.byteLength(body) > this.maxInlineBytes) {
+      const uploadId = await this.upload(items);
+      body = JSON.stringify({ task: request.task, itemsUpload: uploadId, ...options });
+    }
+    const answer = await this.request('POST', '/jobs', { json: body });
     const job = answer.body as Partial<SubmittedJob> | null;
     if (typeof job?.jobId !== 'string' || typeof job.total !== 'number') {
       throw malformed('POST', this.url + '/jobs', answer, '{ jobId, total }');
     }
     return { jobId: job.jobId, total: job.total };
+  }
+
+  /** Puts a job's items (a JSON array) where `POST /uploads` says; resolves to the upload's id. */
+  private async upload(items: string): Promise<string> {
+    const answer = await this.request('POST', '/uploads', { json: '{}' });
+    const ticket = answer.body as Partial<UploadTicket> | null;
+    if (
+      typeof ticket?.uploadId !== 'string' ||
+      typeof ticket.url !== 'string' ||
+      ticket.method !== 'PUT' ||
+      typeof ticket.maxBytes !== 'number'
+    ) {
+      throw malformed('POST', this.url + '/uploads', answer, '{ uploadId, url, method: "PUT", expiresAt, maxBytes }');
+    }
+    const bytes = Buffer.byteLength(items);
+    if (bytes > ticket.maxBytes) {
+      throw new InvalidArgumentError(
+        'client.submit(request): items',
+        `${bytes} bytes of JSON`,
+        `at most ${ticket.maxBytes} bytes of JSON (the API's upload limit)`,
+        'Split the items into several jobs.',
+      );
+    }
+    // The URL is presigned (its query carries the signature): sent as it is, with no signature of ours.
+    const where = ticket.url.replace(/\?.*$/, '?...');
+    let response: Response;
+    try {
+      response = await this.send(ticket.url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: items });
+    } catch (error) {
+      throw new ApiUnreachableError('PUT', where, error);
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      throw new ApiError(`PUT ${where}`, response.status, undefined, `the items' upload was refused: ${clip(text)}`);
+    }
+    await response.body?.cancel().catch(() => undefined);
+    return ticket.uploadId;
   }
 
   /**
@@ -177,7 +261,7 @@ export class FanoutClient {
 
   /**
    * One page of a job's results (`GET /jobs/{jobId}/results`), in input order, from the start or
-   * from `next`. While the job runs, a page ends at the first unfinished chunk and still has a
+   * from `next`, of at most `limit` results (the API's own limit when not given). While the job runs, a page ends at the first unfinished chunk and still has a
    * `next`: read it again later (or use {@link waitForResults} / {@link stream}, which do).
    *
    * @example
@@ -188,13 +272,27 @@ export class FanoutClient {
    */
   async results(
     jobId: string,
-    options: { next?: string | undefined; signal?: AbortSignal | undefined } = {},
+    options: { next?: string | undefined; limit?: number | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<ApiResultsPage> {
     const base = `${jobPath('client.results(jobId)', jobId)}/results`;
-    if (options.next !== undefined && (typeof options.next !== 'string' || options.next === '')) {
-      throw new InvalidArgumentError('client.results(jobId, options): next', options.next, "a page's `next` token");
+    const query: string[] = [];
+    if (options.next !== undefined) {
+      if (typeof options.next !== 'string' || options.next === '') {
+        throw new InvalidArgumentError('client.results(jobId, options): next', options.next, "a page's `next` token");
+      }
+      query.push(`next=${encodeURIComponent(options.next)}`);
     }
-    const path = options.next === undefined ? base : `${base}?next=${encodeURIComponent(options.next)}`;
+    if (options.limit !== undefined) {
+      if (!Number.isSafeInteger(options.limit) || options.limit < 1) {
+        throw new InvalidArgumentError(
+          'client.results(jobId, options): limit',
+          options.limit,
+          'a whole number ≥ 1 (results a page holds at most)',
+        );
+      }
+      query.push(`limit=${options.limit}`);
+    }
+    const path = query.length === 0 ? base : `${base}?${query.join('&')}`;
     const answer = await this.request('GET', path, options);
     const page = answer.body as Partial<ApiResultsPage> | null;
     if (
@@ -359,13 +457,13 @@ export class FanoutClient {
   private async request(
     method: string,
     path: string,
-    options: { body?: unknown; signal?: AbortSignal | undefined } = {},
+    options: { json?: string; signal?: AbortSignal | undefined } = {},
   ): Promise<{ status: number; body: unknown }> {
     const url = this.url + path;
     const signed = await signRequest(url, {
       method,
-      headers: { accept: 'application/json', ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      headers: { accept: 'application/json', ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(options.json !== undefined ? { body: options.json } : {}),
       ...(this.region !== undefined ? { region: this.region } : {}),
       ...(this.credentials !== undefined ? { credentials: this.credentials } : {}),
     });

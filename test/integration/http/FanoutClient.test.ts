@@ -14,7 +14,7 @@ import {
 import * as fanout from '../../../lib/index.js';
 import type { FunctionUrlAdapter } from '../../../lib/http/FunctionUrlAdapter.js';
 import { JobServiceDouble } from '../../fixtures/JobServiceDouble.js';
-import { API_CREDENTIALS, API_REGION, startJobsApiDouble } from './jobsApiDouble.js';
+import { API_CREDENTIALS, API_REGION, startJobsApiDouble, startUploadsDouble, type UploadsDouble } from './jobsApiDouble.js';
 
 /** Every request the client sent, as `METHOD /path?query`. */
 function recordingFetch(log: string[]): typeof fetch {
@@ -30,9 +30,11 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
   const sent: string[] = [];
   let adapter: FunctionUrlAdapter;
   let client: FanoutClient;
+  let uploads: UploadsDouble;
 
   beforeAll(async () => {
-    adapter = await startJobsApiDouble(jobs);
+    uploads = await startUploadsDouble(4096);
+    adapter = await startJobsApiDouble(jobs, uploads);
     client = new FanoutClient({
       url: adapter.url,
       credentials: API_CREDENTIALS,
@@ -40,7 +42,10 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
       fetch: recordingFetch(sent),
     });
   });
-  afterAll(() => adapter?.stop());
+  afterAll(async () => {
+    await adapter?.stop();
+    await uploads?.stop();
+  });
   afterEach(() => {
     jobs.finishPerStatusRead = 0;
     jobs.reverse = false;
@@ -67,6 +72,7 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
     expect(first).toEqual({ results: [1, 4, 9, 16], errors: [], next: 'o4' });
     const second = await client.results(jobId, { next: first.next });
     expect(second).toEqual({ results: [25, 36, 49], errors: [] });
+    expect(await client.results(jobId, { next: 'o1', limit: 2 })).toEqual({ results: [4, 9], errors: [], next: 'o3' });
     expect(await client.status(jobId)).toMatchObject({ status: 'succeeded', done: 7 });
 
     const other = await client.submit({ task: 'add', items: [[1, 2]], starmap: true });
@@ -78,11 +84,44 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
       `GET /jobs/${jobId}/results`,
       `GET /jobs/${jobId}/results`,
       `GET /jobs/${jobId}/results?next=o4`,
+      `GET /jobs/${jobId}/results?next=o1&limit=2`,
       `GET /jobs/${jobId}`,
       'POST /jobs',
       `DELETE /jobs/${other.jobId}`,
       `GET /jobs/${other.jobId}`,
     ]);
+  });
+
+  it('sends items too big for a body through an upload: POST /uploads, a PUT to its presigned URL, POST /jobs with itemsUpload', async () => {
+    const small = new FanoutClient({
+      url: adapter.url,
+      credentials: API_CREDENTIALS,
+      region: API_REGION,
+      maxInlineBytes: 100,
+      fetch: recordingFetch(sent),
+    });
+    const items = [...Array(50).keys()];
+    const { jobId, total } = await small.submit({ task: 'square', items, chunksize: 10 });
+    expect(total).toBe(50);
+    expect(sent.map((line) => line.replace(/\/[0-9a-f]{26}\?/, '/ID?'))).toEqual([
+      'POST /uploads',
+      'PUT /ID?X-Amz-Signature=presigned',
+      'POST /jobs',
+    ]);
+    expect(uploads.requests.at(-1)).toMatch(/^PUT \/[0-9a-f]{26} application\/json$/);
+    expect(JSON.parse([...uploads.store.values()].at(-1)!)).toEqual(items);
+    expect(await jobs.status(jobId)).toMatchObject({ total: 50, chunksize: 10 });
+    jobs.finishChunks(jobId);
+    expect(await small.waitForResults(jobId)).toEqual(items.map((x) => x * x));
+
+    // Over the upload's own limit (4 KiB here): refused before the PUT.
+    const count = uploads.requests.length;
+    await expect(small.submit({ task: 'square', items: Array(3000).fill(1) })).rejects.toThrow(
+      /items must be at most 4096 bytes of JSON \(the API's upload limit\); got '6001 bytes of JSON'/,
+    );
+    expect(uploads.requests.length).toBe(count);
+    // Items JSON cannot carry: refused before any request.
+    await expect(small.submit({ task: 'square', items: [1n] })).rejects.toThrow(/items must be JSON values.*BigInt/);
   });
 
   it('lists jobs newest first, a page at a time', async () => {
@@ -178,7 +217,13 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
     expect(badToken).toMatchObject({ status: 400, apiCode: 'ERR_INVALID_ARGUMENT' });
 
     // Over a Function URL's 6 MB request limit: the adapter's 413, as the deployed URL answers.
-    const tooLarge = await client.submit({ task: 'square', items: Array(800_000).fill(1234567) }).catch((e: unknown) => e);
+    const inline = new FanoutClient({
+      url: adapter.url,
+      credentials: API_CREDENTIALS,
+      region: API_REGION,
+      maxInlineBytes: 64 * 1024 * 1024,
+    });
+    const tooLarge = await inline.submit({ task: 'square', items: Array(800_000).fill(1234567) }).catch((e: unknown) => e);
     expect(tooLarge).toMatchObject({ status: 413, apiCode: 'ERR_BODY_TOO_LARGE' });
 
     const wrongSecret = new FanoutClient({
@@ -214,6 +259,7 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
     await expect(client.results('x'.repeat(26), { next: '' })).rejects.toThrow(InvalidArgumentError);
     await expect(client.submit({ task: 'square', items: 'abc' as never })).rejects.toThrow(/items must be an array/);
     await expect(client.list({ limit: 0 })).rejects.toThrow(/limit/);
+    await expect(client.results('x'.repeat(26), { limit: 1.5 })).rejects.toThrow(/limit must be a whole number ≥ 1/);
     await expect(client.waitForResults('x'.repeat(26), { timeout: 'soon' as never })).rejects.toThrow(/timeout/);
     expect(sent.length).toBe(count);
   });

@@ -79,8 +79,8 @@ export function addJobsCommand(program: Command, context: CommandContext): Comma
       'One JSON line per item, in input order: {"index":0,"value":...}, or {"index":1,"error":' +
         '{"name":...,"message":...}} for an item that failed. --json prints one document instead: ' +
         '{"jobId","complete","results":[...null where an item failed],"errors":[...]}. Values JSON ' +
-        'has no form for are written as: undefined → null, bigint → a string of digits, Map → an ' +
-        'object (or [key, value] pairs), Set and typed arrays → arrays, Date → ISO 8601. Without ' +
+        'has no form for are written as: undefined → null, bigint → a string of digits, Map → [key, ' +
+        'value] pairs, Set and typed arrays → arrays, Date → ISO 8601. Without ' +
         '--wait, a running job’s finished prefix is printed (and how far it got, on stderr).',
     )
     .argument('<id>', 'the job id')
@@ -340,10 +340,7 @@ function toJson(value: unknown, indent?: number): string {
     (_key, item: unknown) => {
       if (item === undefined) return null;
       if (typeof item === 'bigint') return item.toString();
-      if (item instanceof Map) {
-        const entries = [...(item as Map<unknown, unknown>).entries()];
-        return entries.every(([key]) => typeof key === 'string') ? Object.fromEntries(entries) : entries;
-      }
+      if (item instanceof Map) return [...(item as Map<unknown, unknown>).entries()];
       if (item instanceof Set) return [...(item as Set<unknown>)];
       if (ArrayBuffer.isView(item)) return Array.from(item as unknown as ArrayLike<number | bigint>);
       if (item instanceof ArrayBuffer) return Array.from(new Uint8Array(item));

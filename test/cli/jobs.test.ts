@@ -96,7 +96,7 @@ describe('fanout jobs, over a JobService test double (in process, until the aws 
     const rich = await jobs.submit({ task: 'rich', items: [0, 1, 2, 3] });
     jobs.finishChunks(rich.jobId);
     const values = await jobsCli(jobs, ['results', rich.jobId, '--json']);
-    expect(JSON.parse(values.out).results).toEqual([null, '1180591620717411303424', { a: 1 }, '2026-01-01T00:00:00.000Z']);
+    expect(JSON.parse(values.out).results).toEqual([null, '1180591620717411303424', [['a', 1]], '2026-01-01T00:00:00.000Z']);
   });
 
   it("prints a running job's finished prefix and says so, or waits for every result with --wait", async () => {

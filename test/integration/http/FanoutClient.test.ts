@@ -175,7 +175,7 @@ describe('FanoutClient against a test-double API (the issue routes over a JobSer
   it('passes results JSON has no form for as the API encodes them (null for undefined)', async () => {
     const { jobId } = await client.submit({ task: 'rich', items: [0, 1, 2, 3] });
     jobs.finishChunks(jobId);
-    expect(await client.waitForResults(jobId)).toEqual([null, '1180591620717411303424', { a: 1 }, '2026-01-01T00:00:00.000Z']);
+    expect(await client.waitForResults(jobId)).toEqual([null, '1180591620717411303424', [['a', 1]], '2026-01-01T00:00:00.000Z']);
   });
 
   it('ends the wait of a cancelled job with JobCancelledError, and stops at a timeout or an abort without stopping the job', async () => {

@@ -151,7 +151,7 @@ function json(statusCode: number, body: unknown): FunctionUrlResult {
       typeof value === 'bigint'
         ? value.toString()
         : value instanceof Map
-          ? Object.fromEntries(value)
+          ? [...value]
           : value instanceof Set
             ? [...value]
             : value,

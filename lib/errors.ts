@@ -849,6 +849,26 @@ export class JobCancelledError extends FanoutError {
 }
 
 /**
+ * A call's job was detached (`job.detach()`): this process stopped collecting its results, and
+ * the job runs on; `Job.attach(id)` collects them from anywhere.
+ *
+ * @example
+ * ```ts
+ * const result = pool.mapAsync(square, items);
+ * await result.job!.detach();
+ * await result.get().catch((e) => e instanceof JobDetachedError); // true
+ * ```
+ */
+export class JobDetachedError extends FanoutError {
+  readonly jobId: string;
+
+  constructor(jobId: string) {
+    super('ERR_JOB_DETACHED', `Job '${jobId}' was detached from this process; collect its results with Job.attach('${jobId}').`);
+    this.jobId = jobId;
+  }
+}
+
+/**
  * The fanout HTTP API answered with an error (`{"error": {"code", "message"}}`): `status` is the
  * HTTP status, `apiCode` the body's `error.code` (`ERR_BAD_SIGNATURE`, `ERR_JOB_NOT_FOUND`...),
  * or undefined when the body was not a JSON error (a proxy's page, say).

@@ -12,10 +12,14 @@ export {
   type PoolOptions,
   type CallOptions,
   type MapOptions,
+  type MapResult,
   type AsyncCallOptions,
   type AsyncMapOptions,
 } from './api/Pool.js';
 export { AsyncResult, type ResultCallbacks } from './api/AsyncResult.js';
+export { Job, type JobItem } from './api/Job.js';
+export type { JobItemError, JobResultsPage, JobState, JobStatus, JobSubmission } from './backend/JobService.js';
+export { JobCancelledError, JobDetachedError, JobNotFoundError } from './errors.js';
 export { Context, getContext } from './api/Context.js';
 export type { Backend, BackendName } from './backend/Backend.js';
 export type { PoolStats } from './backend/PoolEngine.js';
@@ -97,5 +101,4 @@ export {
   type StreamedResult,
   type JobWaitOptions,
 } from './http/FanoutClient.js';
-export type { JobStatus, JobState, JobItemError, JobSubmission } from './backend/JobService.js';
 export { ApiError, ApiUnreachableError } from './errors.js';

@@ -1,3 +1,4 @@
+import { Job } from './Job.js';
 import { availableParallelism } from 'node:os';
 import type { Backend, BackendName } from '../backend/Backend.js';
 import { backendNamed, defaultBackend } from '../backend/backends.js';
@@ -70,6 +71,18 @@ export class Context {
   readonly JoinableQueue: new <T = unknown>(maxsize?: number) => JoinableQueue<T>;
   /** `SimpleQueue` bound to this context's backend. */
   readonly SimpleQueue: new <T = unknown>() => SimpleQueue<T>;
+
+  /**
+   * The job with this id on this context's backend (see {@link Job.attach}).
+   *
+   * @example
+   * ```ts
+   * const results = await getContext('aws').job<number>(jobId).get();
+   * ```
+   */
+  job<R = unknown>(id: string): Job<R> {
+    return Job.attach<R>(id, this.backend);
+  }
 
   constructor(readonly backend: Backend) {
     this.Pool = class extends Pool {

@@ -8,7 +8,8 @@ import type { TaskRef } from '../codec/protocol.js';
 import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js';
 import { AsyncResult, settle, type ResultCallbacks, type Settleable } from './AsyncResult.js';
 import { ChunkEncoder, type EncodedItems } from './ChunkEncoder.js';
-import { Job, type JobLimits } from './Job.js';
+import { PoolCall, type JobLimits } from './PoolCall.js';
+import { Job } from './Job.js';
 import { Deque } from '../util/Deque.js';
 import { TaskSpeeds } from './TaskSpeeds.js';
 import { checkFunction, checkInteger, checkOptions, checkResourceLimits, checkSignal, checkTimeout } from './checks.js';
@@ -43,6 +44,12 @@ export interface MapOptions extends CallOptions {
   /** Items per message to a worker. @default automatic, as Python's */
   chunksize?: number;
 }
+
+/**
+ * What `mapAsync` and `starmapAsync` return: an {@link AsyncResult} of the results, and, where
+ * the backend records jobs (aws), the {@link Job} that another process can attach to by `job.id`.
+ */
+export type MapResult<R> = AsyncResult<R[]> & { job?: Job<R> };
 
 /** Options of the `...Async` calls. */
 export type AsyncCallOptions<R> = CallOptions & ResultCallbacks<R>;
@@ -128,6 +135,7 @@ export class Pool {
   private readonly soloEncoder: ChunkEncoder;
   /** The backend this pool runs on: shared objects of other backends cannot be sent to it. */
   private readonly backendName: string;
+  private readonly backend: Backend;
   private flushScheduled = false;
   /** `imap` iterators still reading their input: a closed pool keeps its workers for them. */
   private openStreams = 0;
@@ -148,6 +156,7 @@ export class Pool {
     }
     this.processes = options.processes ?? backend.defaultProcesses();
     this.backendName = backend.name;
+    this.backend = backend;
     this.soloEncoder = new ChunkEncoder(true, this.backendName);
     let initializer: ({ task: TaskRef } & EncodedItems) | undefined;
     if (options.initializer !== undefined) {
@@ -230,12 +239,8 @@ export class Pool {
    * Like {@link map}, returning an {@link AsyncResult}. Throws `SerializationError` at once if
    * an item cannot be sent.
    */
-  mapAsync<A, R>(
-    task: Task<[A], R>,
-    items: Iterable<A>,
-    options?: AsyncMapOptions<Array<Awaited<R>>>,
-  ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap(MAP_ASYNC, task as AnyTask<R>, items, false, options);
+  mapAsync<A, R>(task: Task<[A], R>, items: Iterable<A>, options?: AsyncMapOptions<Array<Awaited<R>>>): MapResult<Awaited<R>> {
+    return this.startMap(MAP_ASYNC, task as AnyTask<R>, items, false, options, true);
   }
 
   /**
@@ -259,8 +264,8 @@ export class Pool {
     task: Task<A, R>,
     items: Iterable<A>,
     options?: AsyncMapOptions<Array<Awaited<R>>>,
-  ): AsyncResult<Array<Awaited<R>>> {
-    return this.startMap(STARMAP_ASYNC, task as unknown as AnyTask<R>, items, true, options);
+  ): MapResult<Awaited<R>> {
+    return this.startMap(STARMAP_ASYNC, task as unknown as AnyTask<R>, items, true, options, true);
   }
 
   /**
@@ -360,7 +365,7 @@ export class Pool {
     const limits = checkCallOptions(call, options);
     this.checkRunning();
     const result = new AsyncResult<Awaited<R>>(options?.callback || options?.errorCallback ? options : undefined);
-    const job = new Job(this.engine, result, limits, call.kind, ref.name);
+    const job = new PoolCall(this.engine, result, limits, call.kind, ref.name);
     if (job.cancellable) {
       // A call that may be cut short travels alone, so that cancelling it touches nothing else.
       this.soloEncoder.add(callArgs, 'the arguments');
@@ -410,7 +415,7 @@ export class Pool {
   }
 
   /** Submits one chunk of apply calls; each call's job hears of its own item. */
-  private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: Job[]): void {
+  private submitCalls(ref: TaskRef, encoded: EncodedItems, calls: PoolCall[]): void {
     if (calls.every((call) => call.done)) return;
     const chunk = makeChunk(ref, true, encoded, calls.length, new CallBatchSink(this.speeds, ref.name, calls));
     // A batch shared by several calls is never cancelled by one of them.
@@ -425,7 +430,8 @@ export class Pool {
     items: Iterable<unknown>,
     spread: boolean,
     options: AsyncMapOptions<Array<Awaited<R>>> | undefined,
-  ): AsyncResult<Array<Awaited<R>>> {
+    recorded = false,
+  ): MapResult<Awaited<R>> {
     checkOptions(call.options, options, call.allowed);
     const ref = taskRef(task, call.task);
     const list = toArray(items, call.input);
@@ -437,11 +443,25 @@ export class Pool {
     const chunksize = options?.chunksize ?? defaultChunksize(count, this.processes);
     const results = new Array<Awaited<R>>(count);
     let remaining = count;
-    const result = new AsyncResult<Array<Awaited<R>>>(options?.callback || options?.errorCallback ? options : undefined);
-    const job = new Job(this.engine, result, limits, call.kind, ref.name);
+    const result: MapResult<Awaited<R>> = new AsyncResult<Array<Awaited<R>>>(
+      options?.callback || options?.errorCallback ? options : undefined,
+    );
+    const job = new PoolCall(this.engine, result, limits, call.kind, ref.name);
     if (count === 0) {
       job.succeed(results);
       return result;
+    }
+    // The async forms' work is a job of its own where the backend records jobs: another process
+    // can attach to it, and it goes on if this one ends.
+    const engine = this.engine;
+    const jobId = recorded ? engine.openJob?.({ task: ref, total: count, chunksize, spread, source: 'pool' }) : undefined;
+    if (jobId !== undefined && engine.jobSent && this.backend.jobs) {
+      result.job = new Job<Awaited<R>>(
+        jobId,
+        this.backend.jobs(),
+        () => engine.jobSent!(jobId),
+        () => engine.detachJob?.(jobId),
+      );
     }
     const onChunkResults = (
       start: number,
@@ -474,9 +494,11 @@ export class Pool {
         onFailed: (_from, _to, error) => job.fail(error),
       });
       chunk.taskCount = 1;
+      if (jobId !== undefined) chunk.job = { id: jobId, first: start };
       job.add(chunk);
       this.engine.submit(chunk);
     }
+    if (jobId !== undefined) this.engine.sealJob?.(jobId);
     return result;
   }
 
@@ -511,7 +533,7 @@ export class Pool {
         notify();
       },
     };
-    const job = new Job(this.engine, outcome, limits, call.kind, ref.name);
+    const job = new PoolCall(this.engine, outcome, limits, call.kind, ref.name);
     const outstanding: ImapChunk[] = [];
     const readyValues = new Deque<unknown>();
     const isAsyncSource = Symbol.asyncIterator in (items as object);
@@ -665,7 +687,7 @@ class CallBatchSink implements ChunkSink {
   constructor(
     private readonly speeds: TaskSpeeds,
     private readonly taskName: string,
-    private readonly calls: Job[],
+    private readonly calls: PoolCall[],
   ) {}
 
   onResults(from: number, values: unknown[], errors: ReadonlyMap<number, Error>, busyMs: number): void {
@@ -685,7 +707,7 @@ class CallBatchSink implements ChunkSink {
 interface PendingApplies {
   ref: TaskRef;
   encoder: ChunkEncoder;
-  calls: Job[];
+  calls: PoolCall[];
 }
 
 interface ImapChunk {

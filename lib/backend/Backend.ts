@@ -1,3 +1,4 @@
+import type { JobService } from './JobService.js';
 import type { ElementOf, Typecode } from '../api/typecodes.js';
 import { NotSupportedError } from '../errors.js';
 import type { PoolEngine, PoolEngineOptions } from './PoolEngine.js';
@@ -55,6 +56,8 @@ export interface Backend {
   createQueue?(options: QueueEngineOptions): QueueEngine;
   /** Makes one direction of a pipe (`Pipe`). */
   createChannel?(): ChannelEngine;
+  /** Jobs that outlive their caller, by id (`Job.attach`), where the backend records them. */
+  jobs?(): JobService;
 }
 
 /** The optional parts of a backend. */

@@ -39,6 +39,17 @@ export interface Chunk {
   sink: ChunkSink;
   /** Shared by a chunk and every slice the engine makes of it. */
   control: ChunkControl;
+  /** The job the chunk is part of (an engine that records jobs), and its first item's position in the job's input. */
+  job?: { id: string; first: number } | undefined;
+}
+
+/** What a job is, as the engine records it when it opens one. */
+export interface JobDescription {
+  task: TaskRef;
+  total: number;
+  chunksize: number;
+  spread: boolean;
+  source: 'pool' | 'api';
 }
 
 /** Whether a chunk is still wanted: shared by reference between a chunk and its slices. */
@@ -90,6 +101,17 @@ export interface PoolEngine {
   /** Stops every worker now; unfinished chunks fail with `error`. */
   terminate(error: Error): Promise<void>;
   stats(): PoolStats;
+  /**
+   * Starts recording a job (a map call) that outlives this process: returns its id, for the
+   * chunks submitted next (`chunk.job`). An engine that records no jobs has no such method.
+   */
+  openJob?(description: JobDescription): string;
+  /** Every chunk of the job has been submitted: the job's record is written once they are on their way. */
+  sealJob?(jobId: string): void;
+  /** Resolves once the job's chunks are all sent and its record written: the job no longer needs this process. */
+  jobSent?(jobId: string): Promise<void>;
+  /** Stops collecting the job's results here (its chunks fail with `JobDetachedError`); the job runs on. */
+  detachJob?(jobId: string): void;
 }
 
 /** What a backend needs to start a pool's workers. */

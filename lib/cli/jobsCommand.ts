@@ -5,7 +5,6 @@ import type { JobItemError, JobService, JobStatus } from '../backend/JobService.
 import { JobCancelledError } from '../errors.js';
 import { ChunkTimeline } from '../report/ChunkTimeline.js';
 import type { CommandContext } from './CommandContext.js';
-import { CommandUnavailableError } from './CommandUnavailableError.js';
 import { oneOf, singleValue, wholeNumber } from './optionParsers.js';
 import { ProgressBar } from './ProgressBar.js';
 import { quietAwsSdk } from './quietAwsSdk.js';
@@ -192,7 +191,7 @@ async function withJobs(context: CommandContext, command: string, action: (servi
       const { AwsBackend } = await import('../backends/aws/AwsBackend.js');
       const backend = new AwsBackend();
       close = () => backend.close();
-      service = awsJobs(backend);
+      service = backend.jobs();
     }
     await action(service);
   } catch (error) {
@@ -200,20 +199,6 @@ async function withJobs(context: CommandContext, command: string, action: (servi
   } finally {
     await close?.().catch(() => undefined);
   }
-}
-
-/** The aws backend's job service. */
-function awsJobs(backend: object): JobService {
-  // Until AwsBackend#jobs() lands on main (issue 10), this compiles without it.
-  const jobs = (backend as { jobs?: () => JobService }).jobs;
-  if (typeof jobs !== 'function') {
-    throw new CommandUnavailableError(
-      'jobs',
-      'lib/backends/aws/AwsJobService.ts',
-      'This build of fanout has no aws job service (AwsBackend#jobs).',
-    );
-  }
-  return jobs.call(backend);
 }
 
 /**

@@ -104,6 +104,10 @@ export interface JobChunkMessage {
   payloadKey?: string;
   /** How the worker's thread pool for this run is set up (the Pool's options). */
   setup?: JobSetup;
+  /** The job the chunk belongs to (a map call's, or the API's): workers skip chunks of a cancelled job. */
+  jobId?: string;
+  /** The position of the chunk's first item in its job's input, recorded with its result. */
+  item?: number;
 }
 
 /** The Pool options a worker needs to run a run's chunks as the local backend would. */
@@ -136,7 +140,7 @@ const schemas = {
   ready: ['error'],
   results: ['chunk', 'from', 'count', 'errors', 'final', 'busyMs'],
   chunkFailed: ['chunk', 'error'],
-  jobChunk: ['job', 'chunk', 'task', 'count', 'spread', 'expiresAt', 'payloadKey', 'setup'],
+  jobChunk: ['job', 'chunk', 'task', 'count', 'spread', 'expiresAt', 'payloadKey', 'setup', 'jobId', 'item'],
 } as const satisfies { [T in Message['type']]: ReadonlyArray<keyof Extract<Message, { type: T }>> };
 
 const typeNames = Object.keys(schemas) as Array<Message['type']>;

@@ -1,3 +1,5 @@
+import type { JobService } from '../../backend/JobService.js';
+import { AwsJobService } from './AwsJobService.js';
 import type { Backend } from '../../backend/Backend.js';
 import { backendNamed } from '../../backend/backends.js';
 import type { ChannelEngine } from '../../backend/ChannelEngine.js';
@@ -215,6 +217,11 @@ export class AwsBackend implements Backend {
       new RequestCounter(),
       noWorkerTimeout === undefined ? {} : { noWorkerTimeout },
     );
+  }
+
+  /** Jobs in this backend's table: those of Pools' map calls and of the HTTP API. */
+  jobs(): JobService {
+    return new AwsJobService(() => this.session(), this.defaultProcesses());
   }
 
   /**

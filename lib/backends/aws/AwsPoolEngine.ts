@@ -1,10 +1,19 @@
 import type { Message, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
-import type { Chunk, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
+import type { Chunk, JobDescription, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
 import { failChunk } from '../../backend/chunks.js';
 import { decodeFrame, encodeFrame, type JobChunkMessage, type JobSetup, type ParentBoundMessage } from '../../codec/protocol.js';
 import { ValueDecoder } from '../../codec/ValueDecoder.js';
-import { ChunkTooLongError, InvalidArgumentError, NoWorkersError, RemoteError, WorkerCrashedError } from '../../errors.js';
+import {
+  ChunkTooLongError,
+  InvalidArgumentError,
+  JobCancelledError,
+  JobDetachedError,
+  NoWorkersError,
+  ProtocolError,
+  RemoteError,
+  WorkerCrashedError,
+} from '../../errors.js';
 import { fromFailureInfo } from '../../runtime/errorInfo.js';
 import { reviveHandle } from '../../runtime/handles.js';
 import {
@@ -20,6 +29,7 @@ import {
 import type { AwsSession } from './AwsSession.js';
 import { RequestCounter } from './RequestCounter.js';
 import type { ChunkRecord, ResultTable } from './ResultTable.js';
+import { newJobId } from './jobIds.js';
 import { errorText } from '../../util/errorText.js';
 
 /** First look for results this soon after sending; then back off while nothing new comes. */
@@ -57,6 +67,25 @@ export interface AwsPoolEngineOptions {
    * about 10 s. @default `FANOUT_NO_WORKER_TIMEOUT_MS`, else 120,000
    */
   noWorkerTimeout?: number;
+  /**
+   * Send chunks and record jobs, but collect no results: a job submitted for others to read (the
+   * HTTP API's). A chunk is done once it is on the queue; its sink hears only of failures to send.
+   */
+  detached?: boolean;
+}
+
+/** A job this engine records: its chunks (parts) are numbered `first ..= last` in the run. */
+interface OpenJob {
+  id: string;
+  description: JobDescription;
+  createdMs: number;
+  first: number | undefined;
+  last: number | undefined;
+  parts: Part[];
+  /** Settles when its item is written and every part sent (or one failed). */
+  sent: Promise<void> | undefined;
+  /** Settles when its item is written. */
+  written: Promise<void> | undefined;
 }
 
 /** One SQS message's worth of a chunk: items `from .. from + count - 1` of it. */
@@ -69,6 +98,13 @@ interface Part {
   state: 'queued' | 'sending' | 'sent' | 'done';
   /** Nobody wants its result any more (its chunk failed or was cancelled while it was being sent). */
   dropped?: boolean;
+  /** The job it belongs to, if its engine records one. */
+  job?: OpenJob;
+  /** Waiting for it to be sent (a job's `jobSent`), and what stopped it being sent. */
+  onSent?: Array<(error: Error | undefined) => void>;
+  failure?: Error;
+  /** Its job was detached while it was being sent: once sent, nobody here wants its result (and it is not cancelled). */
+  detached?: boolean;
 }
 
 /**
@@ -100,7 +136,7 @@ export class AwsPoolEngine implements PoolEngine {
   /** Parts sent and not yet answered, by number (in number order). */
   private readonly outstanding = new Map<number, Part>();
   private readonly partsOf = new Map<Chunk, Part[]>();
-  private readonly cancelQueue: number[] = [];
+  private readonly cancelQueue: Part[] = [];
   /** Requests in flight (sends, cancellations): join waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly idleWaiters: Array<() => void> = [];
@@ -122,6 +158,8 @@ export class AwsPoolEngine implements PoolEngine {
   private noWorkerCheckMs = NO_WORKER_FIRST_CHECK_MS;
   private warnedNoWorkers = false;
   private readonly statistics: PoolStats = { workersStarted: 0, chunksCompleted: 0, itemsCompleted: 0, busyMs: 0 };
+  private readonly detached: boolean;
+  private readonly jobs = new Map<string, OpenJob>();
 
   constructor(
     options: PoolEngineOptions,
@@ -133,6 +171,7 @@ export class AwsPoolEngine implements PoolEngine {
   ) {
     this.processes = options.processes;
     this.noWorkerTimeoutMs = noWorkerTimeout(engineOptions.noWorkerTimeout);
+    this.detached = engineOptions.detached === true;
     const setup: JobSetup = { taskModules: options.taskModules };
     if (options.initializer) {
       setup.initializer = options.initializer.task;
@@ -148,6 +187,7 @@ export class AwsPoolEngine implements PoolEngine {
     if (refusal) return failChunk(chunk, refusal);
     const parts = this.split(chunk);
     this.partsOf.set(chunk, parts);
+    if (chunk.job) this.addToJob(chunk.job.id, parts);
     this.outbox.push(...parts);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -183,9 +223,17 @@ export class AwsPoolEngine implements PoolEngine {
     const unfinished = [...this.partsOf.keys()];
     for (const chunk of unfinished) this.failChunk(chunk, error, 0, false);
     if (this.session && this.nextNumber > 0) {
-      // Workers skip every chunk of a cancelled run, sent or still queued.
+      // Workers skip every chunk of a cancelled run, sent or still queued; the run's jobs read as cancelled.
+      const sealed = [...this.jobs.values()].filter((job) => job.sent);
       const marking = this.session
-        .then(({ table }) => this.counter.attribute(() => table.cancelRun(this.run, this.expiresAt())))
+        .then(({ table, jobs }) =>
+          this.counter.attribute(() =>
+            Promise.all([
+              table.cancelRun(this.run, this.expiresAt()),
+              ...sealed.map((job) => job.written!.then(() => jobs.cancel(job.id)).catch(() => {})),
+            ]),
+          ),
+        )
         .catch(() => {
           // The run's chunks still finish and are recorded; nobody waits for them.
         });
@@ -196,6 +244,113 @@ export class AwsPoolEngine implements PoolEngine {
 
   stats(): PoolStats {
     return { ...this.statistics, requests: this.counter.snapshot().requests };
+  }
+
+  openJob(description: JobDescription): string {
+    const id = newJobId();
+    this.jobs.set(id, {
+      id,
+      description,
+      createdMs: Date.now(),
+      first: undefined,
+      last: undefined,
+      parts: [],
+      sent: undefined,
+      written: undefined,
+    });
+    return id;
+  }
+
+  /**
+   * Writes the job's item once its chunks are all made (their numbers are known at submit),
+   * before any of them can finish unrecorded... in parallel with their sends: a reader that finds
+   * the item finds every chunk's number in it, recorded or not yet.
+   */
+  sealJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job || job.sent) return;
+    const parts = job.parts;
+    const sentParts = Promise.all(parts.map((part) => this.whenSent(part)));
+    const written = this.connect().then((session) =>
+      this.counter.attribute(() =>
+        session.jobs.put({
+          jobId,
+          task: job.description.task.name,
+          module: job.description.task.module,
+          total: job.description.total,
+          chunksize: job.description.chunksize,
+          starmap: job.description.spread,
+          source: job.description.source,
+          run: this.run,
+          first: job.first ?? 0,
+          chunks: parts.length,
+          createdMs: job.createdMs,
+          requests: this.detached ? this.counter.snapshot().requests : undefined,
+          expiresAt: this.expiresAt(),
+        }),
+      ),
+    );
+    job.written = written;
+    job.sent = Promise.all([written, sentParts]).then(() => {});
+    // Whoever waits for the job hears of a failure; nobody waiting is not an unhandled rejection.
+    job.sent.catch(() => {});
+    this.track(job.sent.catch(() => {}));
+  }
+
+  jobSent(jobId: string): Promise<void> {
+    const job = this.jobs.get(jobId);
+    if (!job?.sent) return Promise.reject(new ProtocolError(`Job '${jobId}' was not sealed by this engine.`));
+    return job.sent;
+  }
+
+  /** Where a part's first item is in its job's input. */
+  private itemOf(part: Part): number {
+    return (part.chunk.job?.first ?? 0) + part.chunk.base + part.from;
+  }
+
+  detachJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    const error = new JobDetachedError(jobId);
+    const chunks = [...new Set(job.parts.map((part) => part.chunk))].filter((chunk) => this.partsOf.has(chunk));
+    // Every part is forgotten before any sink hears: the call's failure cancels its other chunks,
+    // and those must already be gone (forgotten, not cancelled: the workers run them, and the
+    // job's readers collect them).
+    for (const chunk of chunks) {
+      for (const part of this.partsOf.get(chunk)!) {
+        if (part.state === 'sent') this.outstanding.delete(part.number);
+        if (part.state !== 'sending') part.state = 'done';
+        else part.detached = true;
+      }
+      this.partsOf.delete(chunk);
+    }
+    for (const chunk of chunks) chunk.sink.onFailed(chunk.base, chunk.base + chunk.count, error);
+    this.afterChange();
+  }
+
+  private addToJob(jobId: string, parts: Part[]): void {
+    const job = this.jobs.get(jobId);
+    if (!job || parts.length === 0) return;
+    for (const part of parts) {
+      // A reader finds a job's chunks as one range of numbers: its parts must be consecutive.
+      if (job.last !== undefined && part.number !== job.last + 1)
+        throw new ProtocolError(`Job '${jobId}': chunk ${part.number} does not follow chunk ${job.last}.`);
+      job.first ??= part.number;
+      job.last = part.number;
+      part.job = job;
+      job.parts.push(part);
+    }
+  }
+
+  /** Resolves once a part is on the queue (or done), rejects with the error that failed it. */
+  private whenSent(part: Part): Promise<void> {
+    if (part.state === 'sent' || part.state === 'done') return part.failure ? Promise.reject(part.failure) : Promise.resolve();
+    return new Promise<void>((resolve, reject) => (part.onSent ??= []).push((error) => (error ? reject(error) : resolve())));
+  }
+
+  private notifySent(part: Part, error?: Error): void {
+    if (error) part.failure ??= error;
+    for (const listener of part.onSent?.splice(0) ?? []) listener(part.failure);
   }
 
   /** Splits a chunk whose payload is over a message's billing unit, keeping items whole. */
@@ -264,6 +419,7 @@ export class AwsPoolEngine implements PoolEngine {
         spread: part.chunk.spread,
         expiresAt,
         ...(this.setup ? { setup: this.setup } : {}),
+        ...(part.job ? { jobId: part.job.id, item: this.itemOf(part) } : {}),
       };
       let frame = encodeFrame(message, part.payload);
       if (frame.length > INLINE_CHUNK_BYTES) {
@@ -331,10 +487,16 @@ export class AwsPoolEngine implements PoolEngine {
 
   private markSent(part: Part): void {
     if (part.state !== 'sending') return;
+    this.notifySent(part);
+    if (this.detached || part.detached) {
+      // Nobody here collects its result: on the queue, it is done.
+      this.finishPart(part);
+      return;
+    }
     if (part.chunk.control.cancelled || part.dropped) {
       // Cancelled while in flight: mark it in the table so that the worker skips it.
       part.state = 'done';
-      this.queueCancel(part.number);
+      this.queueCancel(part);
       return;
     }
     part.state = 'sent';
@@ -419,7 +581,13 @@ export class AwsPoolEngine implements PoolEngine {
   private async deliver(session: AwsSession, part: Part, record: ChunkRecord): Promise<void> {
     part.state = 'done';
     const chunk = part.chunk;
-    if (chunk.control.cancelled || record.status === 'cancelled') return;
+    if (chunk.control.cancelled) return;
+    if (record.status === 'cancelled') {
+      // Not this pool's cancellation (its own parts leave `outstanding` first): the job was
+      // cancelled from elsewhere (`job.cancel()`, the API), and its workers skipped the chunk.
+      if (chunk.job) this.failChunk(chunk, new JobCancelledError(chunk.job.id, chunk.task.name), part.from);
+      return;
+    }
     if (record.status === 'dead') {
       return this.failChunk(
         chunk,
@@ -473,6 +641,7 @@ export class AwsPoolEngine implements PoolEngine {
   }
 
   private failPart(part: Part, error: Error): void {
+    this.notifySent(part, error);
     this.failChunk(part.chunk, error, part.from);
   }
 
@@ -492,17 +661,22 @@ export class AwsPoolEngine implements PoolEngine {
     part.dropped = true;
     if (part.state === 'sent') {
       this.outstanding.delete(part.number);
-      this.queueCancel(part.number);
+      this.queueCancel(part);
     }
     // A part being sent is marked when its send completes (markSent sees the cancelled chunk).
-    if (part.state !== 'sending') part.state = 'done';
+    if (part.state === 'sending') return;
+    if (part.state === 'queued' && part.job) this.notifySent(part, new JobCancelledError(part.job.id, part.chunk.task.name));
+    part.state = 'done';
   }
 
-  private queueCancel(number: number): void {
-    this.cancelQueue.push(number);
+  private queueCancel(part: Part): void {
+    this.cancelQueue.push(part);
     if (this.cancelQueue.length > 1) return;
     queueMicrotask(() => {
-      const numbers = this.cancelQueue.splice(0);
+      // A job's chunk says which items it held, so that the job's readers count and page them.
+      const numbers = this.cancelQueue
+        .splice(0)
+        .map((part) => (part.job ? { chunk: part.number, item: this.itemOf(part), items: part.count } : part.number));
       if (numbers.length === 0 || !this.session) return;
       this.track(
         this.session
@@ -561,7 +735,12 @@ export class AwsPoolEngine implements PoolEngine {
         `${url}. Look for a task that exits the process, exhausts memory, or outlasts the worker's timeout.`;
       try {
         // Recorded so that the outcome is the same for everyone who reads the run.
-        const written = await session.table.putResult(this.run, { chunk: number, status: 'dead', reason }, this.expiresAt());
+        const inJob = part.job ? { item: this.itemOf(part), items: part.count, itemErrors: part.count } : {};
+        const written = await session.table.putResult(
+          this.run,
+          { chunk: number, status: 'dead', reason, ...inJob },
+          this.expiresAt(),
+        );
         if (!written) return; // A result was recorded after all: the poll delivers it.
       } catch {
         return; // Try again on the message's next receive.

@@ -7,6 +7,7 @@
 import { AwsConfigError } from '../../errors.js';
 import { AwsClients } from './AwsClients.js';
 import type { AwsConfig } from './AwsConfig.js';
+import { JobStore } from './JobStore.js';
 import { PayloadStore } from './PayloadStore.js';
 import { RequestCounter } from './RequestCounter.js';
 import { ResultTable } from './ResultTable.js';
@@ -30,12 +31,14 @@ export class AwsSession {
   readonly queue: TaskQueue;
   readonly table: ResultTable;
   readonly payloads: PayloadStore;
+  readonly jobs: JobStore;
 
   private constructor(clients: AwsClients, queue: TaskQueue) {
     this.clients = clients;
     this.queue = queue;
     this.table = new ResultTable(clients.dynamodb, clients.config.table);
     this.payloads = new PayloadStore(clients.s3, clients.config.bucket);
+    this.jobs = new JobStore(clients.dynamodb, clients.config.table);
   }
 
   /**

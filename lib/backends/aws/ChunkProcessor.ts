@@ -37,6 +37,11 @@ export interface ChunkProcessorOptions {
    * module paths mean nothing there). @default false: import a task's module when its name is unknown
    */
   tasksByName?: boolean;
+  /**
+   * Modules (file: URLs) every thread imports, besides a run's own: a fleet's `--tasks`, for
+   * chunks whose task names no module (a job submitted over the HTTP API).
+   */
+  taskModules?: string[];
   /** Where the processor's notes go (crashes, redeliveries). @default console.error, or the telemetry's logger */
   log?: (line: string) => void;
   /**
@@ -237,9 +242,10 @@ export class ChunkProcessor {
     const settings = this.queueSettings();
     let settled: Set<string>;
     let cancelledRuns: Set<string>;
+    let cancelledJobs: Set<string>;
     try {
-      ({ settled, cancelledRuns } = await this.table.findSettled(
-        decoded.map(({ message }) => ({ run: message.job, chunk: message.chunk })),
+      ({ settled, cancelledRuns, cancelledJobs } = await this.table.findSettled(
+        decoded.map(({ message }) => ({ run: message.job, chunk: message.chunk, jobId: message.jobId })),
       ));
     } catch (error) {
       this.log(`fanout worker: could not read the state of ${decoded.length} chunks: ${errorText(error)}`);
@@ -247,10 +253,24 @@ export class ChunkProcessor {
       await Promise.all(decoded.map(({ record }) => this.releaser.setVisibility(record.receiptHandle, RETRY_BACKOFF_SECONDS)));
       return { batchItemFailures: [...failures, ...decoded.map(({ record }) => ({ itemIdentifier: record.messageId }))] };
     }
+    const cancellations: Array<Promise<void>> = [];
     for (const { record, message, payload } of decoded) {
-      if (cancelledRuns.has(message.job) || settled.has(`${message.job}|${message.chunk}`)) this.statistics.chunksSkipped++;
+      if (settled.has(`${message.job}|${message.chunk}`)) this.statistics.chunksSkipped++;
+      else if (message.jobId !== undefined && cancelledJobs.has(message.jobId)) {
+        // Recorded, unlike a cancelled run's chunks: a pool may still wait for this job (someone
+        // else cancelled it), and reading the record is how it learns.
+        this.statistics.chunksSkipped++;
+        cancellations.push(
+          this.write(message, { chunk: message.chunk, status: 'cancelled' }).catch((error: unknown) => {
+            this.log(
+              `fanout worker: could not record chunk ${message.chunk} of cancelled job ${message.jobId}: ${errorText(error)}`,
+            );
+          }),
+        );
+      } else if (cancelledRuns.has(message.job)) this.statistics.chunksSkipped++;
       else invocation.deliveries.push(this.delivery(invocation, record, message, payload));
     }
+    await Promise.all(cancellations);
     const deliveries = invocation.deliveries;
     if (deliveries.length === 0) return { batchItemFailures: failures };
     const heartbeat = new Heartbeat(this.releaser, (await settings)?.visibilityTimeoutSeconds, invocation.startedAt, () =>
@@ -439,7 +459,12 @@ export class ChunkProcessor {
   /** Writes a chunk's results (or its failure) once; a duplicate delivery's write is refused and skipped. */
   private async record(delivery: Delivery, ran: Exclude<Ran, { kind: 'crashed' | 'stopped' }>, run: ChunkRun): Promise<void> {
     const { message, record } = delivery;
-    let result: ChunkRecord = { chunk: message.chunk, status: ran.kind === 'results' ? 'ok' : 'failed', run };
+    let result: ChunkRecord = {
+      chunk: message.chunk,
+      status: ran.kind === 'results' ? 'ok' : 'failed',
+      run,
+      ...(ran.kind === 'results' ? { itemErrors: ran.errors } : {}),
+    };
     if (ran.frame.length > INLINE_RESULT_BYTES) {
       // A key per attempt: a duplicate delivery's object never replaces the recorded one's.
       const key = resultsKey(message.job, message.chunk, `${record.messageId}-${randomUUID()}`);
@@ -452,6 +477,12 @@ export class ChunkProcessor {
   }
 
   private async write(message: JobChunkMessage, result: ChunkRecord): Promise<void> {
+    if (message.item !== undefined) {
+      // A job's chunk says which of the job's items it holds, so that its results and failures
+      // can be read without the pool that sent it.
+      const failed = result.status === 'ok' ? (result.itemErrors ?? 0) : result.status === 'cancelled' ? 0 : message.count;
+      result = { ...result, item: message.item, items: message.count, itemErrors: failed };
+    }
     const written = await this.table.putResult(message.job, result, message.expiresAt);
     if (written) this.statistics.chunksRecorded++;
     else this.statistics.chunksSkipped++;
@@ -599,7 +630,9 @@ export class ChunkProcessor {
     }
     const options: PoolEngineOptions = {
       processes: this.options.threads,
-      taskModules: this.options.tasksByName ? [] : (setup?.taskModules ?? []),
+      taskModules: this.options.tasksByName
+        ? []
+        : [...new Set([...(this.options.taskModules ?? []), ...(setup?.taskModules ?? [])])],
     };
     if (setup?.initializer) {
       options.initializer = {

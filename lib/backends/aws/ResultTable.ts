@@ -18,6 +18,8 @@ import {
   chunkSortKey,
   crashesKey,
   isConditionalCheckFailed,
+  JOBS_PARTITION,
+  jobKey,
   parseChunk,
   runKey,
 } from './tableKeys.js';
@@ -41,6 +43,21 @@ export interface ChunkRecord {
   timeoutMs?: number | undefined;
   /** How the chunk ran, for the job's timeline and cost (a chunk that ran on a worker). */
   run?: ChunkRun | undefined;
+  /** A job's chunk: its first item's position in the job's input, its items, and how many of them failed. */
+  item?: number | undefined;
+  items?: number | undefined;
+  itemErrors?: number | undefined;
+}
+
+/** A chunk record without its result: what a job's status is counted from. */
+export interface ChunkOutline {
+  chunk: number;
+  status: ChunkStatus;
+  item: number | undefined;
+  items: number | undefined;
+  itemErrors: number | undefined;
+  /** When the chunk ended on its worker (epoch ms), if a worker ran it. */
+  endMs: number | undefined;
 }
 
 /** Where and when a chunk ran (a {@link ChunkRunRecord} without its number and status). */
@@ -82,6 +99,9 @@ export class ResultTable {
     if (record.ranMs !== undefined) item.ran = { N: String(Math.round(record.ranMs)) };
     if (record.timeoutMs !== undefined) item.lim = { N: String(Math.round(record.timeoutMs)) };
     if (record.run) item.t = { M: encodeRun(record.run) };
+    if (record.item !== undefined) item.i = { N: String(record.item) };
+    if (record.items !== undefined) item.ni = { N: String(record.items) };
+    if (record.itemErrors !== undefined) item.ne = { N: String(record.itemErrors) };
     try {
       await this.dynamodb.send(
         new PutItemCommand({
@@ -103,12 +123,12 @@ export class ResultTable {
    * and which of their runs are cancelled. Reads keys only, never result payloads.
    */
   async findSettled(
-    chunks: ReadonlyArray<{ run: string; chunk: number }>,
-  ): Promise<{ settled: Set<string>; cancelledRuns: Set<string> }> {
+    chunks: ReadonlyArray<{ run: string; chunk: number; jobId?: string | undefined }>,
+  ): Promise<{ settled: Set<string>; cancelledRuns: Set<string>; cancelledJobs: Set<string> }> {
     const keys: Array<Record<string, AttributeValue>> = [];
     const seen = new Set<string>();
-    for (const { run, chunk } of chunks) {
-      for (const key of [chunkKey(run, chunk), cancelKey(run)]) {
+    for (const { run, chunk, jobId } of chunks) {
+      for (const key of [chunkKey(run, chunk), cancelKey(run), ...(jobId ? [jobKey(jobId)] : [])]) {
         const id = `${key.pk.S}|${key.sk.S}`;
         if (!seen.has(id)) {
           seen.add(id);
@@ -118,12 +138,14 @@ export class ResultTable {
     }
     const settled = new Set<string>();
     const cancelledRuns = new Set<string>();
+    const cancelledJobs = new Set<string>();
     for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
       let request: Record<string, KeysAndAttributes> | undefined = {
         [this.tableName]: {
           Keys: keys.slice(start, start + BATCH_GET_KEYS),
           ConsistentRead: true,
-          ProjectionExpression: 'pk, sk',
+          // A job's item is cancelled when it has `cx`; no other item read here has it.
+          ProjectionExpression: 'pk, sk, cx',
         },
       };
       while (request && Object.keys(request).length > 0) {
@@ -131,6 +153,10 @@ export class ResultTable {
           new BatchGetItemCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }),
         );
         for (const item of response.Responses?.[this.tableName] ?? []) {
+          if (item.pk?.S === JOBS_PARTITION) {
+            if (item.cx) cancelledJobs.add(item.sk?.S ?? '');
+            continue;
+          }
           const run = item.pk?.S?.slice(RUN_PREFIX.length) ?? '';
           if (item.sk?.S === CANCEL_SORT_KEY) cancelledRuns.add(run);
           else settled.add(`${run}|${parseChunk(item.sk?.S)}`);
@@ -138,7 +164,7 @@ export class ResultTable {
         request = response.UnprocessedKeys;
       }
     }
-    return { settled, cancelledRuns };
+    return { settled, cancelledRuns, cancelledJobs };
   }
 
   /**
@@ -161,10 +187,24 @@ export class ResultTable {
   }
 
   /** Marks chunks as cancelled, so that workers skip them (their results are no longer wanted). */
-  async cancelChunks(run: string, chunks: readonly number[], expiresAt: number): Promise<void> {
-    const writes: WriteRequest[] = chunks.map((chunk) => ({
-      PutRequest: { Item: { ...chunkKey(run, chunk), st: { S: 'cancelled' }, expiresAt: { N: String(expiresAt) } } },
-    }));
+  async cancelChunks(
+    run: string,
+    chunks: ReadonlyArray<number | { chunk: number; item: number; items: number }>,
+    expiresAt: number,
+  ): Promise<void> {
+    const writes: WriteRequest[] = chunks.map((entry) => {
+      const item: Record<string, AttributeValue> = {
+        ...chunkKey(run, typeof entry === 'number' ? entry : entry.chunk),
+        st: { S: 'cancelled' },
+        expiresAt: { N: String(expiresAt) },
+      };
+      if (typeof entry !== 'number') {
+        item.i = { N: String(entry.item) };
+        item.ni = { N: String(entry.items) };
+        item.ne = { N: '0' };
+      }
+      return { PutRequest: { Item: item } };
+    });
     await batchWriteAll(this.dynamodb, this.tableName, writes);
   }
 
@@ -212,8 +252,49 @@ export class ResultTable {
       ranMs: item.ran?.N === undefined ? undefined : Number(item.ran.N),
       timeoutMs: item.lim?.N === undefined ? undefined : Number(item.lim.N),
       run: decodeRun(item.t?.M),
+      item: optionalNumber(item.i),
+      items: optionalNumber(item.ni),
+      itemErrors: optionalNumber(item.ne),
     }));
     return { records, next: response.LastEvaluatedKey };
+  }
+
+  /**
+   * The outlines of the records of chunks `from ..= to` of a run (status, items, failures, end),
+   * without results: every page, in chunk order. What a job's status is counted from.
+   */
+  async outlines(run: string, from: number, to: number): Promise<ChunkOutline[]> {
+    const outlines: ChunkOutline[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ProjectionExpression: 'sk, st, i, ni, ne, t.e',
+          ExpressionAttributeValues: {
+            ':pk': { S: runKey(run) },
+            ':from': { S: chunkSortKey(from) },
+            ':to': { S: chunkSortKey(to) },
+          },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        outlines.push({
+          chunk: parseChunk(item.sk?.S),
+          status: (item.st?.S ?? 'failed') as ChunkStatus,
+          item: optionalNumber(item.i),
+          items: optionalNumber(item.ni),
+          itemErrors: optionalNumber(item.ne),
+          endMs: optionalNumber(item.t?.M?.e),
+        });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return outlines;
   }
 
   /**
@@ -221,16 +302,27 @@ export class ResultTable {
    * records without their results (Query pages projecting the run map), for a job's timeline.
    * Chunks that no worker ran (cancelled, failed by the client) are left out.
    */
-  async chunkRuns(run: string): Promise<ChunkRunRecord[]> {
+  async chunkRuns(run: string, range?: { from: number; to: number }): Promise<ChunkRunRecord[]> {
     const runs: ChunkRunRecord[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.dynamodb.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunks)',
+          ...(range
+            ? {
+                KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+                ExpressionAttributeValues: {
+                  ':pk': { S: runKey(run) },
+                  ':from': { S: chunkSortKey(range.from) },
+                  ':to': { S: chunkSortKey(range.to) },
+                },
+              }
+            : {
+                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunks)',
+                ExpressionAttributeValues: { ':pk': { S: runKey(run) }, ':chunks': { S: CHUNK_PREFIX } },
+              }),
           ProjectionExpression: 'sk, st, t',
-          ExpressionAttributeValues: { ':pk': { S: runKey(run) }, ':chunks': { S: CHUNK_PREFIX } },
           ConsistentRead: true,
           ReturnConsumedCapacity: 'TOTAL',
           ...(start ? { ExclusiveStartKey: start } : {}),
@@ -272,4 +364,8 @@ function decodeRun(map: Record<string, AttributeValue> | undefined): ChunkRun | 
     taskMs: Number(map.tm?.N ?? 0),
     items: Number(map.n?.N ?? 0),
   };
+}
+
+function optionalNumber(value: AttributeValue | undefined): number | undefined {
+  return value?.N === undefined ? undefined : Number(value.N);
 }

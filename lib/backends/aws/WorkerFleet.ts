@@ -144,7 +144,12 @@ export async function runWorkerFleet(options: WorkerFleetOptions = {}): Promise<
   const jsonLogs = options.jsonLogs ?? process.env.FANOUT_LOG_FORMAT === 'json';
   const metrics = options.metrics ?? process.env.FANOUT_METRICS === 'emf';
   const telemetry = jsonLogs ? new (await import('./WorkerTelemetry.js')).WorkerTelemetry({ metrics }) : undefined;
-  const processor = new ChunkProcessor({ clients, threads, ...(telemetry ? { telemetry } : {}) });
+  const processor = new ChunkProcessor({
+    clients,
+    threads,
+    taskModules: (options.tasks ?? []).map((module) => String(toModuleUrl(module))),
+    ...(telemetry ? { telemetry } : {}),
+  });
   const handler: SqsBatchHandler = options.handler ?? ((event, context) => processSqsEvent(event, context));
   const summary: Omit<WorkerFleetSummary, 'processor' | 'requests'> = {
     invocations: 0,

@@ -29,6 +29,17 @@ export const CANCEL_SORT_KEY = 'cancel';
  */
 export const OBJECT_PREFIX = 'obj#';
 
+/**
+ * The partition of every job's item (`sk` = the job id, time-sortable): one Query lists jobs
+ * newest first. A job's chunk records stay in its run's partition.
+ */
+export const JOBS_PARTITION = 'jobs';
+
+/** The key of a job's item. */
+export function jobKey(jobId: string): ItemKey {
+  return { pk: { S: JOBS_PARTITION }, sk: { S: jobId } };
+}
+
 /** The partition key of a run. */
 export function runKey(run: string): string {
   return `${RUN_PREFIX}${run}`;

@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsBackend } from '../../../lib/backends/aws/AwsBackend.js';
 import type { FunctionUrlAdapter } from '../../../lib/http/FunctionUrlAdapter.js';
 import { runCli } from '../../cli/runCli.js';
 import { JobServiceDouble } from '../../fixtures/JobServiceDouble.js';
+import { provisionForTest, startFleet, type TestFleet } from '../awsHarness.js';
 import { API_CREDENTIALS, API_REGION, startJobsApiDouble } from './jobsApiDouble.js';
 
+// Registers the tasks in this process, which submits the jobs (as the API's bundle does).
+import '../../fixtures/tasks.js';
+
+const TASKS = fileURLToPath(new URL('../../fixtures/tasks.ts', import.meta.url));
 const example = (name: string) => fileURLToPath(new URL(`../../../examples/api/${name}`, import.meta.url));
 const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const SQUARES = ITEMS.map((x) => x * x);
@@ -146,5 +152,63 @@ describe('the API examples (curl, Python, TypeScript) against a test-double API 
       { pages: 3 },
       { cancelled: { jobId: expect.any(String), status: 'cancelled' } },
     ]);
+  });
+});
+
+describe('the API examples against the real AwsJobService on the emulators with a worker fleet (through the test-double routes until the API handler lands)', () => {
+  let backend: AwsBackend;
+  let fleet: TestFleet;
+  let adapter: FunctionUrlAdapter;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    const config = await provisionForTest('api-examples');
+    backend = new AwsBackend({ config });
+    adapter = await startJobsApiDouble(backend.jobs());
+    env = {
+      FANOUT_API_URL: adapter.url,
+      AWS_ACCESS_KEY_ID: API_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: API_CREDENTIALS.secretAccessKey,
+      AWS_REGION: API_REGION,
+    };
+    fleet = startFleet(config, { threads: 2, concurrency: 2, tasks: [TASKS] });
+    await fleet.ready;
+  }, 120_000);
+  afterAll(async () => {
+    await fleet?.stop();
+    await adapter?.stop();
+    await backend?.close();
+  });
+
+  it('curl.sh reads every result in input order', async () => {
+    const result = await run('bash', [example('curl.sh'), 'square', JSON.stringify(ITEMS)], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const pages = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('page '))
+      .map((line) => JSON.parse(line.slice(5)) as { results: number[] });
+    expect(pages.flatMap((page) => page.results)).toEqual(SQUARES);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toMatch(/^cancelled \{"jobId":"[0-9a-z]{26}","status":"cancelled"\}$/);
+  });
+
+  it('client.py reads every result in input order, with the failed items', async () => {
+    await requirePythonWithBotocore();
+    const items = [1, -2, 3, -4, 5];
+    const result = await run('python3', [example('client.py'), 'failIfNegative', JSON.stringify(items)], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines[2]).toEqual({
+      results: [1, null, 3, null, 5],
+      errors: [
+        { index: 1, name: 'ValidationError', message: 'negative input -2' },
+        { index: 3, name: 'ValidationError', message: 'negative input -4' },
+      ],
+    });
+    expect(lines[3]).toEqual({ cancelled: { jobId: expect.stringMatching(/^[0-9a-z]{26}$/), status: 'cancelled' } });
   });
 });

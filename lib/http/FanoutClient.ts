@@ -437,7 +437,8 @@ export class FanoutClient {
    * Waits for every result of a job and resolves to them in input order, as `pool.map` does; the
    * first failed item (in input order) rejects it with a {@link RemoteError} (read every error
    * with {@link stream} or {@link results}). `timeout` rejects with `TimeoutError`, `signal` with
-   * `AbortError`; neither stops the job. A cancelled job rejects with `JobCancelledError`.
+   * `AbortError`; neither stops the job. A cancelled job (or an item it skipped) rejects with
+   * `JobCancelledError`.
    *
    * @example
    * ```ts
@@ -447,7 +448,11 @@ export class FanoutClient {
   async waitForResults<T = unknown>(jobId: string, options: JobWaitOptions = {}): Promise<T[]> {
     const values: T[] = [];
     for await (const item of this.stream<T>(jobId, options)) {
-      if ('error' in item) throw item.error;
+      if ('error' in item) {
+        // Items a cancelled job skipped: the job's cancellation, as Job.get() reports it.
+        if (item.error.remoteName === 'JobCancelledError') throw new JobCancelledError(jobId, item.error.taskName);
+        throw item.error;
+      }
       values.push(item.value);
     }
     return values;

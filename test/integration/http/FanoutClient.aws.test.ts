@@ -5,7 +5,7 @@ import type { AwsConfig } from '../../../lib/backends/aws/AwsConfig.js';
 import { ApiError, JobCancelledError, RemoteError } from '../../../lib/errors.js';
 import { FanoutClient } from '../../../lib/http/FanoutClient.js';
 import type { FunctionUrlAdapter } from '../../../lib/http/FunctionUrlAdapter.js';
-import { provisionForTest, startFleet, type TestFleet } from '../awsHarness.js';
+import { provisionForTest, startFleet, waitFor, type TestFleet } from '../awsHarness.js';
 import { API_CREDENTIALS, API_REGION, startJobsApiDouble } from './jobsApiDouble.js';
 // Registers the tasks in this process, which submits the jobs (as the API's bundle does).
 import '../../fixtures/tasks.js';
@@ -24,7 +24,7 @@ function recordingFetch(log: string[]): typeof fetch {
 describe('FanoutClient over the real AwsJobService on the emulators with a worker fleet, through the test-double routes (until the API handler lands), signed behind FunctionUrlAdapter', () => {
   let config: AwsConfig;
   let backend: AwsBackend;
-  let fleet: TestFleet;
+  let fleet: TestFleet | undefined;
   let adapter: FunctionUrlAdapter;
   const sent: string[] = [];
   let client: FanoutClient;
@@ -83,14 +83,14 @@ describe('FanoutClient over the real AwsJobService on the emulators with a worke
     expect(await client.waitForResults<number>(jobId, { timeout: 60_000 })).toEqual(items.map((x) => x * x));
     const pageReads = sent.filter((line) => line.startsWith(`GET /jobs/${jobId}/results`)).length;
     const statusReads = sent.filter((line) => line === `GET /jobs/${jobId}`).length;
-    console.log(`waitForResults of 200 items in 29 chunks: ${pageReads} page reads, ${statusReads} status reads`);
     expect(pageReads).toBeGreaterThanOrEqual(1);
     // At most one page read per status read that saw progress, plus one per page of results.
     expect(pageReads).toBeLessThanOrEqual(statusReads + 1 + Math.ceil(200 / 100) + 29);
   });
 
   it('ends the wait of a job cancelled meanwhile with JobCancelledError; an unknown id is a 404 ApiError', async () => {
-    await fleet.stop();
+    await fleet?.stop();
+    fleet = undefined;
     try {
       const { jobId } = await client.submit({ task: 'square', items: [1, 2, 3, 4], chunksize: 1 });
       const waiting = client.waitForResults(jobId, { timeout: 30_000 }).catch((e: unknown) => e);
@@ -98,8 +98,16 @@ describe('FanoutClient over the real AwsJobService on the emulators with a worke
       const error = await waiting;
       expect(error).toBeInstanceOf(JobCancelledError);
       expect(error).toMatchObject({ jobId, message: expect.stringMatching(/of task 'square' was cancelled/) });
-    } finally {
       fleet = startFleet(config, { threads: 2, concurrency: 2, tasks: [TASKS] });
+      await fleet.ready;
+      // Once the workers have skipped its chunks, its items say so, and the wait is still a cancellation.
+      await waitFor(async () => (await client.status(jobId)).chunksDone === 4, 60_000, 'the chunks to be skipped');
+      const streamed: string[] = [];
+      for await (const item of client.stream(jobId)) streamed.push('error' in item ? item.error.remoteName : 'value');
+      expect(streamed).toEqual(Array(4).fill('JobCancelledError'));
+      await expect(client.waitForResults(jobId)).rejects.toBeInstanceOf(JobCancelledError);
+    } finally {
+      fleet ??= startFleet(config, { threads: 2, concurrency: 2, tasks: [TASKS] });
       await fleet.ready;
     }
     const missing = await client.status('0000000000000000000000zzzz').catch((e: unknown) => e);

@@ -19,7 +19,7 @@ import { describeMachine, machineInfo, type MachineInfo } from './machine.js';
 import { renderMarkdown, renderText, toTextTables, type BenchOptions, type TextTable } from './report.js';
 
 /** The sections, in the order they run. */
-const SECTIONS = ['pool', 'sync', 'queues', 'aws', 'package', 'awsSync'] as const;
+const SECTIONS = ['pool', 'sync', 'queues', 'aws', 'package', 'awsSync', 'estimate', 'api'] as const;
 const DEFAULT_REPS = 5;
 const QUICK_REPS = 2;
 

@@ -13,11 +13,14 @@ export {
   type CallOptions,
   type MapOptions,
   type MapResult,
+  type SpeculateOptions,
   type AsyncCallOptions,
   type AsyncMapOptions,
 } from './api/Pool.js';
 export { AsyncResult, type ResultCallbacks } from './api/AsyncResult.js';
 export { Job, type JobItem } from './api/Job.js';
+export type { EstimateOptions, JobEstimate } from './report/JobEstimator.js';
+export type { JobCostReport } from './report/JobCost.js';
 export type { JobItemError, JobResultsPage, JobState, JobStatus, JobSubmission } from './backend/JobService.js';
 export { JobCancelledError, JobDetachedError, JobNotFoundError } from './errors.js';
 export { Context, getContext } from './api/Context.js';

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Backend } from '../backend/Backend.js';
-import type { Chunk, ChunkSink, PoolEngine, PoolStats } from '../backend/PoolEngine.js';
+import type { Chunk, ChunkSink, PoolEngine, PoolStats, SpeculationSettings } from '../backend/PoolEngine.js';
 import { sliceEncoded } from '../backend/chunks.js';
 import type { TaskRef } from '../codec/protocol.js';
 import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js';
@@ -29,6 +29,25 @@ export interface PoolOptions {
   maxTasksPerChild?: number;
   /** Memory limits of each worker thread (local backend). */
   resourceLimits?: ResourceLimits;
+  /**
+   * Re-run stragglers (aws backend): a chunk out far longer than its task's finished chunks is
+   * sent again, and whichever copy finishes first is its result (a chunk is recorded once). The
+   * duplicate's cost is recorded (a job's duplicate runs, `pool.stats().speculation`). `true`
+   * takes the defaults: after 3× the median, at least 2,000 ms, once half the chunks are done.
+   * Tasks must tolerate running twice (they are retried on failures anyway). The local backend
+   * ignores it: its threads share one machine.
+   */
+  speculate?: boolean | SpeculateOptions;
+}
+
+/** When a chunk is a straggler, for {@link PoolOptions.speculate}. */
+export interface SpeculateOptions {
+  /** A chunk out this many times the median time of its task's finished chunks is re-run. @default 3 */
+  after?: number;
+  /** …once this share of its task's chunks (0 to 1) has finished. @default 0.5 */
+  minDone?: number;
+  /** …and never before this many ms. @default 2000 */
+  minMs?: number;
 }
 
 /** Options of one call: a deadline and a way to cancel it. */
@@ -55,7 +74,16 @@ export type MapResult<R> = AsyncResult<R[]> & { job?: Job<R> };
 export type AsyncCallOptions<R> = CallOptions & ResultCallbacks<R>;
 export type AsyncMapOptions<R> = MapOptions & ResultCallbacks<R>;
 
-const POOL_OPTIONS = ['processes', 'tasks', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits'] as const;
+const POOL_OPTIONS = [
+  'processes',
+  'tasks',
+  'initializer',
+  'initargs',
+  'maxTasksPerChild',
+  'resourceLimits',
+  'speculate',
+] as const;
+const SPECULATE_OPTIONS = ['after', 'minDone', 'minMs'] as const;
 const CALL_OPTIONS = ['timeout', 'signal'] as const;
 const MAP_OPTIONS = ['timeout', 'signal', 'chunksize'] as const;
 const CALLBACK_OPTIONS = ['callback', 'errorCallback'] as const;
@@ -154,6 +182,7 @@ export class Pool {
     if (options.initargs !== undefined && options.initializer === undefined) {
       throw new InvalidArgumentError('new Pool(options): initializer', undefined, 'a task when initargs is given');
     }
+    const speculate = speculationSettings(options.speculate);
     this.processes = options.processes ?? backend.defaultProcesses();
     this.backendName = backend.name;
     this.backend = backend;
@@ -180,6 +209,7 @@ export class Pool {
           }
         : {}),
       ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
+      ...(speculate ? { speculate } : {}),
       ...(options.resourceLimits !== undefined ? { resourceLimits: options.resourceLimits } : {}),
     });
   }
@@ -266,6 +296,28 @@ export class Pool {
     options?: AsyncMapOptions<Array<Awaited<R>>>,
   ): MapResult<Awaited<R>> {
     return this.startMap(STARMAP_ASYNC, task as unknown as AnyTask<R>, items, true, options, true);
+  }
+
+  /**
+   * Predicts a map of `task` over `items` before running it: runs a small sample (items taken
+   * evenly from the input) on this pool, and extrapolates the wall time at this pool's
+   * concurrency (on aws, `processes` is the Lambda concurrency) and the cost in AWS requests,
+   * GB-seconds and dollars (on the local backend: what the job would cost on aws).
+   *
+   * @example
+   * ```ts
+   * const estimate = await pool.estimate(square, items);
+   * console.log(estimate.predictedWallMs, estimate.predictedCost.total.point);
+   * ```
+   */
+  async estimate<A extends unknown[], R>(
+    task: Task<A, R>,
+    items: readonly unknown[],
+    options?: import('../report/JobEstimator.js').EstimateOptions,
+  ): Promise<import('../report/JobEstimator.js').JobEstimate> {
+    // Loaded on first use: the estimator and the cost model are not needed to run work.
+    const { estimateJob } = await import('../report/JobEstimator.js');
+    return estimateJob(this, task, items, options);
   }
 
   /**
@@ -733,6 +785,23 @@ function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: 
     sink,
     control: { cancelled: false, interrupt: false },
   };
+}
+
+/** The `speculate` option, checked, with its defaults; undefined when off. */
+function speculationSettings(option: boolean | SpeculateOptions | undefined): SpeculationSettings | undefined {
+  const where = 'new Pool(options): speculate';
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== 'object' || option === null || Array.isArray(option)))
+    throw new InvalidArgumentError(where, option, 'true, false or { after?, minDone?, minMs? }');
+  const given = option === true ? {} : option;
+  checkOptions(`${where}`, given, SPECULATE_OPTIONS);
+  const { after = 3, minDone = 0.5, minMs = 2000 } = given;
+  if (typeof after !== 'number' || !Number.isFinite(after) || after < 1)
+    throw new InvalidArgumentError(`${where}: after`, after, 'a number ≥ 1 (times the median chunk time)');
+  if (typeof minDone !== 'number' || !(minDone > 0 && minDone <= 1))
+    throw new InvalidArgumentError(`${where}: minDone`, minDone, 'a share of the chunks, more than 0 and at most 1');
+  checkInteger(`${where}: minMs`, minMs, 0);
+  return { after, minDone, minMs };
 }
 
 /** Python's default: about four chunks per worker. */

@@ -70,6 +70,11 @@ export interface PoolStats {
   itemsCompleted: number;
   /** Milliseconds the workers spent running tasks, added up over workers. */
   busyMs: number;
+  /**
+   * Stragglers re-run (`speculate`): copies sent, and how many of those chunks the copy finished
+   * first. The losing runs' cost is recorded beside the chunks (a job's duplicate runs).
+   */
+  speculation?: { copies: number; copiesWon: number };
   /** Requests the pool made to its backend's services, by kind (aws backend: `SQS.SendMessageBatch`...). */
   requests?: Record<string, number>;
 }
@@ -114,6 +119,16 @@ export interface PoolEngine {
   detachJob?(jobId: string): void;
 }
 
+/**
+ * When a chunk counts as a straggler: it has been out `after` times longer than the median of
+ * its task's finished chunks (and at least `minMs`), once `minDone` of them have finished.
+ */
+export interface SpeculationSettings {
+  after: number;
+  minDone: number;
+  minMs: number;
+}
+
 /** What a backend needs to start a pool's workers. */
 export interface PoolEngineOptions {
   processes: number;
@@ -121,6 +136,8 @@ export interface PoolEngineOptions {
   taskModules: string[];
   initializer?: { task: TaskRef; args: Uint8Array; attachments: unknown[]; transfer: TransferListItem[] };
   maxTasksPerChild?: number;
+  /** Re-run chunks that take far longer than their siblings (aws backend); checked by the Pool. */
+  speculate?: SpeculationSettings;
   /** Per-worker memory limits (local backend). */
   resourceLimits?: import('node:worker_threads').ResourceLimits;
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { addCdkCommands } from './cdkCommands.js';
 import type { CommandContext } from './CommandContext.js';
+import { addEstimateCommand } from './costCommands.js';
 import { addEmulatorCommand } from './emulatorCommand.js';
 import { addJobsCommand } from './jobsCommand.js';
 import { packageVersion } from './packageVersion.js';
@@ -43,5 +44,6 @@ export function createProgram(context: CommandContext, onCommand: (command: Comm
   addEmulatorCommand(program, context);
   addCdkCommands(program, context);
   addJobsCommand(program, context);
+  addEstimateCommand(program, context);
   return program;
 }

@@ -5,6 +5,7 @@ import type { JobItemError, JobService, JobStatus } from '../backend/JobService.
 import { JobCancelledError } from '../errors.js';
 import { ChunkTimeline } from '../report/ChunkTimeline.js';
 import type { CommandContext } from './CommandContext.js';
+import { addJobsCostCommand } from './costCommands.js';
 import { oneOf, singleValue, wholeNumber } from './optionParsers.js';
 import { ProgressBar } from './ProgressBar.js';
 import { quietAwsSdk } from './quietAwsSdk.js';
@@ -19,7 +20,7 @@ const MAX_DELAY_MS = 2000;
 const FORMATS = ['html', 'svg'] as const;
 
 /**
- * Adds `fanout jobs list | status ID | results ID | cancel ID | watch ID | timeline ID`: jobs of
+ * Adds `fanout jobs list | status ID | results ID | cancel ID | watch ID | timeline ID | cost ID`: jobs of
  * the aws backend (configured from the FANOUT_* environment, as `fanout worker`), read, followed
  * or cancelled from any machine by id. Returns the `jobs` command, for more subcommands.
  *
@@ -37,7 +38,7 @@ export function addJobsCommand(program: Command, context: CommandContext): Comma
       'Jobs started by a pool (pool.mapAsync, pool.map) or over the HTTP API, on the aws backend ' +
         'the FANOUT_* environment names (FANOUT_STACK, or what `npx fanout emulator` prints).',
     )
-    .usage('<list|status|results|cancel|watch|timeline> [ID] [options]');
+    .usage('<list|status|results|cancel|watch|timeline|cost> [ID] [options]');
   // A usage error is printed with the usage of `jobs`: make it that of the subcommand being run.
   jobs.hook('preSubcommand', (_jobs, sub) => void jobs.usage(`${sub.name()} ${sub.usage()}`));
 
@@ -174,6 +175,8 @@ export function addJobsCommand(program: Command, context: CommandContext): Comma
         );
       }),
     );
+  const openJobs = context.services.jobs;
+  addJobsCostCommand(jobs, context, openJobs ? { jobs: async () => openJobs() } : {});
   return jobs;
 }
 

@@ -108,6 +108,8 @@ export interface JobChunkMessage {
   jobId?: string;
   /** The position of the chunk's first item in its job's input, recorded with its result. */
   item?: number;
+  /** A speculative copy of a straggling chunk (the Pool's `speculate`): recorded with its run, if it wins. */
+  copy?: boolean;
 }
 
 /** The Pool options a worker needs to run a run's chunks as the local backend would. */
@@ -140,7 +142,7 @@ const schemas = {
   ready: ['error'],
   results: ['chunk', 'from', 'count', 'errors', 'final', 'busyMs'],
   chunkFailed: ['chunk', 'error'],
-  jobChunk: ['job', 'chunk', 'task', 'count', 'spread', 'expiresAt', 'payloadKey', 'setup', 'jobId', 'item'],
+  jobChunk: ['job', 'chunk', 'task', 'count', 'spread', 'expiresAt', 'payloadKey', 'setup', 'jobId', 'item', 'copy'],
 } as const satisfies { [T in Message['type']]: ReadonlyArray<keyof Extract<Message, { type: T }>> };
 
 const typeNames = Object.keys(schemas) as Array<Message['type']>;

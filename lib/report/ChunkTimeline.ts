@@ -37,6 +37,8 @@ export interface ChunkRunRecord {
   /** How many items the chunk held. */
   items: number;
   status: ChunkStatus;
+  /** The run was a speculative copy of a straggler (the Pool's `speculate`), which finished first. */
+  copy?: boolean;
 }
 
 /**

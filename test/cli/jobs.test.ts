@@ -172,6 +172,16 @@ describe('fanout jobs, over a JobService test double (in process, until the aws 
     expect(readFileSync(join(dir, 'drawing.out'), 'utf8')).toMatch(/^<\?xml [^\n]*\n<svg /);
   });
 
+  it('has the cost command in the group, over the same service (fanout jobs cost)', async () => {
+    const jobs = new JobServiceDouble();
+    const { jobId } = await jobs.submit({ task: 'square', items: [1, 2, 3, 4] });
+    jobs.finishChunks(jobId);
+    const cost = await jobsCli(jobs, ['cost', jobId, '--json']);
+    expect(cost).toMatchObject({ code: 0, err: '' });
+    expect(JSON.parse(cost.out)).toMatchObject({ total: { point: expect.any(Number) } });
+    expect(jobs.calls).toContain(`chunkRuns ${jobId}`);
+  });
+
   it('says clearly that an id is unknown: one line, exit 1, no stack', async () => {
     const jobs = new JobServiceDouble();
     for (const command of ['status', 'results', 'cancel', 'watch']) {

@@ -117,7 +117,9 @@ describe('main: usage errors', () => {
   it('points to the overview for an unknown command', async () => {
     const io = output();
     expect(await main(['launch'], io)).toBe(2);
-    expect(io.err()).toMatch(/^fanout: unknown command 'launch'\. Commands: run, worker, emulator, synth, deploy, destroy, jobs\./);
+    expect(io.err()).toMatch(
+      /^fanout: unknown command 'launch'\. Commands: run, worker, emulator, synth, deploy, destroy, jobs, estimate\./,
+    );
     expect(io.err()).toContain('(more: fanout --help)');
   });
 

@@ -292,7 +292,7 @@ describe('aws backend on the emulators: Process', () => {
       const engine = start(config, awsProcLogged, [log, 120_000]);
       expect(await engine.exited).toBe(ProcessTooLongError.exitCode);
       expect(engine.error).toBeInstanceOf(ProcessTooLongError);
-      expect(engine.error?.message).toMatch(/function's timeout of 8,000 ms/);
+      expect(engine.error?.message).toMatch(/function's timeout of 8\.0 s/);
       await waitFor(async () => (await queueDepth(config, config.queueUrl)) === 0, 20_000, 'the message to be done');
     } finally {
       await fleet.stop();

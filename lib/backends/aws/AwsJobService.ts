@@ -13,7 +13,7 @@ import { AwsPoolEngine } from './AwsPoolEngine.js';
 import type { AwsSession } from './AwsSession.js';
 import type { JobRecord } from './JobStore.js';
 import { JOB_ID_PATTERN } from './jobIds.js';
-import type { ChunkOutline, ChunkRecord } from './ResultTable.js';
+import type { ChunkOutline, ChunkRecord, ChunkRun } from './ResultTable.js';
 
 /** Results per page unless asked: a page of a thousand small values is well under the API's 6 MB. */
 const DEFAULT_PAGE_ITEMS = 1000;
@@ -26,6 +26,8 @@ const MAX_LIST_LIMIT = 100;
 const RECORDS_PER_QUERY = 100;
 /** Chunks per job submitted without a chunksize: as pool.map's default over this many workers. */
 const DEFAULT_SUBMIT_WORKERS = 64;
+/** Job items kept in memory for reading results: what they say of a job's chunks never changes. */
+const CACHED_JOBS = 1000;
 
 /**
  * Jobs on the aws backend: a job is a run's range of chunk records (`run#<run>`, chunks
@@ -41,6 +43,9 @@ const DEFAULT_SUBMIT_WORKERS = 64;
  * ```
  */
 export class AwsJobService implements JobService {
+  /** Recently read job items, by id, for the reads that use only their fixed fields (a results poll: one Query, no GetItem). */
+  private readonly layouts = new Map<string, JobRecord>();
+
   constructor(
     private readonly loadSession: () => Promise<AwsSession>,
     /** Workers a submitted job is chunked for, when it names no chunksize. */
@@ -106,7 +111,7 @@ export class AwsJobService implements JobService {
   ): Promise<JobResultsPage> {
     checkInteger('maxItems', options.maxItems, 1);
     const maxItems = Math.min(options.maxItems ?? DEFAULT_PAGE_ITEMS, MAX_PAGE_ITEMS);
-    const { job, session } = await this.job(jobId);
+    const { job, session } = await this.job(jobId, true);
     const [firstChunk, item] = options.next === undefined ? [0, 0] : parseToken(options.next, job);
     let chunk = firstChunk;
     const page: JobResultsPage = { from: item, results: [], errors: [], waiting: false };
@@ -157,10 +162,21 @@ export class AwsJobService implements JobService {
   }
 
   async chunkRuns(jobId: string): Promise<ChunkRunRecord[]> {
-    const { job, session } = await this.job(jobId);
+    const { job, session } = await this.job(jobId, true);
     if (job.chunks === 0) return [];
     const runs = await session.table.chunkRuns(job.run, { from: job.first, to: job.first + job.chunks - 1 });
     // Numbered within the job, as its pages and timeline show them.
+    return runs.map((run) => ({ ...run, chunk: run.chunk - job.first }));
+  }
+
+  /**
+   * The runs of a job's chunks that lost the race to record them (a straggler's original or its
+   * copy, a duplicated delivery): paid for, and not in the results; numbered within the job.
+   */
+  async duplicateRuns(jobId: string): Promise<Array<ChunkRun & { chunk: number }>> {
+    const { job, session } = await this.job(jobId, true);
+    if (job.chunks === 0) return [];
+    const runs = await session.table.duplicateRuns(job.run, job.first, job.first + job.chunks - 1);
     return runs.map((run) => ({ ...run, chunk: run.chunk - job.first }));
   }
 
@@ -169,7 +185,7 @@ export class AwsJobService implements JobService {
    * what `job.asCompleted()` streams. One Query of outlines, then one per new run of chunks.
    */
   async finished(jobId: string, known: ReadonlySet<number>): Promise<Array<{ chunk: number; page: JobResultsPage }>> {
-    const { job, session } = await this.job(jobId);
+    const { job, session } = await this.job(jobId, true);
     const fresh = (await this.outlines(session, job))
       .map((outline) => outline.chunk - job.first)
       .filter((chunk) => !known.has(chunk));
@@ -185,11 +201,17 @@ export class AwsJobService implements JobService {
     return pages;
   }
 
-  private async job(jobId: string): Promise<{ job: JobRecord; session: AwsSession }> {
+  /** A job's item; `layoutOnly`: a remembered copy will do (its run, range, task and size never change). */
+  private async job(jobId: string, layoutOnly = false): Promise<{ job: JobRecord; session: AwsSession }> {
     checkJobId(jobId);
     const session = await this.loadSession();
+    const known = layoutOnly ? this.layouts.get(jobId) : undefined;
+    if (known) return { job: known, session };
     const job = await session.jobs.get(jobId);
     if (!job) throw new JobNotFoundError(jobId, `table ${session.tableName}`);
+    this.layouts.delete(jobId);
+    this.layouts.set(jobId, job);
+    if (this.layouts.size > CACHED_JOBS) this.layouts.delete(this.layouts.keys().next().value!);
     return { job, session };
   }
 

@@ -1,6 +1,13 @@
 import type { Message, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
-import type { Chunk, JobDescription, PoolEngine, PoolEngineOptions, PoolStats } from '../../backend/PoolEngine.js';
+import type {
+  Chunk,
+  JobDescription,
+  PoolEngine,
+  PoolEngineOptions,
+  PoolStats,
+  SpeculationSettings,
+} from '../../backend/PoolEngine.js';
 import { failChunk } from '../../backend/chunks.js';
 import { decodeFrame, encodeFrame, type JobChunkMessage, type JobSetup, type ParentBoundMessage } from '../../codec/protocol.js';
 import { ValueDecoder } from '../../codec/ValueDecoder.js';
@@ -42,6 +49,8 @@ const RANGE_MERGE_GAP = 16;
 const MAX_QUERY_RANGES = 4;
 /** Consecutive failed polls before the pool gives up on its outstanding work (never hang). */
 const MAX_POLL_FAILURES = 6;
+/** Finished parts' times kept per task, for the median a straggler is measured against. */
+const FINISHED_TIMES_KEPT = 200;
 /** SendMessageBatch and S3 requests in flight at once. */
 const SEND_CONCURRENCY = 16;
 /** Resends of entries SQS refused in a batch. */
@@ -103,6 +112,12 @@ interface Part {
   /** Waiting for it to be sent (a job's `jobSent`), and what stopped it being sent. */
   onSent?: Array<(error: Error | undefined) => void>;
   failure?: Error;
+  /** When it went on the queue (`performance.now()`), what it said, and where its payload went if not inline: to copy it. */
+  sentAt?: number;
+  message?: JobChunkMessage;
+  payloadKey?: string;
+  /** A speculative copy of it has been sent (once at most). */
+  copied?: boolean;
   /** Its job was detached while it was being sent: once sent, nobody here wants its result (and it is not cancelled). */
   detached?: boolean;
 }
@@ -159,6 +174,11 @@ export class AwsPoolEngine implements PoolEngine {
   private warnedNoWorkers = false;
   private readonly statistics: PoolStats = { workersStarted: 0, chunksCompleted: 0, itemsCompleted: 0, busyMs: 0 };
   private readonly detached: boolean;
+  private readonly speculation: SpeculationSettings | undefined;
+  /** By task: how long its finished parts took from sent to recorded (the last ones), and how many finished. */
+  private readonly finishedMs = new Map<string, number[]>();
+  private readonly finishedCount = new Map<string, number>();
+  private readonly speculationStats = { copies: 0, copiesWon: 0 };
   private readonly jobs = new Map<string, OpenJob>();
 
   constructor(
@@ -172,6 +192,7 @@ export class AwsPoolEngine implements PoolEngine {
     this.processes = options.processes;
     this.noWorkerTimeoutMs = noWorkerTimeout(engineOptions.noWorkerTimeout);
     this.detached = engineOptions.detached === true;
+    this.speculation = options.speculate;
     const setup: JobSetup = { taskModules: options.taskModules };
     if (options.initializer) {
       setup.initializer = options.initializer.task;
@@ -243,7 +264,11 @@ export class AwsPoolEngine implements PoolEngine {
   }
 
   stats(): PoolStats {
-    return { ...this.statistics, requests: this.counter.snapshot().requests };
+    return {
+      ...this.statistics,
+      requests: this.counter.snapshot().requests,
+      ...(this.speculation ? { speculation: { ...this.speculationStats } } : {}),
+    };
   }
 
   openJob(description: JobDescription): string {
@@ -430,7 +455,9 @@ export class AwsPoolEngine implements PoolEngine {
           return this.failPart(part, error as Error);
         }
         frame = encodeFrame({ ...message, payloadKey: key });
+        part.payloadKey = key;
       }
+      if (this.speculation) part.message = message;
       const body = Buffer.from(frame).toString('base64');
       entries.push({
         part,
@@ -500,6 +527,7 @@ export class AwsPoolEngine implements PoolEngine {
       return;
     }
     part.state = 'sent';
+    part.sentAt = performance.now();
     if (this.outstanding.size === 0) this.progressed();
     this.outstanding.set(part.number, part);
     this.pollDelay = MIN_POLL_MS;
@@ -544,6 +572,7 @@ export class AwsPoolEngine implements PoolEngine {
         } while (next && this.outstanding.size > 0);
       }
       this.pollFailures = 0;
+      if (this.speculation) this.speculate(session);
     } catch (error) {
       if (++this.pollFailures >= MAX_POLL_FAILURES) {
         const failure = new WorkerCrashedError(
@@ -577,8 +606,70 @@ export class AwsPoolEngine implements PoolEngine {
     return ranges;
   }
 
+  /**
+   * Sends a copy of each straggler: a part out `after` times longer than the median of its
+   * task's finished parts (and at least `minMs`), once `minDone` of them have finished. Whichever
+   * copy is recorded first is the result; the other's run is recorded as a duplicate.
+   */
+  private speculate(session: AwsSession): void {
+    const settings = this.speculation!;
+    const now = performance.now();
+    const outstandingByTask = new Map<string, Part[]>();
+    for (const part of this.outstanding.values()) {
+      const name = part.chunk.task.name;
+      let parts = outstandingByTask.get(name);
+      if (!parts) outstandingByTask.set(name, (parts = []));
+      parts.push(part);
+    }
+    const copies: Part[] = [];
+    for (const [name, parts] of outstandingByTask) {
+      const finished = this.finishedCount.get(name) ?? 0;
+      const times = this.finishedMs.get(name);
+      if (!times || finished < settings.minDone * (finished + parts.length)) continue;
+      const threshold = Math.max(settings.minMs, settings.after * median(times));
+      for (const part of parts) {
+        if (!part.copied && part.message && part.sentAt !== undefined && now - part.sentAt > threshold) copies.push(part);
+      }
+    }
+    if (copies.length === 0) return;
+    for (const part of copies) part.copied = true;
+    this.speculationStats.copies += copies.length;
+    for (let start = 0; start < copies.length; start += SQS_MAX_BATCH_ENTRIES) {
+      const batch = copies.slice(start, start + SQS_MAX_BATCH_ENTRIES).map((part) => {
+        const message: JobChunkMessage = {
+          ...part.message!,
+          copy: true,
+          ...(part.payloadKey ? { payloadKey: part.payloadKey } : {}),
+        };
+        return {
+          Id: String(part.number),
+          MessageBody: Buffer.from(encodeFrame(message, part.payloadKey ? undefined : part.payload)).toString('base64'),
+          MessageAttributes: {
+            [RUN_ATTRIBUTE]: { DataType: 'String', StringValue: this.run },
+            [CHUNK_ATTRIBUTE]: { DataType: 'Number', StringValue: String(part.number) },
+          },
+        };
+      });
+      // A copy that cannot be sent changes nothing: the original is still on its way.
+      this.track(this.counter.attribute(() => session.queue.sendBatch(batch)).catch(() => {}));
+    }
+  }
+
+  /** A part's record came in: its time counts toward its task's median (for speculation). */
+  private recordFinished(part: Part, record: ChunkRecord): void {
+    if (record.run?.copy) this.speculationStats.copiesWon++;
+    if (part.sentAt === undefined) return;
+    const name = part.chunk.task.name;
+    this.finishedCount.set(name, (this.finishedCount.get(name) ?? 0) + 1);
+    let times = this.finishedMs.get(name);
+    if (!times) this.finishedMs.set(name, (times = []));
+    times.push(performance.now() - part.sentAt);
+    if (times.length > FINISHED_TIMES_KEPT) times.shift();
+  }
+
   /** Hands a chunk record to the pool. */
   private async deliver(session: AwsSession, part: Part, record: ChunkRecord): Promise<void> {
+    if (this.speculation) this.recordFinished(part, record);
     part.state = 'done';
     const chunk = part.chunk;
     if (chunk.control.cancelled) return;
@@ -907,6 +998,11 @@ function expiredRun(message: Message): boolean {
   } catch {
     return false; // Not a fanout chunk: not ours to delete.
   }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Runs `fn` over `items` with at most `limit` at once. */

@@ -430,6 +430,7 @@ export class ChunkProcessor {
         coldStart: this.firstOnThread(engine, thread),
         taskMs: ran.busyMs,
         items: message.count,
+        ...(message.copy ? { copy: true } : {}),
       });
       this.timings.recorded(performance.now() - recordingFrom);
       this.report(delivery, ran.kind === 'results' ? 'ok' : 'failed', {
@@ -486,6 +487,13 @@ export class ChunkProcessor {
     const written = await this.table.putResult(message.job, result, message.expiresAt);
     if (written) this.statistics.chunksRecorded++;
     else this.statistics.chunksSkipped++;
+    // A run that lost the race to another copy of its chunk (a straggler's re-run) was paid for
+    // all the same: say what it cost, beside the record it lost to.
+    if (!written && result.run && result.status !== 'cancelled') {
+      await this.table.putDuplicate(message.job, message.chunk, result.run, message.expiresAt).catch((error: unknown) => {
+        this.log(`fanout worker: could not record the duplicate run of chunk ${message.chunk}: ${errorText(error)}`);
+      });
+    }
   }
 
   /** A chunk was stopped at its invocation's stop time: hand it back, or fail it if it can never finish. */

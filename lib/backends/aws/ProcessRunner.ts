@@ -249,7 +249,8 @@ export class ProcessRunner {
             const error = new ProcessTooLongError(
               `Process '${message.name}' (target '${message.target.name}') ran ${Math.round(ranMs).toLocaleString('en-US')} ms ` +
                 `and was stopped: its worker's invocation was about to time out (the worker function's timeout of ` +
-                `${Math.round(invocation.deadlineAt - invocation.startedAt).toLocaleString('en-US')} ms, less a reserve to record this). ` +
+                // In seconds to a tenth: the time an invocation is left at its start is the timeout less a ms or two.
+                `${((invocation.deadlineAt - invocation.startedAt) / 1000).toFixed(1)} s, less a reserve to record this). ` +
                 "A Lambda cannot run a target longer: raise the worker function's timeout (the Fanout construct's " +
                 'workerTimeout, at most 15 minutes), or split the work into Pool tasks.',
               { processName: message.name, ranMs },

@@ -20,10 +20,14 @@ import {
   isConditionalCheckFailed,
   JOBS_PARTITION,
   jobKey,
+  duplicateKey,
+  duplicateSortKey,
+  parseDuplicate,
   parseChunk,
   runKey,
 } from './tableKeys.js';
 import { batchWriteAll } from './batchWrite.js';
+import { randomBytes } from 'node:crypto';
 import type { ChunkRunRecord, ChunkStatus } from '../../report/ChunkTimeline.js';
 
 // How a chunk ended (`dead`: it crashed its worker on every delivery the queue allows; `tooLong`:
@@ -165,6 +169,53 @@ export class ResultTable {
       }
     }
     return { settled, cancelledRuns, cancelledJobs };
+  }
+
+  /**
+   * Records a run of a chunk that lost the race to record it (a speculative copy, or the original
+   * it was a copy of): what it cost, beside the chunk's record, for the job's cost report.
+   */
+  async putDuplicate(run: string, chunk: number, ran: ChunkRun, expiresAt: number): Promise<void> {
+    await this.dynamodb.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...duplicateKey(run, chunk, randomBytes(6).toString('base64url')),
+          t: { M: encodeRun(ran) },
+          expiresAt: { N: String(expiresAt) },
+        },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+  }
+
+  /** The losing runs of a run's chunks `from ..= to` (see {@link putDuplicate}), in chunk order. */
+  async duplicateRuns(run: string, from: number, to: number): Promise<Array<ChunkRun & { chunk: number }>> {
+    const runs: Array<ChunkRun & { chunk: number }> = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': { S: runKey(run) },
+            ':from': { S: duplicateSortKey(from) },
+            // Every duplicate of chunk `to` sorts after its bare prefix and before the next chunk's.
+            ':to': { S: `${duplicateSortKey(to)}#~` },
+          },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const ran = decodeRun(item.t?.M);
+        if (ran) runs.push({ chunk: parseDuplicate(item.sk?.S), ...ran });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return runs;
   }
 
   /**
@@ -348,6 +399,7 @@ function encodeRun(run: ChunkRun): Record<string, AttributeValue> {
     c: { BOOL: run.coldStart },
     tm: { N: String(Math.round(run.taskMs * 1000) / 1000) },
     n: { N: String(run.items) },
+    ...(run.copy ? { cp: { BOOL: true } } : {}),
   };
 }
 
@@ -363,6 +415,7 @@ function decodeRun(map: Record<string, AttributeValue> | undefined): ChunkRun | 
     coldStart: map.c?.BOOL === true,
     taskMs: Number(map.tm?.N ?? 0),
     items: Number(map.n?.N ?? 0),
+    ...(map.cp?.BOOL === true ? { copy: true } : {}),
   };
 }
 

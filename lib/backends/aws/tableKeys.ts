@@ -55,6 +55,26 @@ export function chunkKey(run: string, chunk: number): ItemKey {
   return { pk: { S: runKey(run) }, sk: { S: chunkSortKey(chunk) } };
 }
 
+/** Losing runs of a chunk (see `ResultTable.putDuplicate`) sort between chunk records and crash counters. */
+export const DUPLICATE_PREFIX = 'd#';
+
+/** The sort key prefix of chunk `chunk`'s losing runs. */
+export function duplicateSortKey(chunk: number): string {
+  return `${DUPLICATE_PREFIX}${String(chunk).padStart(10, '0')}`;
+}
+
+/** The key of one losing run of a chunk. */
+export function duplicateKey(run: string, chunk: number, id: string): ItemKey {
+  return { pk: { S: runKey(run) }, sk: { S: `${duplicateSortKey(chunk)}#${id}` } };
+}
+
+/** The chunk number of a losing run's sort key; -1 for any other item. */
+export function parseDuplicate(sortKey: string | undefined): number {
+  return sortKey?.startsWith(DUPLICATE_PREFIX)
+    ? Number(sortKey.slice(DUPLICATE_PREFIX.length, DUPLICATE_PREFIX.length + 10))
+    : -1;
+}
+
 /** The key of a chunk's crash counter. */
 export function crashesKey(run: string, chunk: number): ItemKey {
   return { pk: { S: runKey(run) }, sk: { S: `${CRASHES_PREFIX}${String(chunk).padStart(10, '0')}` } };

@@ -6,7 +6,7 @@ import { ApiError, JobCancelledError, RemoteError } from '../../../lib/errors.js
 import { FanoutClient } from '../../../lib/http/FanoutClient.js';
 import type { FunctionUrlAdapter } from '../../../lib/http/FunctionUrlAdapter.js';
 import { provisionForTest, startFleet, waitFor, type TestFleet } from '../awsHarness.js';
-import { API_CREDENTIALS, API_REGION, startJobsApiDouble } from './jobsApiDouble.js';
+import { API_CREDENTIALS, API_REGION, startRealJobsApi } from './jobsApiDouble.js';
 // Registers the tasks in this process, which submits the jobs (as the API's bundle does).
 import '../../fixtures/tasks.js';
 
@@ -21,7 +21,7 @@ function recordingFetch(log: string[]): typeof fetch {
   };
 }
 
-describe('FanoutClient over the real AwsJobService on the emulators with a worker fleet, through the test-double routes (until the API handler lands), signed behind FunctionUrlAdapter', () => {
+describe('FanoutClient against the real jobs API (the api handler over AwsJobService and S3 uploads) on the emulators with a worker fleet, signed behind FunctionUrlAdapter', () => {
   let config: AwsConfig;
   let backend: AwsBackend;
   let fleet: TestFleet | undefined;
@@ -32,7 +32,7 @@ describe('FanoutClient over the real AwsJobService on the emulators with a worke
   beforeAll(async () => {
     config = await provisionForTest('client-aws');
     backend = new AwsBackend({ config });
-    adapter = await startJobsApiDouble(backend.jobs());
+    adapter = await startRealJobsApi(backend);
     client = new FanoutClient({
       url: adapter.url,
       credentials: API_CREDENTIALS,
@@ -86,6 +86,24 @@ describe('FanoutClient over the real AwsJobService on the emulators with a worke
     expect(pageReads).toBeGreaterThanOrEqual(1);
     // At most one page read per status read that saw progress, plus one per page of results.
     expect(pageReads).toBeLessThanOrEqual(statusReads + 1 + Math.ceil(200 / 100) + 29);
+  });
+
+  it('sends a big item list through an upload to S3 (presigned PUT on the emulator), and reads the job back', async () => {
+    const small = new FanoutClient({
+      url: adapter.url,
+      credentials: API_CREDENTIALS,
+      region: API_REGION,
+      maxInlineBytes: 1000,
+      fetch: recordingFetch(sent),
+    });
+    const items = Array.from({ length: 500 }, (_, i) => i);
+    sent.length = 0;
+    const { jobId, total } = await small.submit({ task: 'square', items, chunksize: 50 });
+    expect(total).toBe(500);
+    expect(sent.slice(0, 3).map((line) => line.split(' ')[0])).toEqual(['POST', 'PUT', 'POST']);
+    expect(sent[0]).toBe('POST /uploads');
+    expect(sent[2]).toBe('POST /jobs');
+    expect(await small.waitForResults<number>(jobId, { timeout: 60_000 })).toEqual(items.map((x) => x * x));
   });
 
   it('ends the wait of a job cancelled meanwhile with JobCancelledError; an unknown id is a 404 ApiError', async () => {

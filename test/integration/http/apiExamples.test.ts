@@ -6,7 +6,7 @@ import type { FunctionUrlAdapter } from '../../../lib/http/FunctionUrlAdapter.js
 import { runCli } from '../../cli/runCli.js';
 import { JobServiceDouble } from '../../fixtures/JobServiceDouble.js';
 import { provisionForTest, startFleet, type TestFleet } from '../awsHarness.js';
-import { API_CREDENTIALS, API_REGION, startJobsApiDouble } from './jobsApiDouble.js';
+import { API_CREDENTIALS, API_REGION, startJobsApiDouble, startRealJobsApi } from './jobsApiDouble.js';
 
 // Registers the tasks in this process, which submits the jobs (as the API's bundle does).
 import '../../fixtures/tasks.js';
@@ -155,7 +155,7 @@ describe('the API examples (curl, Python, TypeScript) against a test-double API 
   });
 });
 
-describe('the API examples against the real AwsJobService on the emulators with a worker fleet (through the test-double routes until the API handler lands)', () => {
+describe('the API examples against the real jobs API (the api handler over AwsJobService) on the emulators with a worker fleet, signed behind FunctionUrlAdapter', () => {
   let backend: AwsBackend;
   let fleet: TestFleet;
   let adapter: FunctionUrlAdapter;
@@ -164,7 +164,7 @@ describe('the API examples against the real AwsJobService on the emulators with 
   beforeAll(async () => {
     const config = await provisionForTest('api-examples');
     backend = new AwsBackend({ config });
-    adapter = await startJobsApiDouble(backend.jobs());
+    adapter = await startRealJobsApi(backend);
     env = {
       FANOUT_API_URL: adapter.url,
       AWS_ACCESS_KEY_ID: API_CREDENTIALS.accessKeyId,
@@ -190,6 +190,18 @@ describe('the API examples against the real AwsJobService on the emulators with 
       .map((line) => JSON.parse(line.slice(5)) as { results: number[] });
     expect(pages.flatMap((page) => page.results)).toEqual(SQUARES);
     expect(result.stdout.trimEnd().split('\n').at(-1)).toMatch(/^cancelled \{"jobId":"[0-9a-z]{26}","status":"cancelled"\}$/);
+  });
+
+  it('client.ts (FanoutClient) reads every result in input order, in pages too', { timeout: 120_000 }, async () => {
+    const result = await runCli(['run', 'examples/api/client.ts', '--', 'square', JSON.stringify(ITEMS)], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines[2]).toEqual({ results: SQUARES });
+    expect(lines[4]).toEqual({ cancelled: { jobId: expect.stringMatching(/^[0-9a-z]{26}$/), status: 'cancelled' } });
   });
 
   it('client.py reads every result in input order, with the failed items', async () => {

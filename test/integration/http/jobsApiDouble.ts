@@ -1,10 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jobApiFor } from '../../../functions/api/handler.js';
 import type { JobService } from '../../../lib/backend/JobService.js';
+import type { AwsBackend } from '../../../lib/backends/aws/AwsBackend.js';
 import { FanoutError, InvalidArgumentError, JobNotFoundError, UnknownTaskError, ValueError } from '../../../lib/errors.js';
 import { FunctionUrlAdapter, type FunctionUrlEvent, type FunctionUrlResult } from '../../../lib/http/FunctionUrlAdapter.js';
 import { SigV4Verifier } from '../../../lib/http/SigV4Verifier.js';
+
+/** The real jobs API (the api Lambda's `JobApi` over `backend`'s job service and uploads), signed behind `FunctionUrlAdapter`. */
+export function startRealJobsApi(backend: AwsBackend): Promise<FunctionUrlAdapter> {
+  const api = jobApiFor(backend);
+  return FunctionUrlAdapter.start({
+    verifier: new SigV4Verifier({ credentials: [API_CREDENTIALS], region: API_REGION }),
+    handler: (event) => api.handle(event),
+  });
+}
 
 /** The credentials the double's endpoint accepts. */
 export const API_CREDENTIALS = { accessKeyId: 'fanout-local', secretAccessKey: 'fanout-local' };

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { JobItemError, JobService, JobStatus } from '../backend/JobService.js';
 import { JobCancelledError } from '../errors.js';
+import { toJsonValue } from '../http/api/jsonValues.js';
 import { ChunkTimeline } from '../report/ChunkTimeline.js';
 import type { CommandContext } from './CommandContext.js';
 import { addJobsCostCommand } from './costCommands.js';
@@ -79,8 +80,8 @@ export function addJobsCommand(program: Command, context: CommandContext): Comma
       'One JSON line per item, in input order: {"index":0,"value":...}, or {"index":1,"error":' +
         '{"name":...,"message":...}} for an item that failed. --json prints one document instead: ' +
         '{"jobId","complete","results":[...null where an item failed],"errors":[...]}. Values JSON ' +
-        'has no form for are written as: undefined → null, bigint → a string of digits, Map → [key, ' +
-        'value] pairs, Set and typed arrays → arrays, Date → ISO 8601. Without ' +
+        'has no form for are written as the HTTP API writes them: undefined → null, bigint → a ' +
+        'string of digits, Map → [key, value] pairs, Set and typed arrays → arrays, Date → ISO 8601. Without ' +
         '--wait, a running job’s finished prefix is printed (and how far it got, on stderr).',
     )
     .argument('<id>', 'the job id')
@@ -321,21 +322,9 @@ function jobTable(jobs: readonly JobStatus[]): string {
     .join('');
 }
 
-/** JSON of a decoded result: the values JSON has no form for, written as the command's help says. */
+/** JSON of decoded results, by the API's rules (`toJsonValue`): the same JSON over HTTP and here. */
 function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(
-    value,
-    (_key, item: unknown) => {
-      if (item === undefined) return null;
-      if (typeof item === 'bigint') return item.toString();
-      if (item instanceof Map) return [...(item as Map<unknown, unknown>).entries()];
-      if (item instanceof Set) return [...(item as Set<unknown>)];
-      if (ArrayBuffer.isView(item)) return Array.from(item as unknown as ArrayLike<number | bigint>);
-      if (item instanceof ArrayBuffer) return Array.from(new Uint8Array(item));
-      return item;
-    },
-    indent,
-  );
+  return JSON.stringify(toJsonValue(value), null, indent);
 }
 
 function token(allowed = 'a non-empty token'): (value: string, previous: string | undefined) => string {

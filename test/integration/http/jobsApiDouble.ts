@@ -7,6 +7,7 @@ import type { AwsBackend } from '../../../lib/backends/aws/AwsBackend.js';
 import { FanoutError, InvalidArgumentError, JobNotFoundError, UnknownTaskError, ValueError } from '../../../lib/errors.js';
 import { FunctionUrlAdapter, type FunctionUrlEvent, type FunctionUrlResult } from '../../../lib/http/FunctionUrlAdapter.js';
 import { SigV4Verifier } from '../../../lib/http/SigV4Verifier.js';
+import { toJsonValue } from '../../../lib/http/api/jsonValues.js';
 
 /** The real jobs API (the api Lambda's `JobApi` over `backend`'s job service and uploads), signed behind `FunctionUrlAdapter`. */
 export function startRealJobsApi(backend: AwsBackend): Promise<FunctionUrlAdapter> {
@@ -155,19 +156,8 @@ export async function startUploadsDouble(maxBytes = 1024 * 1024): Promise<Upload
 }
 
 function json(statusCode: number, body: unknown): FunctionUrlResult {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body, (_key, value: unknown) =>
-      typeof value === 'bigint'
-        ? value.toString()
-        : value instanceof Map
-          ? [...value]
-          : value instanceof Set
-            ? [...value]
-            : value,
-    ),
-  };
+  // Results by the real API's JSON rules.
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(toJsonValue(body)) };
 }
 
 function error(statusCode: number, code: string, message: string): FunctionUrlResult {

@@ -867,3 +867,68 @@ export class JobDetachedError extends FanoutError {
     this.jobId = jobId;
   }
 }
+
+/**
+ * The fanout HTTP API answered with an error (`{"error": {"code", "message"}}`): `status` is the
+ * HTTP status, `apiCode` the body's `error.code` (`ERR_BAD_SIGNATURE`, `ERR_JOB_NOT_FOUND`...),
+ * or undefined when the body was not a JSON error (a proxy's page, say).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.status('01jcz0000000000000000000aa');
+ * } catch (e) {
+ *   if (e instanceof ApiError && e.status === 404) console.error('no such job');
+ * }
+ * ```
+ */
+export class ApiError extends FanoutError {
+  /** The HTTP status of the answer. */
+  readonly status: number;
+  /** The body's `error.code`, when the body was a JSON error. */
+  readonly apiCode: string | undefined;
+  /** The body's `error.message` (or the start of a body that was not a JSON error). */
+  readonly apiMessage: string;
+  /** The request: `GET http://127.0.0.1:4010/jobs/...`. */
+  readonly request: string;
+
+  constructor(request: string, status: number, apiCode: string | undefined, apiMessage: string) {
+    super('ERR_API', `${request} answered ${status}${apiCode ? ` ${apiCode}` : ''}: ${apiMessage}`);
+    this.status = status;
+    this.apiCode = apiCode;
+    this.apiMessage = apiMessage;
+    this.request = request;
+  }
+}
+
+/**
+ * The fanout HTTP API could not be reached: no answer from its URL (refused, reset, DNS, TLS, an
+ * aborted or timed-out request). `cause` is the network error.
+ *
+ * @example
+ * ```ts
+ * await client.status(jobId).catch((e) => e instanceof ApiUnreachableError && e.url); // 'http://127.0.0.1:4010/jobs/...'
+ * ```
+ */
+export class ApiUnreachableError extends FanoutError {
+  /** The URL of the request that got no answer. */
+  readonly url: string;
+
+  constructor(method: string, url: string, cause: unknown) {
+    super(
+      'ERR_API_UNREACHABLE',
+      `${method} ${url} got no answer: ${networkReason(cause)}. Is FANOUT_API_URL right, and the API running (npx fanout emulator serves it locally)?`,
+      { cause },
+    );
+    this.url = url;
+  }
+}
+
+/** `connect ECONNREFUSED 127.0.0.1:4010` from undici's `TypeError: fetch failed` and its cause. */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: unknown })?.cause;
+  const inner = cause instanceof Error ? cause : error instanceof Error ? error : undefined;
+  if (!inner) return String(error);
+  const code = (inner as { code?: unknown }).code;
+  return typeof code === 'string' && !inner.message.includes(code) ? `${code}: ${inner.message}` : inner.message;
+}

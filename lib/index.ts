@@ -95,3 +95,15 @@ export function cpuCount(): number {
 export { ProgressBar, type ProgressBarOptions, type ProgressStream } from './cli/ProgressBar.js';
 export { ChunkTooLongError, NoWorkersError } from './errors.js';
 export { BufferTooShort, MessageLengthError } from './errors.js';
+export {
+  FanoutClient,
+  type FanoutClientOptions,
+  type SubmittedJob,
+  type CancelledJob,
+  type UploadTicket,
+  type ApiResultsPage,
+  type ApiJobList,
+  type StreamedResult,
+  type JobWaitOptions,
+} from './http/FanoutClient.js';
+export { ApiError, ApiUnreachableError } from './errors.js';

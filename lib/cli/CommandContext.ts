@@ -1,3 +1,4 @@
+import type { JobService } from '../backend/JobService.js';
 import type { SqsBatchHandler } from '../backends/aws/WorkerFleet.js';
 import type { RunCommand } from './runProgram.js';
 import type { CommandSpawner } from './spawnCommand.js';
@@ -27,6 +28,8 @@ export interface CliServices {
   workerHandler?: SqsBatchHandler;
   /** The user's project directory: relative paths and `cdk.out` are there. @default process.cwd() */
   cwd?: string;
+  /** The jobs `fanout jobs` reads. @default the aws backend's, from the FANOUT_* environment */
+  jobs?: () => JobService | Promise<JobService>;
   /** Stops the long-running commands (`emulator`, `worker`), as SIGINT does. */
   signal?: AbortSignal;
 }

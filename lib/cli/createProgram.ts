@@ -3,6 +3,7 @@ import { addCdkCommands } from './cdkCommands.js';
 import type { CommandContext } from './CommandContext.js';
 import { addEstimateCommand } from './costCommands.js';
 import { addEmulatorCommand } from './emulatorCommand.js';
+import { addJobsCommand } from './jobsCommand.js';
 import { packageVersion } from './packageVersion.js';
 import { addRunCommand } from './runCommand.js';
 import { addWorkerCommand } from './workerCommand.js';
@@ -42,6 +43,7 @@ export function createProgram(context: CommandContext, onCommand: (command: Comm
   addWorkerCommand(program, context);
   addEmulatorCommand(program, context);
   addCdkCommands(program, context);
+  addJobsCommand(program, context);
   addEstimateCommand(program, context);
   return program;
 }

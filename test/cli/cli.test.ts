@@ -84,7 +84,7 @@ describe('usage errors exit 2 (spawned as a user would)', { timeout: 180_000 }, 
     {
       kind: 'an unknown command',
       args: ['launch', 'job.ts'],
-      message: /unknown command 'launch'\. Commands: run, worker, emulator, synth, deploy, destroy\./,
+      message: /unknown command 'launch'\. Commands: run, worker, emulator, synth, deploy, destroy, jobs, estimate\./,
       usage: /fanout <command>/,
     },
     {

@@ -118,7 +118,7 @@ describe('main: usage errors', () => {
     const io = output();
     expect(await main(['launch'], io)).toBe(2);
     expect(io.err()).toMatch(
-      /^fanout: unknown command 'launch'\. Commands: run, worker, emulator, synth, deploy, destroy, estimate\./,
+      /^fanout: unknown command 'launch'\. Commands: run, worker, emulator, synth, deploy, destroy, jobs, estimate\./,
     );
     expect(io.err()).toContain('(more: fanout --help)');
   });

@@ -17,6 +17,7 @@ import type { AwsConfig } from '../lib/backends/aws/AwsConfig.js';
 import { provisionResources, startEmulators } from '../lib/backends/aws/emulator.js';
 import { RequestCounter, type RequestCounts } from '../lib/backends/aws/RequestCounter.js';
 import { runWorkerFleet, type WorkerFleetSummary } from '../lib/backends/aws/WorkerFleet.js';
+import { AWS_PRICES } from '../lib/report/awsPrices.js';
 import { benchSquare, benchTextLength } from './awsTasks.js';
 import { benchRow, renderText, toTextTables, type BenchOptions, type BenchRow, type BenchTable } from './report.js';
 
@@ -45,16 +46,8 @@ const QUICK_SIZES: AwsBenchSizes = { ...FULL_SIZES, tinyItems: 5000, bigItems: 3
 /** Rounds of the floor and of the one-item-per-chunk rate (medians); the rest runs once (request counts barely vary). */
 const MAX_RATE_ROUNDS = 3;
 
-/** us-east-1 prices (DESIGN.md). */
-const PRICES = {
-  lambdaGbSecondArm: 0.0000133334,
-  lambdaRequest: 0.2 / 1e6,
-  sqsRequest: 0.4 / 1e6,
-  dynamoWriteUnit: 0.625 / 1e6,
-  dynamoReadUnit: 0.125 / 1e6,
-  s3Put: 0.005 / 1000,
-  s3Get: 0.0004 / 1000,
-};
+/** us-east-1 prices (DESIGN.md), as the cost report uses them. */
+const PRICES = { ...AWS_PRICES, lambdaGbSecondArm: AWS_PRICES.lambdaGbSecond };
 const S3_PUT_KINDS = ['S3.PutObject', 'S3.UploadPart', 'S3.CreateMultipartUpload', 'S3.CompleteMultipartUpload'];
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

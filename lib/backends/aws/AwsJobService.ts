@@ -295,7 +295,8 @@ function statusOf(job: JobRecord, outlines: readonly ChunkOutline[]): JobStatus 
   const chunksDone = outlines.length;
   const finished = chunksDone === job.chunks;
   let state: JobState;
-  if (job.cancelledMs !== undefined) state = 'cancelled';
+  // A job cancelled after its last chunk finished keeps the outcome it had.
+  if (job.cancelledMs !== undefined && !finished) state = 'cancelled';
   else if (finished && failed > 0) state = 'failed';
   else if (finished && skipped > 0) state = 'cancelled';
   else if (finished) state = 'succeeded';

@@ -192,29 +192,11 @@ export class ResultTable {
   /** The losing runs of a run's chunks `from ..= to` (see {@link putDuplicate}), in chunk order. */
   async duplicateRuns(run: string, from: number, to: number): Promise<Array<ChunkRun & { chunk: number }>> {
     const runs: Array<ChunkRun & { chunk: number }> = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.dynamodb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': { S: runKey(run) },
-            ':from': { S: duplicateSortKey(from) },
-            // Every duplicate of chunk `to` sorts after its bare prefix and before the next chunk's.
-            ':to': { S: `${duplicateSortKey(to)}#~` },
-          },
-          ConsistentRead: true,
-          ReturnConsumedCapacity: 'TOTAL',
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const ran = decodeRun(item.t?.M);
-        if (ran) runs.push({ chunk: parseDuplicate(item.sk?.S), ...ran });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    // Every duplicate of chunk `to` sorts after its bare prefix and before the next chunk's.
+    await this.queryAll(run, { from: duplicateSortKey(from), to: `${duplicateSortKey(to)}#~` }, undefined, (item) => {
+      const ran = decodeRun(item.t?.M);
+      if (ran) runs.push({ chunk: parseDuplicate(item.sk?.S), ...ran });
+    });
     return runs;
   }
 
@@ -316,35 +298,16 @@ export class ResultTable {
    */
   async outlines(run: string, from: number, to: number): Promise<ChunkOutline[]> {
     const outlines: ChunkOutline[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.dynamodb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ProjectionExpression: 'sk, st, i, ni, ne, t.e',
-          ExpressionAttributeValues: {
-            ':pk': { S: runKey(run) },
-            ':from': { S: chunkSortKey(from) },
-            ':to': { S: chunkSortKey(to) },
-          },
-          ConsistentRead: true,
-          ReturnConsumedCapacity: 'TOTAL',
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        outlines.push({
-          chunk: parseChunk(item.sk?.S),
-          status: (item.st?.S ?? 'failed') as ChunkStatus,
-          item: optionalNumber(item.i),
-          items: optionalNumber(item.ni),
-          itemErrors: optionalNumber(item.ne),
-          endMs: optionalNumber(item.t?.M?.e),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    await this.queryAll(run, { from: chunkSortKey(from), to: chunkSortKey(to) }, 'sk, st, i, ni, ne, t.e', (item) =>
+      outlines.push({
+        chunk: parseChunk(item.sk?.S),
+        status: (item.st?.S ?? 'failed') as ChunkStatus,
+        item: optionalNumber(item.i),
+        items: optionalNumber(item.ni),
+        itemErrors: optionalNumber(item.ne),
+        endMs: optionalNumber(item.t?.M?.e),
+      }),
+    );
     return outlines;
   }
 
@@ -355,37 +318,44 @@ export class ResultTable {
    */
   async chunkRuns(run: string, range?: { from: number; to: number }): Promise<ChunkRunRecord[]> {
     const runs: ChunkRunRecord[] = [];
+    const keys = range ? { from: chunkSortKey(range.from), to: chunkSortKey(range.to) } : { prefix: CHUNK_PREFIX };
+    await this.queryAll(run, keys, 'sk, st, t', (item) => {
+      const ran = decodeRun(item.t?.M);
+      if (ran) runs.push({ chunk: parseChunk(item.sk?.S), status: (item.st?.S ?? 'failed') as ChunkStatus, ...ran });
+    });
+    return runs;
+  }
+
+  /** Every page of a consistent query of a run's partition: sort keys in `from ..= to`, or starting with `prefix`. */
+  private async queryAll(
+    run: string,
+    keys: { from: string; to: string } | { prefix: string },
+    projection: string | undefined,
+    each: (item: Record<string, AttributeValue>) => void,
+  ): Promise<void> {
+    const condition: { KeyConditionExpression: string; values: Record<string, AttributeValue> } =
+      'prefix' in keys
+        ? { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', values: { ':prefix': { S: keys.prefix } } }
+        : {
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            values: { ':from': { S: keys.from }, ':to': { S: keys.to } },
+          };
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.dynamodb.send(
         new QueryCommand({
           TableName: this.tableName,
-          ...(range
-            ? {
-                KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-                ExpressionAttributeValues: {
-                  ':pk': { S: runKey(run) },
-                  ':from': { S: chunkSortKey(range.from) },
-                  ':to': { S: chunkSortKey(range.to) },
-                },
-              }
-            : {
-                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunks)',
-                ExpressionAttributeValues: { ':pk': { S: runKey(run) }, ':chunks': { S: CHUNK_PREFIX } },
-              }),
-          ProjectionExpression: 'sk, st, t',
+          KeyConditionExpression: condition.KeyConditionExpression,
+          ExpressionAttributeValues: { ':pk': { S: runKey(run) }, ...condition.values },
+          ...(projection ? { ProjectionExpression: projection } : {}),
           ConsistentRead: true,
           ReturnConsumedCapacity: 'TOTAL',
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of page.Items ?? []) {
-        const ran = decodeRun(item.t?.M);
-        if (ran) runs.push({ chunk: parseChunk(item.sk?.S), status: (item.st?.S ?? 'failed') as ChunkStatus, ...ran });
-      }
+      for (const item of page.Items ?? []) each(item);
       start = page.LastEvaluatedKey;
     } while (start);
-    return runs;
   }
 }
 

@@ -612,6 +612,9 @@ export class Fanout extends Construct {
       environment: {
         FANOUT_TABLE: this.table.tableName,
         FANOUT_QUEUE_URL: this.queue.queueUrl,
+        // Named, so that a session opened from this environment (a task's getContext('aws')) does
+        // not look it up: GetQueueUrl is not the worker's to send.
+        FANOUT_DLQ_URL: this.deadLetterQueue.queueUrl,
         FANOUT_BUCKET: this.bucket.bucketName,
         FANOUT_RETENTION_SECONDS: String(config.retentionSeconds),
         FANOUT_WORKER_MEMORY_MB: String(config.workerMemoryMb),

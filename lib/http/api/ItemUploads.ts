@@ -14,7 +14,7 @@ export interface UploadTicket {
 /**
  * Uploads of item lists too big for a request body (a Function URL takes 6 MB): `create` hands out
  * a presigned PUT URL, `read` gets the items back as `POST /jobs` submits them, `remove` drops
- * them once their job is made. `read` refuses with an `ApiError` (400) an upload that is missing,
+ * them once their job is made. `read` refuses with an `ApiRefusal` (400) an upload that is missing,
  * too big, not UTF-8, not JSON or not an array.
  *
  * @example

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { JobItemError, JobService, JobSubmission } from '../../backend/JobService.js';
 import { InvalidArgumentError, UnknownTaskError } from '../../errors.js';
 import { parseQueryString } from '../queryString.js';
-import { ApiError, serviceCall } from './ApiError.js';
+import { ApiRefusal, serviceCall } from './ApiRefusal.js';
 import type { ItemUploads } from './ItemUploads.js';
 import {
   clip,
@@ -125,7 +125,7 @@ export class JobApi {
     try {
       return await this.route(event);
     } catch (error) {
-      if (error instanceof ApiError) return errorResponse(error);
+      if (error instanceof ApiRefusal) return errorResponse(error);
       try {
         this.onError(error, event);
       } catch {
@@ -133,14 +133,14 @@ export class JobApi {
       }
       const requestId = typeof event?.requestContext?.requestId === 'string' ? event.requestContext.requestId : 'unknown';
       return errorResponse(
-        new ApiError(500, 'ERR_INTERNAL', `Internal error on request ${clip(requestId)}; the function's log has the details.`),
+        new ApiRefusal(500, 'ERR_INTERNAL', `Internal error on request ${clip(requestId)}; the function's log has the details.`),
       );
     }
   }
 
   private async route(event: APIGatewayProxyEventV2): Promise<ApiResponse> {
     if (typeof event !== 'object' || event === null || typeof event.requestContext?.http?.method !== 'string') {
-      throw new ApiError(400, 'ERR_BAD_REQUEST', 'The event is not a Function URL request (payload format 2.0).');
+      throw new ApiRefusal(400, 'ERR_BAD_REQUEST', 'The event is not a Function URL request (payload format 2.0).');
     }
     const method = event.requestContext.http.method.toUpperCase();
     const rawPath = typeof event.rawPath === 'string' ? event.rawPath : event.requestContext.http.path;
@@ -152,7 +152,7 @@ export class JobApi {
       const handler = Object.hasOwn(methods, method) ? methods[method as Method] : undefined;
       if (!handler) {
         const allow = Object.keys(methods).join(', ');
-        throw new ApiError(
+        throw new ApiRefusal(
           405,
           'ERR_METHOD_NOT_ALLOWED',
           `${clip(method)} is not allowed on ${clip(path!)}; allowed: ${allow}.`,
@@ -163,7 +163,7 @@ export class JobApi {
       }
       const id = match[1] ?? '';
       if (match[1] !== undefined && !JOB_ID_PATTERN.test(id)) {
-        throw new ApiError(
+        throw new ApiRefusal(
           404,
           'ERR_JOB_NOT_FOUND',
           `No job '${clip(id)}': job ids are 26 lower-case letters and digits, as POST /jobs answers them.`,
@@ -172,24 +172,24 @@ export class JobApi {
       return handler({ event, method, query: readQuery(event) }, id);
     }
     const known = `GET /jobs, POST /jobs, GET /jobs/{jobId}, GET /jobs/{jobId}/results, DELETE /jobs/{jobId}${this.uploads ? ', POST /uploads' : ''}`;
-    throw new ApiError(404, 'ERR_ROUTE_NOT_FOUND', `No route ${clip(method)} ${clip(String(path))}; the routes are ${known}.`);
+    throw new ApiRefusal(404, 'ERR_ROUTE_NOT_FOUND', `No route ${clip(method)} ${clip(String(path))}; the routes are ${known}.`);
   }
 
   private async submit(request: ParsedRequest): Promise<ApiResponse> {
     parseQuery(request, NoQuery);
     const raw = this.readJsonBody(request.event);
     if (raw === undefined) {
-      throw new ApiError(400, 'ERR_INVALID_BODY', 'POST /jobs needs a JSON body: {"task": "<name>", "items": [...]}.');
+      throw new ApiRefusal(400, 'ERR_INVALID_BODY', 'POST /jobs needs a JSON body: {"task": "<name>", "items": [...]}.');
     }
     const parsed = SubmitJobBody.safeParse(raw, { reportInput: true });
     if (!parsed.success)
-      throw new ApiError(400, 'ERR_INVALID_BODY', describeIssues('body', parsed.error, fieldsOf(SubmitJobBody)));
+      throw new ApiRefusal(400, 'ERR_INVALID_BODY', describeIssues('body', parsed.error, fieldsOf(SubmitJobBody)));
     const body = parsed.data;
     const known = this.tasks();
     if (!known.includes(body.task)) {
       const listed =
         known.length > LISTED_TASKS ? [...known.slice(0, LISTED_TASKS), `... (${known.length - LISTED_TASKS} more)`] : [...known];
-      throw new ApiError(
+      throw new ApiRefusal(
         400,
         'ERR_UNKNOWN_TASK',
         new UnknownTaskError(clip(body.task), listed, "The API knows the tasks its bundle registers (the worker's task modules).")
@@ -200,7 +200,7 @@ export class JobApi {
     let where: string;
     if (body.itemsUpload !== undefined) {
       if (!this.uploads) {
-        throw new ApiError(400, 'ERR_INVALID_BODY', 'body.itemsUpload cannot be used: this API has no uploads; send "items".');
+        throw new ApiRefusal(400, 'ERR_INVALID_BODY', 'body.itemsUpload cannot be used: this API has no uploads; send "items".');
       }
       items = await this.uploads.read(body.itemsUpload);
       where = `upload '${body.itemsUpload}' item`;
@@ -211,7 +211,7 @@ export class JobApi {
     if (body.starmap === true) {
       const index = items.findIndex((item) => !Array.isArray(item));
       if (index !== -1) {
-        throw new ApiError(
+        throw new ApiRefusal(
           400,
           'ERR_INVALID_BODY',
           `${where}[${index}] must be an array of arguments (starmap: true); got ${describeJson(items[index])}.`,
@@ -308,7 +308,7 @@ export class JobApi {
     const raw = this.readJsonBody(request.event);
     if (raw !== undefined) {
       const parsed = CreateUploadBody.safeParse(raw, { reportInput: true });
-      if (!parsed.success) throw new ApiError(400, 'ERR_INVALID_BODY', describeIssues('body', parsed.error, []));
+      if (!parsed.success) throw new ApiRefusal(400, 'ERR_INVALID_BODY', describeIssues('body', parsed.error, []));
     }
     return json(201, await this.uploads!.create());
   }
@@ -317,10 +317,10 @@ export class JobApi {
   private readJsonBody(event: APIGatewayProxyEventV2): unknown {
     const body: unknown = event.body;
     if (body === undefined || body === null || body === '') return undefined;
-    if (typeof body !== 'string') throw new ApiError(400, 'ERR_BAD_REQUEST', 'The event body is not a string.');
+    if (typeof body !== 'string') throw new ApiRefusal(400, 'ERR_BAD_REQUEST', 'The event body is not a string.');
     const contentType = header(event, 'content-type');
     if (contentType !== undefined && !isJsonContentType(contentType)) {
-      throw new ApiError(
+      throw new ApiRefusal(
         415,
         'ERR_UNSUPPORTED_MEDIA_TYPE',
         `The body must be JSON (content-type: application/json); got content-type '${clip(contentType)}'. ` +
@@ -331,7 +331,7 @@ export class JobApi {
     if (event.isBase64Encoded === true) {
       const compact = body.replace(/\s+/g, '');
       if (!BASE64.test(compact))
-        throw new ApiError(400, 'ERR_BAD_REQUEST', 'The body is marked base64-encoded and is not base64.');
+        throw new ApiRefusal(400, 'ERR_BAD_REQUEST', 'The body is marked base64-encoded and is not base64.');
       if (Math.floor((compact.length * 3) / 4) > this.maxBodyBytes + 2) throw this.tooLarge();
       const bytes = Buffer.from(compact, 'base64');
       if (bytes.length > this.maxBodyBytes) throw this.tooLarge();
@@ -343,8 +343,8 @@ export class JobApi {
     return parseJsonText(text, 'The request body');
   }
 
-  private tooLarge(): ApiError {
-    return new ApiError(
+  private tooLarge(): ApiRefusal {
+    return new ApiRefusal(
       413,
       'ERR_BODY_TOO_LARGE',
       `The request body is over the limit of ${this.maxBodyBytes} bytes; ` +
@@ -362,18 +362,18 @@ function escapedBytes(text: string): number {
 function readQuery(event: APIGatewayProxyEventV2): Array<[string, string]> {
   const raw = typeof event.rawQueryString === 'string' ? event.rawQueryString : '';
   const pairs = parseQueryString(raw);
-  if (pairs === undefined) throw new ApiError(400, 'ERR_BAD_QUERY', 'The query string has a malformed percent-escape.');
+  if (pairs === undefined) throw new ApiRefusal(400, 'ERR_BAD_QUERY', 'The query string has a malformed percent-escape.');
   return pairs;
 }
 
 function parseQuery<Schema extends z.ZodObject>(request: ParsedRequest, schema: Schema): z.infer<Schema> {
   const values: Record<string, string> = {};
   for (const [name, value] of request.query) {
-    if (Object.hasOwn(values, name)) throw new ApiError(400, 'ERR_BAD_QUERY', `The query names '${clip(name)}' twice.`);
+    if (Object.hasOwn(values, name)) throw new ApiRefusal(400, 'ERR_BAD_QUERY', `The query names '${clip(name)}' twice.`);
     Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
   }
   const parsed = schema.safeParse(values, { reportInput: true });
-  if (!parsed.success) throw new ApiError(400, 'ERR_BAD_QUERY', describeIssues('query', parsed.error, fieldsOf(schema)));
+  if (!parsed.success) throw new ApiRefusal(400, 'ERR_BAD_QUERY', describeIssues('query', parsed.error, fieldsOf(schema)));
   return parsed.data;
 }
 
@@ -402,7 +402,7 @@ function json(statusCode: number, value: unknown, headers: Record<string, string
   };
 }
 
-function errorResponse(error: ApiError): ApiResponse {
+function errorResponse(error: ApiRefusal): ApiResponse {
   return json(error.status, { error: { code: error.code, message: error.message } }, { ...error.headers });
 }
 

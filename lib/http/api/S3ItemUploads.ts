@@ -3,7 +3,7 @@ import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/c
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { InvalidArgumentError } from '../../errors.js';
-import { ApiError } from './ApiError.js';
+import { ApiRefusal } from './ApiRefusal.js';
 import type { ItemUploads, UploadTicket } from './ItemUploads.js';
 import { UPLOAD_ID_PATTERN } from './jobRequests.js';
 import { decodeUtf8, parseJsonText } from './jsonText.js';
@@ -150,7 +150,7 @@ export class S3ItemUploads implements ItemUploads {
     if (bytes.length > this.maxBytes) throw tooLarge(what, bytes.length, this.maxBytes);
     const items = parseJsonText(decodeUtf8(bytes, what), what);
     if (!Array.isArray(items)) {
-      throw new ApiError(
+      throw new ApiRefusal(
         400,
         'ERR_UPLOAD_NOT_AN_ARRAY',
         `${what} must hold the job's items as one JSON array; it holds ${items === null ? 'null' : typeof items === 'object' ? 'an object' : `a ${typeof items}`}.`,
@@ -183,8 +183,8 @@ function objectUrl(target: S3UploadTarget, key: string): URL {
   return new URL(`https://${target.bucket}.s3.${target.region}.amazonaws.com/${key}`);
 }
 
-function notFound(uploadId: string): ApiError {
-  return new ApiError(
+function notFound(uploadId: string): ApiRefusal {
+  return new ApiRefusal(
     400,
     'ERR_UPLOAD_NOT_FOUND',
     `Upload '${uploadId}' holds nothing: PUT the items to the URL from POST /uploads first ` +
@@ -192,8 +192,8 @@ function notFound(uploadId: string): ApiError {
   );
 }
 
-function tooLarge(what: string, bytes: number, maxBytes: number): ApiError {
-  return new ApiError(
+function tooLarge(what: string, bytes: number, maxBytes: number): ApiRefusal {
+  return new ApiRefusal(
     400,
     'ERR_UPLOAD_TOO_LARGE',
     `${what} is ${bytes} bytes; the API reads uploads of at most ${maxBytes} bytes.`,

@@ -1,4 +1,4 @@
-import { ApiError } from './ApiError.js';
+import { ApiRefusal } from './ApiRefusal.js';
 
 /**
  * How deeply arrays and objects may nest in a request body or an upload: deeper JSON is refused
@@ -21,7 +21,7 @@ export function decodeUtf8(bytes: Uint8Array, what: string): string {
   try {
     return stripBom(utf8.decode(bytes));
   } catch {
-    throw new ApiError(400, 'ERR_INVALID_UTF8', `${what} is not valid UTF-8: send JSON text encoded as UTF-8.`);
+    throw new ApiRefusal(400, 'ERR_INVALID_UTF8', `${what} is not valid UTF-8: send JSON text encoded as UTF-8.`);
   }
 }
 
@@ -40,11 +40,11 @@ export function parseJsonText(text: string, what: string): unknown {
     value = JSON.parse(stripBom(text));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ApiError(400, 'ERR_BAD_JSON', `${what} is not valid JSON: ${clipReason(reason)}`);
+    throw new ApiRefusal(400, 'ERR_BAD_JSON', `${what} is not valid JSON: ${clipReason(reason)}`);
   }
   const depth = jsonDepth(value, MAX_JSON_DEPTH);
   if (depth > MAX_JSON_DEPTH) {
-    throw new ApiError(
+    throw new ApiRefusal(
       400,
       'ERR_JSON_TOO_DEEP',
       `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; flatten the items.`,

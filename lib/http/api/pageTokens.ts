@@ -1,4 +1,4 @@
-import { ApiError } from './ApiError.js';
+import { ApiRefusal } from './ApiRefusal.js';
 
 /**
  * Where a results page of the API starts: the service's page token (`undefined` for the job's
@@ -30,7 +30,7 @@ export function encodeResultsToken(cursor: ResultsCursor): string {
  *
  * @example
  * ```ts
- * decodeResultsToken('bogus'); // throws ApiError 400
+ * decodeResultsToken('bogus'); // throws ApiRefusal 400
  * ```
  */
 export function decodeResultsToken(token: string): ResultsCursor {
@@ -49,7 +49,7 @@ export function decodeResultsToken(token: string): ResultsCursor {
   ) {
     return { service: (parsed[0] as string | null) ?? undefined, skip: parsed[1] as number };
   }
-  throw new ApiError(
+  throw new ApiRefusal(
     400,
     'ERR_INVALID_ARGUMENT',
     'query.next must be the "next" token of a previous results page of this job, passed back unchanged.',

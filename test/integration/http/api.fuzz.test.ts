@@ -377,7 +377,8 @@ describe('the jobs API fuzzed over real signed HTTP (FunctionUrlAdapter with Sig
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     // Each kind of refusal was produced, not one status for everything.
     expect([...statuses.keys()].sort()).toEqual([400, 404, 405, 413, 415]);
-  });
+    // 222 requests, some of 6 MiB and of millions of nesting levels: minutes on a loaded machine.
+  }, 180_000);
 
   it('refuses unsigned and badly signed requests with 403 before the API sees them', async () => {
     const before = jobs.calls.length;
@@ -471,5 +472,5 @@ describe('the deployed handler (functions/api/handler.ts, middy, configured from
     const listed = await send(signed.url, 'GET', signed.headers, undefined);
     expect([listed.status, JSON.parse(listed.body)]).toEqual([200, { jobs: [] }]);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-  });
+  }, 180_000);
 });

@@ -2,7 +2,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../../lib/backends/aws/AwsClients.js';
 import type { AwsConfig } from '../../../lib/backends/aws/AwsConfig.js';
-import { ApiError } from '../../../lib/http/api/ApiError.js';
+import { ApiRefusal } from '../../../lib/http/api/ApiRefusal.js';
 import { JobApi } from '../../../lib/http/api/JobApi.js';
 import { S3ItemUploads } from '../../../lib/http/api/S3ItemUploads.js';
 import { FunctionUrlAdapter } from '../../../lib/http/FunctionUrlAdapter.js';
@@ -88,8 +88,8 @@ describe('S3ItemUploads on fauxqs: presigned PUT URLs for item lists too big for
         () => undefined,
         (e: unknown) => e,
       );
-      expect(error).toBeInstanceOf(ApiError);
-      return { status: (error as ApiError).status, code: (error as ApiError).code, message: (error as ApiError).message };
+      expect(error).toBeInstanceOf(ApiRefusal);
+      return { status: (error as ApiRefusal).status, code: (error as ApiRefusal).code, message: (error as ApiRefusal).message };
     };
     expect(await refusal('m'.repeat(26))).toMatchObject({ status: 400, code: 'ERR_UPLOAD_NOT_FOUND' });
     expect(await refusal('../../etc/passwd')).toMatchObject({ status: 400, code: 'ERR_UPLOAD_NOT_FOUND' });
@@ -98,7 +98,7 @@ describe('S3ItemUploads on fauxqs: presigned PUT URLs for item lists too big for
       { maxBytes: 10 },
     );
     const big = await put('[1,2,3,4,5,6,7,8,9]');
-    expect(await small.read(big).catch((e: ApiError) => [e.status, e.code, e.message])).toEqual([
+    expect(await small.read(big).catch((e: ApiRefusal) => [e.status, e.code, e.message])).toEqual([
       400,
       'ERR_UPLOAD_TOO_LARGE',
       `Upload '${big}' is 19 bytes; the API reads uploads of at most 10 bytes.`,

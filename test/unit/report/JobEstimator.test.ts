@@ -56,7 +56,11 @@ describe('estimateJob on a local pool', () => {
   }, 60_000);
 
   it('is pool.estimate: the same chunking and prediction from the pool itself', async () => {
-    const estimate = await pool.estimate(sleep, Array.from({ length: 400 }, () => 5), { sampleItems: 8 });
+    const estimate = await pool.estimate(
+      sleep,
+      Array.from({ length: 400 }, () => 5),
+      { sampleItems: 8 },
+    );
     expect(estimate).toMatchObject({ backend: 'local', items: 400, chunksize: 50, chunks: 8, lanes: 2, sampleItems: 8 });
     expect(estimate.predictedWallMs).toBeGreaterThan(0);
     expect(estimate.predictedCost.total.point).toBeGreaterThan(0);

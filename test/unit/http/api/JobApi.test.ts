@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../../../lib/http/api/ApiError.js';
+import { ApiRefusal } from '../../../../lib/http/api/ApiRefusal.js';
 import type { ItemUploads, UploadTicket } from '../../../../lib/http/api/ItemUploads.js';
 import { JobApi, type ApiResponse } from '../../../../lib/http/api/JobApi.js';
 import { DOUBLE_TASKS, JobServiceDouble } from './JobServiceDouble.js';
@@ -397,7 +397,7 @@ class UploadsDouble implements ItemUploads {
   }
   async read(uploadId: string): Promise<unknown[]> {
     const text = this.stored.get(uploadId);
-    if (text === undefined) throw new ApiError(400, 'ERR_UPLOAD_NOT_FOUND', 'nothing there');
+    if (text === undefined) throw new ApiRefusal(400, 'ERR_UPLOAD_NOT_FOUND', 'nothing there');
     return JSON.parse(text) as unknown[];
   }
   async remove(uploadId: string): Promise<void> {

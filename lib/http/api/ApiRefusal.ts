@@ -7,10 +7,10 @@ import { InvalidArgumentError, JobNotFoundError, UnknownTaskError, ValueError } 
  *
  * @example
  * ```ts
- * throw new ApiError(404, 'ERR_ROUTE_NOT_FOUND', "No route 'GET /nope'.");
+ * throw new ApiRefusal(404, 'ERR_ROUTE_NOT_FOUND', "No route 'GET /nope'.");
  * ```
  */
-export class ApiError extends Error {
+export class ApiRefusal extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -18,7 +18,7 @@ export class ApiError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
-    this.name = 'ApiError';
+    this.name = 'ApiRefusal';
   }
 }
 
@@ -37,9 +37,9 @@ export async function serviceCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof JobNotFoundError) throw new ApiError(404, error.code, error.message);
+    if (error instanceof JobNotFoundError) throw new ApiRefusal(404, error.code, error.message);
     if (error instanceof UnknownTaskError || error instanceof InvalidArgumentError || error instanceof ValueError) {
-      throw new ApiError(400, error.code, error.message);
+      throw new ApiRefusal(400, error.code, error.message);
     }
     throw error;
   }

@@ -91,4 +91,6 @@ export interface JobService {
   list(options?: { limit?: number | undefined; next?: string | undefined }): Promise<{ jobs: JobStatus[]; next?: string }>;
   /** How each finished chunk ran (worker, thread, times, attempts), in chunk order. */
   chunkRuns(jobId: string): Promise<ChunkRunRecord[]>;
+  /** Runs that lost the race to record their chunk (stragglers re-run, duplicated deliveries), where the backend keeps them. */
+  duplicateRuns?(jobId: string): Promise<Array<Omit<ChunkRunRecord, 'status'>>>;
 }

@@ -54,9 +54,19 @@ export function addJobsCostCommand(jobs: Command, context: CommandContext, servi
       quietAwsSdk();
       try {
         const service = await (services.jobs ?? awsJobs)();
-        const [status, chunkRuns] = await Promise.all([service.status(jobId), service.chunkRuns(jobId)]);
+        const [status, chunkRuns, duplicates] = await Promise.all([
+          service.status(jobId),
+          service.chunkRuns(jobId),
+          service.duplicateRuns?.(jobId) ?? [],
+        ]);
+        const duplicateRuns = duplicates.map((run) => ({ ...run, status: 'ok' as const }));
         const { JobCost } = await import('../report/JobCost.js');
-        const cost = JobCost.fromRuns({ status, chunkRuns, memoryMb: options.memory ?? memoryFromEnvironment() });
+        const cost = JobCost.fromRuns({
+          status,
+          chunkRuns,
+          duplicateRuns,
+          memoryMb: options.memory ?? memoryFromEnvironment(),
+        });
         context.output.stdout.write(options.json ? `${JSON.stringify(cost.toJSON(), null, 2)}\n` : cost.toText());
       } catch (error) {
         reportFailure(context, 'jobs cost', error);

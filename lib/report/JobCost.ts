@@ -43,6 +43,11 @@ export interface JobCostInput {
   status: JobStatus;
   /** Its chunk records (`JobService.chunkRuns`). */
   chunkRuns: readonly ChunkRunRecord[];
+  /**
+   * Runs that lost the race to record their chunk (a straggler's copy or its original, a
+   * duplicated delivery: `JobService.duplicateRuns`): not in the results, billed all the same.
+   */
+  duplicateRuns?: readonly ChunkRunRecord[];
   /** The worker Lambda's memory, MB (the Fanout construct's `workerMemoryMb`, 1,769 by default). */
   memoryMb: number;
   /** The submitting program's requests, counted (a pool's `RequestCounter`): taken as exact. */
@@ -173,7 +178,10 @@ export class JobCost {
       (lane) => lane.chunks,
     );
     const recorded = runs.length;
-    const deliveries = runs.reduce((sum, run) => sum + run.attempts, 0);
+    const duplicates = input.duplicateRuns ?? [];
+    // A losing run ran on its environment like any other: its time is billed, its delivery counted.
+    const billed = [...runs, ...duplicates];
+    const deliveries = billed.reduce((sum, run) => sum + run.attempts, 0);
     const counted = submitter?.requests ?? {};
     const sends = counted['SQS.SendMessageBatch'] ?? 0;
     const sqsCounted = Object.entries(counted)
@@ -183,7 +191,7 @@ export class JobCost {
     const messageBytes =
       model.messageBytes ??
       (extraUnits > 0 && status.chunks > 0 ? ((sends + extraUnits) * 65536 - 32768 * sends) / status.chunks : 0);
-    const lambdaTime = lambdaTimeFromRuns(runs, model);
+    const lambdaTime = lambdaTimeFromRuns(billed, model);
     // The submitter's result polls read the records consistently, a unit per 4 KB: their units
     // say how big the records are (each poll rounds up, so half a unit a poll is taken off).
     const queries = counted['DynamoDB.Query'] ?? 0;
@@ -211,11 +219,15 @@ export class JobCost {
     };
     const workers = modelWorkerRequests(shape);
     const invocations = workers.find((figure) => figure.service === 'Lambda' && figure.kind === 'Invocations');
-    const lambda = lambdaTimeFromRuns(runs, { ...model, ...(invocations ? { invocations: invocations.requests.point } : {}) });
+    const lambda = lambdaTimeFromRuns(billed, { ...model, ...(invocations ? { invocations: invocations.requests.point } : {}) });
     const measured = [
       'Lambda time: each chunk’s start and end on its environment (the chunk records); an environment runs one invocation at a time, so the union of its chunks’ intervals is billed at least.',
       'Chunks, deliveries (attempts) and environments: the chunk records and the job’s status.',
     ];
+    if (duplicates.length > 0)
+      measured.push(
+        `Duplicate runs: ${duplicates.length} run(s) that lost the race to record their chunk (stragglers re-run, duplicated deliveries), billed with the rest.`,
+      );
     const modelled = [
       `Workers’ requests: the chunk protocol applied to ${recorded} recorded chunk(s), ${deliveries} delivery(ies) and ${shape.unrecorded} unrecorded chunk(s); batches between full (10 messages) and one message each.`,
       `Lambda time around chunks: ${model.invocationOverheadMs ?? 25} ms per invocation, ${model.initMs ?? 250} ms of billed init per cold environment; earlier attempts of retried chunks count in the upper bound only.`,

@@ -235,6 +235,22 @@ describe('JobCost', () => {
     expect(report.total.point).toBeCloseTo(sum, 15);
   });
 
+  it('bills duplicate runs (a straggler’s losing copy) with the rest: their time and their delivery', () => {
+    const base = JobCost.fromRuns({ status: status(), chunkRuns: RUNS, memoryMb: 1024 }).toJSON();
+    const withDuplicate = JobCost.fromRuns({
+      status: status(),
+      chunkRuns: RUNS,
+      // Chunk 3 ran again on environment c for 500 ms, and lost the race to record it.
+      duplicateRuns: [run({ chunk: 3, worker: 'c', thread: 0, startMs: 0, endMs: 500 })],
+      memoryMb: 1024,
+    }).toJSON();
+    // 450 ms of union before, 950 after, at 1 GB.
+    expect(base.lambda.gbSeconds.low).toBeCloseTo(0.45, 10);
+    expect(withDuplicate.lambda.gbSeconds.low).toBeCloseTo(0.95, 10);
+    expect(withDuplicate.total.point).toBeGreaterThan(base.total.point);
+    expect(withDuplicate.measured.some((line) => line.startsWith('Duplicate runs: 1 run'))).toBe(true);
+  });
+
   it('takes the submitter’s counts as exact, and its S3 PUTs as the chunks with arguments in S3', () => {
     const report = JobCost.fromRuns({
       status: status(),

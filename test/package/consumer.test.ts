@@ -151,12 +151,16 @@ describe('the packed package in a fresh project', { timeout: 300_000 }, () => {
     expect(synth.stdout).toContain('ConsumerStack/Fanout/Worker');
     const template = readFileSync(join(project.dir, 'cdk.out/ConsumerStack.template.json'), 'utf8');
     expect(template).toContain('AWS::Lambda::Function');
-    // The worker's bundle: the one asset holding an index.mjs.
+    // The worker's and the API's bundles: the two assets holding an index.mjs, both with the user's tasks.
     const assets = readdirSync(join(project.dir, 'cdk.out')).filter(
       (name) => name.startsWith('asset.') && existsSync(join(project.dir, 'cdk.out', name, 'index.mjs')),
     );
-    expect(assets).toHaveLength(1);
-    const assetDir = assets[0];
+    expect(assets).toHaveLength(2);
+    for (const other of assets) expect(readFileSync(join(project.dir, 'cdk.out', other, 'index.mjs'), 'utf8')).toContain('cube');
+    const assetDir = assets.find((name) =>
+      readFileSync(join(project.dir, 'cdk.out', name, 'index.mjs'), 'utf8').includes('fanoutWorker'),
+    );
+    expect(assetDir).toBeDefined();
     const asset = readFileSync(join(project.dir, 'cdk.out', assetDir!, 'index.mjs'), 'utf8');
     expect(asset).toContain('hello, ');
     expect(asset).toContain('cube');

@@ -3,7 +3,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Backend } from '../backend/Backend.js';
 import type { Chunk, ChunkSink, PoolEngine, PoolStats, SpeculationSettings } from '../backend/PoolEngine.js';
-import { sliceEncoded } from '../backend/chunks.js';
+import { defaultChunksize, makeChunk, sliceEncoded } from '../backend/chunks.js';
 import type { TaskRef } from '../codec/protocol.js';
 import { InvalidArgumentError, PoolClosedError, ValueError } from '../errors.js';
 import { AsyncResult, settle, type ResultCallbacks, type Settleable } from './AsyncResult.js';
@@ -771,22 +771,6 @@ interface ImapChunk {
   count: number;
 }
 
-function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: number, sink: ChunkSink): Chunk {
-  return {
-    task: ref,
-    spread,
-    count,
-    payload: encoded.payload,
-    boundaries: encoded.boundaries,
-    attachments: encoded.attachments,
-    transfer: encoded.transfer,
-    base: 0,
-    taskCount: count,
-    sink,
-    control: { cancelled: false, interrupt: false },
-  };
-}
-
 /** The `speculate` option, checked, with its defaults; undefined when off. */
 function speculationSettings(option: boolean | SpeculateOptions | undefined): SpeculationSettings | undefined {
   const where = 'new Pool(options): speculate';
@@ -802,11 +786,6 @@ function speculationSettings(option: boolean | SpeculateOptions | undefined): Sp
     throw new InvalidArgumentError(`${where}: minDone`, minDone, 'a share of the chunks, more than 0 and at most 1');
   checkInteger(`${where}: minMs`, minMs, 0);
   return { after, minDone, minMs };
-}
-
-/** Python's default: about four chunks per worker. */
-function defaultChunksize(count: number, processes: number): number {
-  return Math.max(1, Math.ceil(count / (processes * 4)));
 }
 
 /** Checks a call's options; returns its limits, or undefined when it has none (the common case). */

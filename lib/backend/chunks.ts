@@ -1,4 +1,6 @@
-import type { Chunk } from './PoolEngine.js';
+import type { EncodedItems } from '../api/ChunkEncoder.js';
+import type { TaskRef } from '../codec/protocol.js';
+import type { Chunk, ChunkSink } from './PoolEngine.js';
 
 /**
  * Items `from .. to - 1` (counted within `chunk`) as a chunk of their own. The slice reports
@@ -60,4 +62,40 @@ export interface EncodedRun {
  */
 export function failChunk(chunk: Chunk, error: Error): void {
   if (!chunk.control.cancelled) chunk.sink.onFailed(chunk.base, chunk.base + chunk.count, error);
+}
+
+/**
+ * A chunk of `count` encoded calls of one task, not yet split by any engine.
+ *
+ * @example
+ * ```ts
+ * engine.submit(makeChunk({ name: 'square' }, false, encoder.take(), 3, sink));
+ * ```
+ */
+export function makeChunk(ref: TaskRef, spread: boolean, encoded: EncodedItems, count: number, sink: ChunkSink): Chunk {
+  return {
+    task: ref,
+    spread,
+    count,
+    payload: encoded.payload,
+    boundaries: encoded.boundaries,
+    attachments: encoded.attachments,
+    transfer: encoded.transfer,
+    base: 0,
+    taskCount: count,
+    sink,
+    control: { cancelled: false, interrupt: false },
+  };
+}
+
+/**
+ * Python's default chunk size: about four chunks per worker.
+ *
+ * @example
+ * ```ts
+ * defaultChunksize(1000, 4); // 63
+ * ```
+ */
+export function defaultChunksize(count: number, processes: number): number {
+  return Math.max(1, Math.ceil(count / (processes * 4)));
 }

@@ -1,15 +1,6 @@
-/**
- * AWS credentials, the shape of the SDK's own (written here, so that the published declarations
- * need none of the SDK's type packages).
- */
-export interface AwsCredentialIdentity {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string | undefined;
-  expiration?: Date | undefined;
-}
-/** Something that resolves to credentials, as the SDK's credential providers do. */
-export type AwsCredentialIdentityProvider = () => Promise<AwsCredentialIdentity>;
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from './signedFetch.js';
+
+export type { AwsCredentialIdentity, AwsCredentialIdentityProvider };
 import { Deadline } from '../backend/Deadline.js';
 import type { JobItemError, JobState, JobStatus, JobSubmission } from '../backend/JobService.js';
 import {

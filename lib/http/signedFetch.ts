@@ -1,4 +1,15 @@
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+/**
+ * AWS credentials, the shape of the SDK's own (written here, so that the published declarations
+ * need none of the SDK's type packages).
+ */
+export interface AwsCredentialIdentity {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+  expiration?: Date | undefined;
+}
+/** Something that resolves to credentials, as the SDK's credential providers do. */
+export type AwsCredentialIdentityProvider = () => Promise<AwsCredentialIdentity>;
 import { InvalidArgumentError } from '../errors.js';
 import { groupQuery, parseQueryString } from './queryString.js';
 

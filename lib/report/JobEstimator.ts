@@ -1,6 +1,7 @@
 import type { Pool } from '../api/Pool.js';
 import type { Task } from '../api/task.js';
 import { ChunkEncoder } from '../api/ChunkEncoder.js';
+import { defaultChunksize } from '../backend/chunks.js';
 import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { InvalidArgumentError } from '../errors.js';
 import { JobCost, type JobCostModelOptions, type JobCostReport } from './JobCost.js';
@@ -138,7 +139,7 @@ export async function estimateJob<A extends unknown[], R>(
     n,
     wholeOption(`${where}: sampleItems`, options.sampleItems) ?? Math.max(MIN_SAMPLE_ITEMS, Math.ceil(n * SAMPLE_SHARE)),
   );
-  const chunksize = wholeOption(`${where}: chunksize`, options.chunksize) ?? Math.max(1, Math.ceil(n / (pool.processes * 4)));
+  const chunksize = wholeOption(`${where}: chunksize`, options.chunksize) ?? defaultChunksize(n, pool.processes);
   const memoryMb = positiveOption(`${where}: memoryMb`, options.memoryMb) ?? 1769;
   const workers = wholeOption(`${where}: workers`, options.workers) ?? pool.processes;
   const starmap = options.starmap ?? false;

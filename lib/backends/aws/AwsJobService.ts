@@ -1,5 +1,5 @@
 import type { JobItemError, JobResultsPage, JobService, JobState, JobStatus, JobSubmission } from '../../backend/JobService.js';
-import type { Chunk } from '../../backend/PoolEngine.js';
+import { defaultChunksize, makeChunk } from '../../backend/chunks.js';
 import { ChunkEncoder } from '../../api/ChunkEncoder.js';
 import { checkInteger } from '../../api/checks.js';
 import { decodeFrame, type ParentBoundMessage } from '../../codec/protocol.js';
@@ -63,7 +63,7 @@ export class AwsJobService implements JobService {
       const at = items.findIndex((item) => !Array.isArray(item));
       if (at >= 0) throw new ValueError(`starmap: items[${at}] must be an array of arguments; got ${typeof items[at]}.`);
     }
-    const size = chunksize ?? Math.max(1, Math.ceil(items.length / (this.workers * 4)));
+    const size = chunksize ?? defaultChunksize(items.length, this.workers);
     const engine = new AwsPoolEngine({ processes: this.workers, taskModules: [] }, this.loadSession, undefined, {
       detached: true,
     });
@@ -74,21 +74,12 @@ export class AwsJobService implements JobService {
     for (let start = 0; start < items.length; start += size) {
       const end = Math.min(start + size, items.length);
       encoder.addAll(items, start, end, start);
-      const encoded = encoder.take();
-      const chunk: Chunk = {
-        task: ref,
-        spread: starmap,
-        count: end - start,
-        payload: encoded.payload,
-        boundaries: encoded.boundaries,
-        attachments: encoded.attachments,
-        transfer: encoded.transfer,
-        base: 0,
-        taskCount: 1,
-        sink: { onResults() {}, onFailed: (_from, _to, error) => void (failure ??= error) },
-        control: { cancelled: false, interrupt: false },
-        job: { id: jobId, first: start },
-      };
+      const chunk = makeChunk(ref, starmap, encoder.take(), end - start, {
+        onResults() {},
+        onFailed: (_from, _to, error) => void (failure ??= error),
+      });
+      chunk.taskCount = 1;
+      chunk.job = { id: jobId, first: start };
       engine.submit(chunk);
     }
     engine.sealJob(jobId);

@@ -49,6 +49,18 @@ describe(
         await using pool = new context.Pool(2);
         expect(await pool.map(square, [1, 2, 3, 4], { chunksize: 1 })).toEqual([1, 4, 9, 16]);
         // The START/END/REPORT lines of the runner's environments: the asset ran, not an in-process fleet.
+        // An invocation writes its results before it returns and its REPORT line comes after that, so
+        // the map can end first: wait until every invocation started has reported.
+        const lines = (prefix: string) => err.split('\n').filter((line) => line.startsWith(prefix)).length;
+        const reports = () => lines('REPORT RequestId: ');
+        const invocationsEnded = async () => {
+          const until = Date.now() + 30_000;
+          while (reports() === 0 || reports() < lines('START RequestId: ')) {
+            if (Date.now() > until) throw new Error(`invocations did not report within 30 s:\n${err}`);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        };
+        await invocationsEnded();
         expect(err).toMatch(/REPORT RequestId: /);
 
         // The jobs API: the template's API asset, behind the Function URL adapter, SigV4 checked.
@@ -58,7 +70,6 @@ describe(
         expect(env.FANOUT_API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
         const url = `${env.FANOUT_API_URL}/jobs/01jz0000000000000000000000`;
         const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! };
-        const reports = () => err.split('\n').filter((line) => line.startsWith('REPORT RequestId: ')).length;
         const before = reports();
         const signed = await signedFetch(url, { region: env.AWS_REGION!, credentials });
         // Answered by the API function's asset (one more invocation under the runner): no such job.

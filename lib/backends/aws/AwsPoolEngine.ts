@@ -38,6 +38,7 @@ import { RequestCounter } from './RequestCounter.js';
 import type { ChunkRecord, ResultTable } from './ResultTable.js';
 import { newJobId } from './jobIds.js';
 import { errorText } from '../../util/errorText.js';
+import { median } from '../../util/median.js';
 
 /** First look for results this soon after sending; then back off while nothing new comes. */
 const FIRST_POLL_MS = 15;
@@ -998,11 +999,6 @@ function expiredRun(message: Message): boolean {
   } catch {
     return false; // Not a fanout chunk: not ours to delete.
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Runs `fn` over `items` with at most `limit` at once. */

@@ -1,3 +1,5 @@
+import { median } from '../../util/median.js';
+
 /** Samples kept per task (and for the overheads): recent enough to follow a change of speed. */
 const SAMPLES = 8;
 /** Estimates are this much above the slowest recent item: item times vary. */
@@ -59,11 +61,4 @@ export class TaskTimings {
 function push(samples: number[], value: number): void {
   samples.push(value);
   if (samples.length > SAMPLES) samples.shift();
-}
-
-/** The median of the samples (0 for none): the usual cost, unmoved by a thread's cold start. */
-function median(samples: readonly number[]): number {
-  if (samples.length === 0) return 0;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }

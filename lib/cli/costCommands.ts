@@ -238,7 +238,7 @@ function describeEstimate(estimate: import('../report/JobEstimator.js').JobEstim
     `Estimate for task '${task}' on the ${estimate.backend} backend: ${estimate.items.toLocaleString('en-US')} items, ` +
       `${estimate.messages.toLocaleString('en-US')} chunks of ${estimate.chunksize}`,
     `  sample: ${estimate.sampleItems} items in ${estimate.sampleChunks} chunks, ${Math.round(estimate.sampleWallMs)} ms; ` +
-      `${estimate.perItemMs.toFixed(3)} ms an item, ${estimate.perChunkMs.toFixed(1)} ms a chunk, ${estimate.latencyMs.toFixed(1)} ms round trip`,
+      `${estimate.perItemMs.toFixed(3)} ms an item (+${estimate.itemOverheadMs.toFixed(4)} ms overhead), ${estimate.perChunkMs.toFixed(1)} ms a chunk, ${estimate.latencyMs.toFixed(1)} ms round trip`,
     `  wall time: ${(estimate.predictedWallMs / 1000).toFixed(2)} s (${estimate.waves} rounds of chunks on ${estimate.lanes} lanes)`,
     `  cost: ${money(cost.total.point)} (${money(cost.total.low)}–${money(cost.total.high)}): ` +
       (['SQS', 'DynamoDB', 'S3', 'Lambda'] as const).map((s) => `${s} ${money(cost.byService[s].point)}`).join(', ') +

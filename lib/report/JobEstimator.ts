@@ -4,6 +4,7 @@ import { ChunkEncoder } from '../api/ChunkEncoder.js';
 import { defaultChunksize } from '../backend/chunks.js';
 import { ValueEncoder } from '../codec/ValueEncoder.js';
 import { InvalidArgumentError } from '../errors.js';
+import { median } from '../util/median.js';
 import { JobCost, type JobCostModelOptions, type JobCostReport } from './JobCost.js';
 import {
   DEFAULT_INIT_MS,
@@ -67,13 +68,22 @@ export interface JobEstimate {
   sampleWallMs: number;
   /** Task time per item, measured on the workers' clocks. */
   perItemMs: number;
-  /** Time per chunk beyond its items' task time (encode, record, hand-over), from the sample. */
+  /**
+   * Time per chunk beyond its items' task time (pick-up, record, hand-over), from the sample: what
+   * is left when {@link itemOverheadMs} is taken out.
+   */
   perChunkMs: number;
+  /**
+   * Time per item beyond its task time (encoding, decoding, its share of the record written and
+   * read): the growth of a chunk's overhead with its items, fitted over the sample's runs at
+   * doubling chunk sizes; 0 when the sample ran once.
+   */
+  itemOverheadMs: number;
   /** A one-item chunk's round trip beyond its task time (send, pick-up, record), before the poll that finds it. */
   latencyMs: number;
   /**
-   * When the pool's poll finds the last result: chunks of (items a chunk × perItemMs +
-   * perChunkMs) back in `waves` rounds after `latencyMs`, found by the pool's polls (15 ms after
+   * When the pool's poll finds the last result: chunks of (items a chunk × (perItemMs +
+   * itemOverheadMs) + perChunkMs) back in `waves` rounds after `latencyMs`, found by the pool's polls (15 ms after
    * sending, then 10 ms after a find, doubling to 500 ms while nothing comes).
    */
   predictedWallMs: number;
@@ -108,6 +118,8 @@ const SAMPLE_CHUNKS = 4;
 /** Round trips of a one-item chunk timed (after a warm-up of a chunk per lane, up to 16); the least is taken. */
 const MAX_WARM_UP_CHUNKS = 16;
 const PROBES = 3;
+/** Repeats of the smallest and the largest sample runs when the largest still ran briefly. */
+const SAMPLE_REPEATS = 3;
 
 /**
  * Estimates a job before running it: runs a small sample of its items (taken evenly from the
@@ -180,31 +192,55 @@ export async function estimateJob<A extends unknown[], R>(
     backend === 'aws' ? (arrivals: number[]) => pollTimes(arrivals).last : (arrivals: number[]) => Math.max(0, ...arrivals);
   const latencyMs = unquantize(Math.min(...trips), (latency) => [latency], finish);
 
+  // One run of the sample: `size` items spread over the input, in SAMPLE_CHUNKS chunks.
+  const runSample = async (size: number) => {
+    const sample = evenly(items, size);
+    const chunksize = Math.max(1, Math.ceil(sample.length / SAMPLE_CHUNKS));
+    const busyBefore = pool.stats().busyMs;
+    const start = performance.now();
+    const results = await call(sample, chunksize);
+    const wallMs = performance.now() - start;
+    const busyMs = pool.stats().busyMs - busyBefore;
+    const chunks = Math.ceil(sample.length / chunksize);
+    const waves = plan(chunks).waves;
+    // The chunk time that, with the pool's polling, makes the run's wall time.
+    const chunkMs = unquantize(wallMs, (chunk) => waveArrivals(latencyMs, chunk, waves), finish);
+    const overheadMs = Math.max(0, chunkMs - (chunksize * busyMs) / sample.length);
+    return { size, sample, results, wallMs, busyMs, chunksize, chunks, overheadMs };
+  };
+
   // The sample, doubled while it runs too briefly to say much (a short run's figures are mostly
   // noise and the pool's polling), unless its size was given.
   const largest = options.sampleItems !== undefined ? sampleItems : Math.max(sampleItems, Math.ceil(n * MAX_SAMPLE_SHARE));
-  let size = sampleItems;
-  let sample: unknown[];
-  let sampleChunksize: number;
-  let results: unknown[];
-  let sampleWallMs: number;
-  let perItemMs: number;
-  for (;;) {
-    sample = evenly(items, size);
-    sampleChunksize = Math.max(1, Math.ceil(sample.length / SAMPLE_CHUNKS));
-    const busyBefore = pool.stats().busyMs;
-    const sampleStart = performance.now();
-    results = await call(sample, sampleChunksize);
-    sampleWallMs = performance.now() - sampleStart;
-    perItemMs = (pool.stats().busyMs - busyBefore) / sample.length;
-    if (sampleWallMs >= MIN_SAMPLE_MS || size >= largest) break;
-    size = Math.min(largest, size * 2);
+  const runs: Array<Awaited<ReturnType<typeof runSample>>> = [];
+  let largestRun = await runSample(sampleItems);
+  runs.push(largestRun);
+  while (largestRun.wallMs < MIN_SAMPLE_MS && largestRun.size < largest) {
+    largestRun = await runSample(Math.min(largest, largestRun.size * 2));
+    runs.push(largestRun);
   }
-  const sampleChunks = Math.ceil(sample.length / sampleChunksize);
-  const sampleWaves = plan(sampleChunks).waves;
-  // The chunk time that, with the pool's polling, makes the sample's wall time.
-  const sampleChunkMs = unquantize(sampleWallMs, (chunk) => waveArrivals(latencyMs, chunk, sampleWaves), finish);
-  const perChunkMs = Math.max(0, sampleChunkMs - sampleChunksize * perItemMs);
+  // Still short at its largest: its figures are a few of the pool's polls. The smallest and the
+  // largest runs are repeated (a few times, a couple of seconds at most) and each size's median taken.
+  let sampledMs = runs.reduce((sum, run) => sum + run.wallMs, 0);
+  if (largestRun.wallMs < MIN_SAMPLE_MS && runs.length > 1) {
+    for (let repeat = 0; repeat < SAMPLE_REPEATS && sampledMs < 2 * MIN_SAMPLE_MS; repeat++) {
+      for (const size of [runs[0]!.size, largestRun.size]) {
+        const run = await runSample(size);
+        runs.push(run);
+        sampledMs += run.wallMs;
+      }
+    }
+  }
+  const sample = largestRun.sample;
+  const results = largestRun.results;
+  const sampleChunks = largestRun.chunks;
+  const sampleWallMs = largestRun.wallMs;
+  // Task time per item over every run: the most items timed.
+  const perItemMs = runs.reduce((sum, run) => sum + run.busyMs, 0) / runs.reduce((sum, run) => sum + run.sample.length, 0);
+  // A short task's chunks are mostly overhead, and part of it grows with the items (encoding,
+  // the record's bytes): the job's larger chunks would be underestimated by the sample's
+  // overhead alone, so it is split into a part per chunk and a part per item.
+  const { perChunkMs, itemOverheadMs } = splitOverhead(medianOverheads(runs));
 
   const itemBytes = encodedItemBytes(sample, starmap);
   const resultBytes = encodedResultBytes(results);
@@ -213,7 +249,7 @@ export async function estimateJob<A extends unknown[], R>(
   const messages = parts.length;
   const { batch, invocations, rounds, waves } = plan(messages);
   const partItems = parts.reduce((sum, count) => sum + count, 0) / messages;
-  const chunkMs = partItems * perItemMs + perChunkMs;
+  const chunkMs = partItems * (perItemMs + itemOverheadMs) + perChunkMs;
   const predictedWallMs = finish(waveArrivals(latencyMs, chunkMs, waves));
 
   const predictedCost = predictCost({
@@ -251,6 +287,7 @@ export async function estimateJob<A extends unknown[], R>(
     sampleWallMs,
     perItemMs,
     perChunkMs,
+    itemOverheadMs,
     latencyMs,
     predictedWallMs,
     predictedCost,
@@ -448,6 +485,50 @@ function unquantize(observed: number, arrivals: (x: number) => number[], finish:
     }
   }
   return count > 0 ? sum / count : observed;
+}
+
+/** Each chunk size's median overhead over the runs at that size. */
+function medianOverheads(
+  runs: ReadonlyArray<{ chunksize: number; overheadMs: number }>,
+): Array<{ chunksize: number; overheadMs: number }> {
+  const bySize = new Map<number, number[]>();
+  for (const run of runs) bySize.set(run.chunksize, [...(bySize.get(run.chunksize) ?? []), run.overheadMs]);
+  return [...bySize].map(([chunksize, values]) => ({ chunksize, overheadMs: median(values) }));
+}
+
+/**
+ * A chunk's overhead as `perChunkMs + chunksize × itemOverheadMs`, fitted (least squares) to the
+ * sample's runs, neither part below 0; all of it per chunk when the runs had one chunk size or
+ * the fitted growth is not clear of their noise.
+ *
+ * @example
+ * ```ts
+ * splitOverhead([{ chunksize: 100, overheadMs: 12 }, { chunksize: 200, overheadMs: 22 }, { chunksize: 400, overheadMs: 42 }]);
+ * // { perChunkMs: 2, itemOverheadMs: 0.1 }
+ * ```
+ */
+export function splitOverhead(runs: ReadonlyArray<{ chunksize: number; overheadMs: number }>): {
+  perChunkMs: number;
+  itemOverheadMs: number;
+} {
+  const last = runs[runs.length - 1]!;
+  const n = runs.length;
+  const meanX = runs.reduce((sum, r) => sum + r.chunksize, 0) / n;
+  const meanY = runs.reduce((sum, r) => sum + r.overheadMs, 0) / n;
+  const sxx = runs.reduce((sum, r) => sum + (r.chunksize - meanX) ** 2, 0);
+  if (n < 2 || sxx === 0) return { perChunkMs: last.overheadMs, itemOverheadMs: 0 };
+  const slope = runs.reduce((sum, r) => sum + (r.chunksize - meanX) * (r.overheadMs - meanY), 0) / sxx;
+  const intercept = meanY - slope * meanX;
+  // A slope within two standard errors of 0 is the runs' noise (the pool's polls, the machine),
+  // not a cost per item: a long task's few milliseconds of overhead would be multiplied by its items.
+  const residuals = runs.reduce((sum, r) => sum + (r.overheadMs - intercept - slope * r.chunksize) ** 2, 0);
+  const slopeError = n > 2 ? Math.sqrt(residuals / (n - 2) / sxx) : 0;
+  if (slope <= 2 * slopeError) return { perChunkMs: meanY, itemOverheadMs: 0 };
+  if (intercept >= 0) return { perChunkMs: intercept, itemOverheadMs: slope };
+  // Through the origin instead: all of the overhead grows with the items.
+  const sxy = runs.reduce((sum, r) => sum + r.chunksize * r.overheadMs, 0);
+  const sx2 = runs.reduce((sum, r) => sum + r.chunksize ** 2, 0);
+  return { perChunkMs: 0, itemOverheadMs: sxy / sx2 };
 }
 
 /** `count` items spread evenly over the input, first and last included. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from '../../../lib/api/Pool.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
-import { estimateJob, simulatePolls } from '../../../lib/report/JobEstimator.js';
+import { estimateJob, simulatePolls, splitOverhead } from '../../../lib/report/JobEstimator.js';
 import { add, sleep, square } from '../../fixtures/tasks.js';
 
 describe('the result polls the estimate assumes', () => {
@@ -13,6 +13,58 @@ describe('the result polls the estimate assumes', () => {
     // Capped at 500 ms: 15, 35, 75, 155, 315, 635, 1135, 1635, 2135 (finds 2000).
     expect(simulatePolls([2000])).toBe(9);
     expect(simulatePolls([])).toBe(0);
+  });
+});
+
+describe('the sample runs’ overhead, split into a part per chunk and a part per item', () => {
+  const runs = (pairs: Array<[number, number]>) => pairs.map(([chunksize, overheadMs]) => ({ chunksize, overheadMs }));
+
+  it('recovers a clear growth with the items: intercept per chunk, slope per item', () => {
+    const split = splitOverhead(
+      runs([
+        [50, 7],
+        [100, 12],
+        [200, 22],
+        [400, 42],
+      ]),
+    );
+    expect(split.perChunkMs).toBeCloseTo(2, 6);
+    expect(split.itemOverheadMs).toBeCloseTo(0.1, 6);
+  });
+
+  it('keeps all of it per chunk when the growth is within the runs’ noise, or falling, or the runs had one size', () => {
+    expect(
+      splitOverhead(
+        runs([
+          [8, 19],
+          [16, 14],
+          [25, 21],
+          [8, 15],
+          [25, 18],
+        ]),
+      ),
+    ).toEqual({ perChunkMs: expect.closeTo(17.4, 6), itemOverheadMs: 0 });
+    expect(
+      splitOverhead(
+        runs([
+          [100, 30],
+          [200, 20],
+        ]),
+      ),
+    ).toEqual({ perChunkMs: 25, itemOverheadMs: 0 });
+    expect(splitOverhead(runs([[100, 30]]))).toEqual({ perChunkMs: 30, itemOverheadMs: 0 });
+  });
+
+  it('fits through the origin when the line would cross below it: all of the overhead grows with the items', () => {
+    const split = splitOverhead(
+      runs([
+        [100, 1],
+        [200, 10],
+        [400, 30],
+      ]),
+    );
+    expect(split.perChunkMs).toBe(0);
+    expect(split.itemOverheadMs).toBeCloseTo((100 * 1 + 200 * 10 + 400 * 30) / (100 ** 2 + 200 ** 2 + 400 ** 2), 9);
   });
 });
 

@@ -330,7 +330,7 @@ function table(shape: Shape, pairs: readonly Pair[]): BenchTable {
     title: `estimate (emulated aws): ${label}, predicted vs measured, medians of ${pairs.length} round(s)`,
     rows,
     notes: [
-      `In one process: fauxqs, dynalite, the client and a worker fleet of ${THREADS} threads as one ${MEMORY_MB} MB environment; a fresh fleet for the sample and for the job.`,
+      `In one process: fauxqs, dynalite, the client and a worker fleet of ${THREADS} threads as one ${MEMORY_MB} MB environment; a fresh fleet for the sample and for the job, the job's warmed with a chunk per thread before it is timed.`,
     ],
   };
 }

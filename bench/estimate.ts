@@ -18,6 +18,7 @@ import { AwsBackend } from '../lib/backends/aws/AwsBackend.js';
 import type { AwsConfig } from '../lib/backends/aws/AwsConfig.js';
 import { provisionResources, startEmulators } from '../lib/backends/aws/emulator.js';
 import { RequestCounter, type RequestCounts } from '../lib/backends/aws/RequestCounter.js';
+import { countsSince } from '../lib/backends/aws/RequestCounts.js';
 import { runWorkerFleet, type SqsBatchHandler, type WorkerFleetSummary } from '../lib/backends/aws/WorkerFleet.js';
 import { JobCost, type JobCostReport } from '../lib/report/JobCost.js';
 import { estimateJob, type JobEstimate } from '../lib/report/JobEstimator.js';
@@ -332,22 +333,6 @@ function table(shape: Shape, pairs: readonly Pair[]): BenchTable {
     notes: [
       `In one process: fauxqs, dynalite, the client and a worker fleet of ${THREADS} threads as one ${MEMORY_MB} MB environment; a fresh fleet for the sample and for the job, the job's warmed with a chunk per thread before it is timed.`,
     ],
-  };
-}
-
-/** The requests counted in `after` that were not yet in `before`. */
-function countsSince(after: RequestCounts, before: RequestCounts): RequestCounts {
-  const requests: Record<string, number> = {};
-  for (const [key, count] of Object.entries(after.requests)) {
-    const since = count - (before.requests[key] ?? 0);
-    if (since > 0) requests[key] = since;
-  }
-  return {
-    requests,
-    total: after.total - before.total,
-    sqsBilledRequests: after.sqsBilledRequests - before.sqsBilledRequests,
-    dynamoReadUnits: after.dynamoReadUnits - before.dynamoReadUnits,
-    dynamoWriteUnits: after.dynamoWriteUnits - before.dynamoWriteUnits,
   };
 }
 

@@ -4,28 +4,13 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../lib/backend/JobService.js';
 import { AwsBackend } from '../../lib/backends/aws/AwsBackend.js';
 import { RequestCounter, type RequestCounts } from '../../lib/backends/aws/RequestCounter.js';
+import { countsSince } from '../../lib/backends/aws/RequestCounts.js';
 import type { CommandContext } from '../../lib/cli/CommandContext.js';
 import { addJobsCostCommand } from '../../lib/cli/costCommands.js';
 import type { ChunkRunRecord } from '../../lib/report/ChunkTimeline.js';
 import { JobCost, type CostLine } from '../../lib/report/JobCost.js';
 import { echo, square } from '../fixtures/tasks.js';
 import { awsContext, provisionForTest, startFleet, waitFor } from './awsHarness.js';
-
-/** `after - before`, kind by kind (`before`: requests completed, units counted). */
-function minus(after: RequestCounts, before: RequestCounts): RequestCounts {
-  const requests: Record<string, number> = {};
-  for (const [kind, count] of Object.entries(after.requests)) {
-    const delta = count - (before.requests[kind] ?? 0);
-    if (delta > 0) requests[kind] = delta;
-  }
-  return {
-    requests,
-    total: after.total - before.total,
-    sqsBilledRequests: after.sqsBilledRequests - before.sqsBilledRequests,
-    dynamoReadUnits: after.dynamoReadUnits - before.dynamoReadUnits,
-    dynamoWriteUnits: after.dynamoWriteUnits - before.dynamoWriteUnits,
-  };
-}
 
 interface Measured {
   status: JobStatus;
@@ -67,7 +52,7 @@ async function runAndReckon(
     await pool.join();
     // After the fleet stops: a batch's delete follows its puts, which the pool may have read already.
     const summary = await fleet.stop();
-    const workers = minus(fleetCounter.snapshot(), before);
+    const workers = countsSince(fleetCounter.snapshot(), before);
     const jobs = new AwsBackend({ config }).jobs();
     const status = await jobs.status(jobId);
     const runs = await jobs.chunkRuns(jobId);

@@ -15,3 +15,28 @@ export interface RequestCounts {
   dynamoReadUnits: number;
   dynamoWriteUnits: number;
 }
+
+/**
+ * The requests counted in `after` that were not yet in `before`, kind by kind.
+ *
+ * @example
+ * ```ts
+ * const before = counter.snapshot();
+ * await work();
+ * const spent = countsSince(counter.snapshot(), before);
+ * ```
+ */
+export function countsSince(after: RequestCounts, before: RequestCounts): RequestCounts {
+  const requests: Record<string, number> = {};
+  for (const [key, count] of Object.entries(after.requests)) {
+    const since = count - (before.requests[key] ?? 0);
+    if (since > 0) requests[key] = since;
+  }
+  return {
+    requests,
+    total: after.total - before.total,
+    sqsBilledRequests: after.sqsBilledRequests - before.sqsBilledRequests,
+    dynamoReadUnits: after.dynamoReadUnits - before.dynamoReadUnits,
+    dynamoWriteUnits: after.dynamoWriteUnits - before.dynamoWriteUnits,
+  };
+}
